@@ -1,0 +1,96 @@
+package protocol
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Compressor compresses and decompresses payloads.
+type Compressor interface {
+	Zip([]byte) ([]byte, error)
+	Unzip([]byte) ([]byte, error)
+}
+
+// Compressors maps a compress type to its compressor. None and Gzip are
+// built in; register others at init time, before any server or client
+// starts (the map is read concurrently afterwards and must not change).
+var Compressors = map[CompressType]Compressor{
+	None: RawDataCompressor{},
+	Gzip: GzipCompressor{},
+}
+
+// RawDataCompressor leaves data as it is.
+type RawDataCompressor struct{}
+
+// Zip returns data unchanged.
+func (RawDataCompressor) Zip(data []byte) ([]byte, error) { return data, nil }
+
+// Unzip returns data unchanged.
+func (RawDataCompressor) Unzip(data []byte) ([]byte, error) { return data, nil }
+
+// GzipCompressor compresses with gzip. Unzip inflates through the default
+// limit (DefaultMaxMessageLength); decoders use their own Limits.
+type GzipCompressor struct{}
+
+// Zip gzips data.
+func (GzipCompressor) Zip(data []byte) ([]byte, error) { return gzipAppend(nil, data) }
+
+// Unzip inflates data, refusing output over DefaultMaxMessageLength.
+func (GzipCompressor) Unzip(data []byte) ([]byte, error) {
+	return gunzipLimited(data, DefaultLimits().MaxDecompressedSize)
+}
+
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return w
+}}
+
+var gzipReaders sync.Pool
+
+// gzipAppend appends the gzip encoding of data to dst.
+func gzipAppend(dst, data []byte) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	w := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(w)
+	w.Reset(buf)
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// gunzipLimited inflates data and fails with ErrDecompressedTooLarge when the
+// output would exceed limit bytes (limit <= 0: no limit).
+func gunzipLimited(data []byte, limit int) ([]byte, error) {
+	var r *gzip.Reader
+	if v := gzipReaders.Get(); v != nil {
+		r = v.(*gzip.Reader)
+		if err := r.Reset(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("protocol: gzip: %w", err)
+		}
+	} else {
+		var err error
+		if r, err = gzip.NewReader(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("protocol: gzip: %w", err)
+		}
+	}
+	defer gzipReaders.Put(r)
+	var src io.Reader = r
+	if limit > 0 {
+		src = io.LimitReader(r, int64(limit)+1)
+	}
+	out := bytes.NewBuffer(make([]byte, 0, min(4*len(data)+64, max(limit, 64))))
+	if _, err := out.ReadFrom(src); err != nil {
+		return nil, fmt.Errorf("protocol: gzip: %w", err)
+	}
+	if limit > 0 && out.Len() > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrDecompressedTooLarge, limit)
+	}
+	return out.Bytes(), nil
+}

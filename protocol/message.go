@@ -1,0 +1,431 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+)
+
+// Message is one frame: a request, a response, a heartbeat or a server
+// notification. A Message is not safe for concurrent use.
+type Message struct {
+	*Header
+	// ServicePath names the service (the registered name).
+	ServicePath string
+	// ServiceMethod names the method of the service.
+	ServiceMethod string
+	// Metadata carries string key/value pairs; nil when there are none.
+	Metadata map[string]string
+	// Payload is the encoded argument or reply. After Decode it may share
+	// memory with the message's read buffer: it is valid until the message
+	// is decoded into again, reset or freed.
+	Payload []byte
+
+	data []byte // read buffer reused across Decode calls
+}
+
+// NewMessage returns a message with the magic number set and everything
+// else zero.
+func NewMessage() *Message {
+	h := Header{magicNumber}
+	return &Message{Header: &h}
+}
+
+var msgPool = sync.Pool{New: func() any { return NewMessage() }}
+
+// GetPooledMsg returns a reset message from a pool. Return it with FreeMsg
+// when no reference to it, its Metadata or its Payload remains.
+func GetPooledMsg() *Message { return msgPool.Get().(*Message) }
+
+// FreeMsg resets msg and returns it to the pool. msg may be nil.
+func FreeMsg(msg *Message) {
+	if msg == nil {
+		return
+	}
+	msg.Reset()
+	if cap(msg.data) > 64<<10 { // do not pin large buffers in the pool
+		msg.data = nil
+	}
+	msgPool.Put(msg)
+}
+
+// Reset clears the message for reuse, keeping its read buffer.
+func (m *Message) Reset() {
+	if m.Header == nil {
+		m.Header = &Header{}
+	}
+	*m.Header = Header{magicNumber}
+	m.ServicePath = ""
+	m.ServiceMethod = ""
+	m.Metadata = nil
+	m.Payload = nil
+	m.data = m.data[:0]
+}
+
+// Clone returns a deep copy of m, including its metadata and payload.
+func (m Message) Clone() *Message {
+	h := Header{magicNumber}
+	if m.Header != nil {
+		h = *m.Header
+	}
+	c := &Message{Header: &h, ServicePath: m.ServicePath, ServiceMethod: m.ServiceMethod}
+	if len(m.Metadata) > 0 {
+		c.Metadata = make(map[string]string, len(m.Metadata))
+		for k, v := range m.Metadata {
+			c.Metadata[k] = v
+		}
+	}
+	if m.Payload != nil {
+		c.Payload = append([]byte(nil), m.Payload...)
+	}
+	return c
+}
+
+// Encode returns the wire encoding of m. If the payload cannot be compressed
+// it is sent uncompressed and the compress bits are cleared, as rpcx does.
+// Use AppendTo to learn about errors and to reuse buffers.
+func (m Message) Encode() []byte {
+	b, err := m.AppendTo(nil)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+var dataPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// EncodeSlicePointer returns the encoding of m in a pooled buffer; give it
+// back with PutData.
+func (m Message) EncodeSlicePointer() *[]byte {
+	bp := dataPool.Get().(*[]byte)
+	b, err := m.AppendTo((*bp)[:0])
+	if err != nil {
+		b = b[:0]
+	}
+	*bp = b
+	return bp
+}
+
+// PutData returns a buffer from EncodeSlicePointer to the pool.
+func PutData(data *[]byte) {
+	if data != nil && cap(*data) <= 64<<10 {
+		dataPool.Put(data)
+	}
+}
+
+// WriteTo writes the encoding of m to w.
+func (m Message) WriteTo(w io.Writer) (int64, error) {
+	bp := dataPool.Get().(*[]byte)
+	defer PutData(bp)
+	b, err := m.AppendTo((*bp)[:0])
+	if err != nil {
+		return 0, err
+	}
+	*bp = b
+	n, err := w.Write(b)
+	return int64(n), err
+}
+
+// AppendTo appends the wire encoding of m to dst and returns the extended
+// slice. The payload is compressed if the compress type asks for it; an
+// unknown compress type is an error wrapping ErrUnsupportedCompressor.
+func (m *Message) AppendTo(dst []byte) ([]byte, error) {
+	payload := m.Payload
+	h := Header{magicNumber}
+	if m.Header != nil {
+		h = *m.Header
+	}
+	switch ct := h.CompressType(); ct {
+	case None:
+	case Gzip:
+		if len(payload) > 0 {
+			z, err := gzipAppend(nil, payload)
+			if err != nil {
+				return dst, fmt.Errorf("protocol: gzip: %w", err)
+			}
+			payload = z
+		}
+	default:
+		c := Compressors[ct]
+		if c == nil {
+			return dst, fmt.Errorf("%w: %d", ErrUnsupportedCompressor, ct)
+		}
+		z, err := c.Zip(payload)
+		if err != nil {
+			return dst, fmt.Errorf("protocol: compress: %w", err)
+		}
+		payload = z
+	}
+
+	metaLen := metadataLen(m.Metadata)
+	total := 4 + len(m.ServicePath) + 4 + len(m.ServiceMethod) + 4 + metaLen + 4 + len(payload)
+	if total > math.MaxUint32 || metaLen > math.MaxUint32 {
+		return dst, ErrFieldTooLong
+	}
+	dst = grow(dst, HeaderSize+total)
+	dst = append(dst, h[:]...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(total))
+	dst = appendString(dst, m.ServicePath)
+	dst = appendString(dst, m.ServiceMethod)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(metaLen))
+	for k, v := range m.Metadata {
+		dst = appendString(dst, k)
+		dst = appendString(dst, v)
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
+	dst = append(dst, payload...)
+	return dst, nil
+}
+
+func metadataLen(md map[string]string) int {
+	n := 0
+	for k, v := range md {
+		n += 8 + len(k) + len(v)
+	}
+	return n
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(s)))
+	return append(dst, s...)
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	nb := make([]byte, len(b), len(b)+n)
+	copy(nb, b)
+	return nb
+}
+
+// Read decodes one message from r with the default limits.
+func Read(r io.Reader) (*Message, error) {
+	m := NewMessage()
+	if err := m.Decode(r); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Decode reads one frame from r into m with the default limits.
+func (m *Message) Decode(r io.Reader) error {
+	lim := DefaultLimits()
+	return m.DecodeLimited(r, &lim)
+}
+
+// DecodeLimited reads one frame from r into m, enforcing lim (which must be
+// resolved; see Limits.Resolve). The frame length is checked against the
+// limit before the body is read, and the body buffer grows as bytes arrive,
+// so a peer that claims a long frame and sends little costs little memory.
+func (m *Message) DecodeLimited(r io.Reader, lim *Limits) error {
+	if m.Header == nil {
+		m.Header = &Header{}
+	}
+	var hdr [HeaderSize]byte
+	if _, err := io.ReadFull(r, hdr[:1]); err != nil {
+		return err // io.EOF between frames is a clean end
+	}
+	if hdr[0] != magicNumber {
+		return fmt.Errorf("%w: 0x%02x", ErrBadMagic, hdr[0])
+	}
+	if _, err := io.ReadFull(r, hdr[1:]); err != nil {
+		return fmt.Errorf("%w: header: %w", ErrTruncated, err)
+	}
+	if hdr[1] != Version {
+		return fmt.Errorf("%w: %d", ErrUnsupportedVersion, hdr[1])
+	}
+	copy(m.Header[:], hdr[:12])
+	total := int(binary.BigEndian.Uint32(hdr[12:]))
+	if exceeds(total, lim.MaxMessageLength) {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLong, total, lim.MaxMessageLength)
+	}
+	data, err := readBody(r, m.data[:0], total)
+	m.data = data
+	if err != nil {
+		return fmt.Errorf("%w: body: %w", ErrTruncated, err)
+	}
+	return m.parseBody(data, lim)
+}
+
+// readBody reads n bytes into buf, growing it at most by doubling past 64 KiB
+// so that memory follows the bytes actually received.
+func readBody(r io.Reader, buf []byte, n int) ([]byte, error) {
+	const step = 64 << 10
+	if cap(buf) >= n || n <= step {
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		_, err := io.ReadFull(r, buf)
+		return buf, err
+	}
+	buf = buf[:0]
+	for len(buf) < n {
+		want := min(n, max(2*len(buf), step))
+		if cap(buf) < want {
+			nb := make([]byte, len(buf), want)
+			copy(nb, buf)
+			buf = nb
+		}
+		k, err := io.ReadFull(r, buf[len(buf):want])
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// Unmarshal decodes a whole frame held in data (header included) into m with
+// lim (nil: default limits). The payload shares memory with data.
+func (m *Message) Unmarshal(data []byte, lim *Limits) error {
+	if lim == nil {
+		l := DefaultLimits()
+		lim = &l
+	}
+	if m.Header == nil {
+		m.Header = &Header{}
+	}
+	if len(data) < HeaderSize {
+		return fmt.Errorf("%w: %d header bytes", ErrTruncated, len(data))
+	}
+	if data[0] != magicNumber {
+		return fmt.Errorf("%w: 0x%02x", ErrBadMagic, data[0])
+	}
+	if data[1] != Version {
+		return fmt.Errorf("%w: %d", ErrUnsupportedVersion, data[1])
+	}
+	copy(m.Header[:], data[:12])
+	total := int(binary.BigEndian.Uint32(data[12:]))
+	if exceeds(total, lim.MaxMessageLength) {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLong, total, lim.MaxMessageLength)
+	}
+	if total != len(data)-HeaderSize {
+		return fmt.Errorf("%w: length says %d, frame has %d", ErrTruncated, total, len(data)-HeaderSize)
+	}
+	return m.parseBody(data[HeaderSize:], lim)
+}
+
+// parseBody splits a frame body into its fields.
+func (m *Message) parseBody(data []byte, lim *Limits) error {
+	var (
+		field []byte
+		err   error
+	)
+	if field, data, err = cut(data, "service path"); err != nil {
+		return err
+	}
+	if m.ServicePath != string(field) { // reuse the old string when equal: no allocation
+		m.ServicePath = string(field)
+	}
+	if field, data, err = cut(data, "service method"); err != nil {
+		return err
+	}
+	if m.ServiceMethod != string(field) {
+		m.ServiceMethod = string(field)
+	}
+	if field, data, err = cut(data, "metadata"); err != nil {
+		return err
+	}
+	if m.Metadata, err = decodeMetadata(field, m.Metadata, lim.MaxMetadataEntries); err != nil {
+		return err
+	}
+	if field, data, err = cut(data, "payload"); err != nil {
+		return err
+	}
+	if len(data) != 0 {
+		return fmt.Errorf("%w: %d bytes after payload", ErrTruncated, len(data))
+	}
+	m.Payload = field
+	switch ct := m.CompressType(); ct {
+	case None:
+	case Gzip:
+		if len(field) > 0 {
+			if m.Payload, err = gunzipLimited(field, lim.MaxDecompressedSize); err != nil {
+				return err
+			}
+		}
+	default:
+		c := Compressors[ct]
+		if c == nil {
+			return fmt.Errorf("%w: %d", ErrUnsupportedCompressor, ct)
+		}
+		if m.Payload, err = c.Unzip(field); err != nil {
+			return fmt.Errorf("protocol: decompress: %w", err)
+		}
+		if exceeds(len(m.Payload), lim.MaxDecompressedSize) {
+			return fmt.Errorf("%w: %d bytes", ErrDecompressedTooLarge, len(m.Payload))
+		}
+	}
+	return nil
+}
+
+// cut splits a uint32-length-prefixed field off the front of data.
+func cut(data []byte, what string) (field, rest []byte, err error) {
+	if len(data) < 4 {
+		return nil, nil, fmt.Errorf("%w: no length for %s", ErrTruncated, what)
+	}
+	n := uint64(binary.BigEndian.Uint32(data))
+	if n > uint64(len(data)-4) {
+		return nil, nil, fmt.Errorf("%w: %s length %d, %d bytes left", ErrTruncated, what, n, len(data)-4)
+	}
+	return data[4 : 4+n], data[4+n:], nil
+}
+
+// decodeMetadata parses metadata entries, reusing md's storage when it is
+// non-nil. Empty metadata yields nil: no map is allocated.
+func decodeMetadata(data []byte, md map[string]string, maxEntries int) (map[string]string, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	if md != nil {
+		clear(md)
+	}
+	count := 0
+	for len(data) > 0 {
+		count++
+		if exceeds(count, maxEntries) {
+			return nil, fmt.Errorf("%w: more than %d", ErrTooManyMetadata, maxEntries)
+		}
+		k, rest, err := cut(data, "metadata key")
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMetaKVMissing, err)
+		}
+		v, rest, err := cut(rest, "metadata value")
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMetaKVMissing, err)
+		}
+		data = rest
+		if md == nil {
+			md = make(map[string]string, min(len(data)/8+1, 8))
+		}
+		md[string(k)] = string(v)
+	}
+	return md, nil
+}
+
+// FrameLength reports the total length of the frame whose first 16 bytes
+// are hdr (header plus body), or false if hdr is shorter than HeaderSize.
+func FrameLength(hdr []byte) (int, bool) {
+	if len(hdr) < HeaderSize {
+		return 0, false
+	}
+	return HeaderSize + int(binary.BigEndian.Uint32(hdr[12:])), true
+}
+
+// String describes the message for logs and debugging.
+func (m Message) String() string {
+	var b bytes.Buffer
+	h := Header{}
+	if m.Header != nil {
+		h = *m.Header
+	}
+	fmt.Fprintf(&b, "seq=%d type=%d hb=%t oneway=%t status=%d ser=%s path=%s method=%s meta=%v payload=%dB",
+		h.Seq(), h.MessageType(), h.IsHeartbeat(), h.IsOneway(), h.MessageStatusType(), h.SerializeType(),
+		m.ServicePath, m.ServiceMethod, m.Metadata, len(m.Payload))
+	return b.String()
+}
