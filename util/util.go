@@ -4,15 +4,16 @@
 package util
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"unsafe"
-
-	"github.com/courier-rpc/courier/protocol"
 )
 
 // ErrBadAddress is returned (wrapped) by ParseRpcxAddress for a malformed address.
@@ -129,7 +130,37 @@ func SliceByteToString(b []byte) string { return unsafe.String(unsafe.SliceData(
 func StringToSliceByte(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // Zip gzips data.
-func Zip(data []byte) ([]byte, error) { return protocol.GzipCompressor{}.Zip(data) }
+func Zip(data []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
 
-// Unzip inflates gzip data, refusing output over protocol.DefaultMaxMessageLength.
-func Unzip(data []byte) ([]byte, error) { return protocol.GzipCompressor{}.Unzip(data) }
+// MaxUnzipSize is the most bytes Unzip produces: 16 MiB.
+const MaxUnzipSize = 16 << 20
+
+// ErrUnzipTooLarge is returned when Unzip's output would exceed MaxUnzipSize.
+var ErrUnzipTooLarge = errors.New("util: unzipped data too large")
+
+// Unzip inflates gzip data, refusing output over MaxUnzipSize.
+func Unzip(data []byte) ([]byte, error) {
+	r, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	out, err := io.ReadAll(io.LimitReader(r, MaxUnzipSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > MaxUnzipSize {
+		return nil, ErrUnzipTooLarge
+	}
+	return out, nil
+}
