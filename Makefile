@@ -1,0 +1,58 @@
+# courier — make help lists the targets.
+SHELL := /bin/bash
+GO ?= go
+# ./_testutils/... matches nothing (the go tool skips _dirs in patterns), so list them.
+TESTUTILS := $(shell find _testutils -name '*.go' -printf './%h\n' 2>/dev/null | sort -u)
+PKGS := ./... $(TESTUTILS)
+# Build tag sets that must always compile and vet.
+TAGSETS := etcd zookeeper consul mdns quic kcp "etcd zookeeper consul mdns quic kcp"
+# Tags whose tests need the real engines started by scripts/testenv.sh.
+ENGINE_TAGS := etcd
+FUZZTIME ?= 30s
+
+.PHONY: help test test-all test-unit test-tags test-examples test-compat test-engines bench bench-ci lint fmt fuzz cover
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+test: test-unit test-tags test-examples ## unit tests with -race, fuzz seeds, tag builds, examples
+
+test-unit: ## go vet + go test -race -short over the module and _testutils
+	$(GO) vet $(PKGS)
+	$(GO) test -race -short -count=1 -timeout 15m $(PKGS)
+
+test-tags: ## vet and build every build-tag combination that matters
+	@for t in $(TAGSETS); do echo "== tags: $$t"; $(GO) vet -tags "$$t" $(PKGS) || exit 1; done
+
+test-examples: ## build every example and smoke-run the self-contained ones
+	$(GO) build ./examples/...
+	./scripts/run-examples.sh
+
+test-all: test bench-ci test-compat test-engines ## everything CI runs: test + benchmarks once + rpcx compat + real engines
+
+test-compat: ## rpcx v1.9.1 wire compatibility, both directions (separate module)
+	@if [ -f compat/go.mod ]; then cd compat && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...; fi
+
+test-engines: ## tagged tests against real etcd/ZooKeeper/Consul started by scripts/testenv.sh
+	@if [ -x scripts/testenv.sh ]; then ./scripts/engine-tests.sh $(ENGINE_TAGS); else echo "scripts/testenv.sh missing"; exit 1; fi
+
+bench: ## micro-benchmarks with -benchmem
+	$(GO) test -run '^$$' -bench . -benchmem ./protocol/ ./server/ ./client/
+
+bench-ci: ## run every benchmark once so they never rot
+	$(GO) test -run '^$$' -bench . -benchtime=1x ./...
+
+lint: ## gofmt check + go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet $(PKGS)
+
+fmt: ## gofmt -w the tree
+	gofmt -w $$(git ls-files '*.go')
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./protocol/
+	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) ./protocol/
+
+cover: ## coverage report in cover.out
+	$(GO) test -short -coverprofile=cover.out $(PKGS)
+	$(GO) tool cover -func=cover.out | tail -1
