@@ -43,20 +43,23 @@ func (GzipCompressor) Unzip(data []byte) ([]byte, error) {
 	return gunzipLimited(data, DefaultLimits().MaxDecompressedSize)
 }
 
-var gzipWriters = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
-	return w
-}}
+// gzipWriters holds writers at gzip's default level: with the flush below
+// this makes courier's gzip payloads byte-identical to rpcx's.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 var gzipReaders sync.Pool
 
-// gzipAppend appends the gzip encoding of data to dst.
+// gzipAppend appends the gzip encoding of data to dst. Like rpcx it flushes
+// before closing (an empty stored block), so both produce the same bytes.
 func gzipAppend(dst, data []byte) ([]byte, error) {
 	buf := bytes.NewBuffer(dst)
 	w := gzipWriters.Get().(*gzip.Writer)
 	defer gzipWriters.Put(w)
 	w.Reset(buf)
 	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Flush(); err != nil {
 		return nil, err
 	}
 	if err := w.Close(); err != nil {

@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -88,20 +89,39 @@ func (m Message) Clone() *Message {
 // it is sent uncompressed and the compress bits are cleared, as rpcx does.
 // Use AppendTo to learn about errors and to reuse buffers.
 func (m Message) Encode() []byte {
-	b, err := m.AppendTo(nil)
+	b, err := m.appendLenient(nil)
 	if err != nil {
 		return nil
 	}
 	return b
 }
 
+// appendLenient is AppendTo, except that a payload that cannot be compressed
+// (unknown compress type, compressor error) is sent uncompressed with the
+// compress bits cleared in the encoded header, as rpcx's Encode does. m's
+// own header is not changed.
+func (m Message) appendLenient(dst []byte) ([]byte, error) {
+	b, err := m.AppendTo(dst)
+	if err == nil || errors.Is(err, ErrFieldTooLong) {
+		return b, err
+	}
+	h := Header{magicNumber}
+	if m.Header != nil {
+		h = *m.Header
+	}
+	h.SetCompressType(None)
+	m.Header = &h
+	return m.AppendTo(dst)
+}
+
 var dataPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // EncodeSlicePointer returns the encoding of m in a pooled buffer; give it
-// back with PutData.
+// back with PutData. Compression failures are handled as in Encode; a
+// message too long to encode gives an empty slice.
 func (m Message) EncodeSlicePointer() *[]byte {
 	bp := dataPool.Get().(*[]byte)
-	b, err := m.AppendTo((*bp)[:0])
+	b, err := m.appendLenient((*bp)[:0])
 	if err != nil {
 		b = b[:0]
 	}
@@ -141,13 +161,13 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 	switch ct := h.CompressType(); ct {
 	case None:
 	case Gzip:
-		if len(payload) > 0 {
-			z, err := gzipAppend(nil, payload)
-			if err != nil {
-				return dst, fmt.Errorf("protocol: gzip: %w", err)
-			}
-			payload = z
+		// An empty payload is compressed too (23 bytes): rpcx's decoder
+		// rejects a gzip-flagged payload that is not a gzip stream.
+		z, err := gzipAppend(nil, payload)
+		if err != nil {
+			return dst, fmt.Errorf("protocol: gzip: %w", err)
 		}
+		payload = z
 	default:
 		c := Compressors[ct]
 		if c == nil {
