@@ -69,3 +69,5 @@ func (e *Echo) Echo(ctx context.Context, args []byte, reply *[]byte) error {
 	*reply = append((*reply)[:0], args...)
 	return nil
 }
+
+var timeUntil = time.Until

@@ -1,0 +1,75 @@
+package testutils
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/courier-rpc/courier/util/memconn"
+)
+
+// Transport is one way to connect a client to a server in the behaviour
+// suite. Listen returns a listener for the server's ServeListener and the
+// network, address and TLS configuration the client dials with.
+type Transport struct {
+	Name   string
+	Listen func(t testing.TB) (ln net.Listener, network, address string, clientTLS *tls.Config)
+}
+
+var pipeSeq atomic.Int64
+
+// Transports returns the transport matrix: in-memory pipe (memu), TCP,
+// Unix socket, TLS over TCP and mutual TLS over TCP. Listeners are closed
+// by t.Cleanup.
+func Transports() []Transport {
+	return []Transport{
+		{Name: "pipe", Listen: func(t testing.TB) (net.Listener, string, string, *tls.Config) {
+			name := fmt.Sprintf("courier-test-%d", pipeSeq.Add(1))
+			ln, err := memconn.Listen(name)
+			must(t, err)
+			t.Cleanup(func() { ln.Close() })
+			return ln, "memu", name, nil
+		}},
+		{Name: "tcp", Listen: func(t testing.TB) (net.Listener, string, string, *tls.Config) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			must(t, err)
+			t.Cleanup(func() { ln.Close() })
+			return ln, "tcp", ln.Addr().String(), nil
+		}},
+		{Name: "unix", Listen: func(t testing.TB) (net.Listener, string, string, *tls.Config) {
+			dir, err := os.MkdirTemp("", "cr") // short: socket paths are limited to ~100 bytes
+			must(t, err)
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			path := filepath.Join(dir, "s.sock")
+			ln, err := net.Listen("unix", path)
+			must(t, err)
+			t.Cleanup(func() { ln.Close() })
+			return ln, "unix", path, nil
+		}},
+		{Name: "tls", Listen: tlsListen(false)},
+		{Name: "mtls", Listen: tlsListen(true)},
+	}
+}
+
+func tlsListen(mutual bool) func(t testing.TB) (net.Listener, string, string, *tls.Config) {
+	return func(t testing.TB) (net.Listener, string, string, *tls.Config) {
+		pair, err := TLS()
+		must(t, err)
+		inner, err := net.Listen("tcp", "127.0.0.1:0")
+		must(t, err)
+		ln := tls.NewListener(inner, pair.ServerConfig(mutual))
+		t.Cleanup(func() { ln.Close() })
+		return ln, "tcp", inner.Addr().String(), pair.ClientConfig(mutual)
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
