@@ -94,6 +94,13 @@ func frameSpecs() []frameSpec {
 		{name: "utf8 names", st: 1, seq: 15, path: "服务", method: "方法", meta: map[string]string{"ключ": "значение"}, payload: []byte(`"ü"`)},
 		{name: "max seq", response: true, heartbeat: true, seq: ^uint64(0), meta: map[string]string{"__courier_drain": "1"}},
 		{name: "large payload", st: 0, seq: 16, path: "Arith", method: "Echo", payload: big},
+		// courier's gzip output is byte-identical to rpcx's (same level,
+		// same flush), so gzip frames are compared byte for byte too.
+		{name: "gzip large payload", gzip: true, st: 3, seq: 17, path: "Arith", method: "Echo", payload: big},
+		{name: "gzip one byte", gzip: true, st: 0, seq: 18, path: "Arith", method: "Echo", payload: []byte("x")},
+		{name: "gzip empty payload", gzip: true, st: 0, seq: 19, path: "Arith", method: "Echo"},
+		{name: "gzip response", response: true, gzip: true, st: 1, seq: 20, path: "Arith", method: "Mul",
+			meta: map[string]string{"re-k": "v"}, payload: bytes.Repeat([]byte(`{"C":1}`), 300)},
 	}
 }
 
