@@ -1,0 +1,5 @@
+package serverplugin
+
+import "errors"
+
+var errReqReachLimit = errors.New("request reached rate limit")
