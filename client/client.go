@@ -1,0 +1,254 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/courier-rpc/courier/protocol"
+	"github.com/courier-rpc/courier/share"
+)
+
+// Buffer sizes of a Client's connection.
+const (
+	// ReaderBuffsize is the size of the buffered reader of a connection (16 KiB).
+	ReaderBuffsize = 16 * 1024
+	// WriterBuffsize is the initial capacity of the write batch buffer (16 KiB).
+	WriterBuffsize = 16 * 1024
+)
+
+// FileTransferBufferSize is the chunk size of file transfers (1 KiB, rpcx value).
+const FileTransferBufferSize = 1024
+
+// Header names of the raw response map returned by SendRaw (and used by the
+// HTTP gateway). The spelling is rpcx's; XMessageType has three s on purpose.
+const (
+	// XVersion is the protocol version.
+	XVersion = "X-RPCX-Version"
+	// XMessageType is the message type header (rpcx spelling, sic).
+	XMessageType = "X-RPCX-MesssageType"
+	// XHeartbeat is "true" for a heartbeat.
+	XHeartbeat = "X-RPCX-Heartbeat"
+	// XOneway is "true" for a oneway message.
+	XOneway = "X-RPCX-Oneway"
+	// XMessageStatusType is "Normal" or "Error".
+	XMessageStatusType = "X-RPCX-MessageStatusType"
+	// XSerializeType is the decimal serialize type.
+	XSerializeType = "X-RPCX-SerializeType"
+	// XMessageID is the decimal message ID.
+	XMessageID = "X-RPCX-MessageID"
+	// XServicePath is the service path.
+	XServicePath = "X-RPCX-ServicePath"
+	// XServiceMethod is the service method.
+	XServiceMethod = "X-RPCX-ServiceMethod"
+	// XMeta is the metadata in URL query form.
+	XMeta = "X-RPCX-Meta"
+	// XErrorMessage is the error text of an error response.
+	XErrorMessage = "X-RPCX-ErrorMessage"
+)
+
+// Local failure causes. Calls fail with errors that wrap ErrShutdown and
+// one of these (or the I/O error that killed the connection).
+var (
+	errClientClosed     = errors.New("client: closed")
+	errNotConnected     = errors.New("client: not connected")
+	errAlreadyConnected = errors.New("client: already connected")
+	errHeartbeatTimeout = errors.New("client: heartbeat timed out")
+	errUnbufferedDone   = errors.New("client: done channel is unbuffered")
+)
+
+var _ RPCClient = (*Client)(nil)
+
+// Client is one connection to one server. Many goroutines may call it at
+// once: their requests are multiplexed on the connection, written in batches
+// by one writer goroutine and matched to responses by one reader goroutine.
+//
+// Create it with NewClient, then Connect. A Client never reconnects: after
+// the connection fails (IsShutdown reports true) every call fails with an
+// error wrapping ErrShutdown; make a new Client (XClient does this for you).
+//
+// Conn is the connection once Connect succeeded. Plugins, when non-nil, runs
+// the connection and encode/decode hooks; set it before Connect.
+// ServerMessageChan receives server notifications (see
+// RegisterServerMessageChan).
+type Client struct {
+	Conn              net.Conn
+	Plugins           PluginContainer
+	ServerMessageChan chan<- *protocol.Message
+
+	option  Option
+	codecs  *share.CodecTable
+	limits  protocol.Limits
+	errFunc func(*protocol.Message, string) ServiceError
+
+	seq atomic.Uint64
+
+	mu       sync.Mutex // guards the fields below and ServerMessageChan
+	pending  map[uint64]*rpcCall
+	started  bool  // Connect succeeded (goroutines running)
+	closing  bool  // Close was called
+	shutdown bool  // the connection is dead; pending calls were failed
+	shutErr  error // what calls fail with after shutdown (wraps ErrShutdown)
+
+	draining atomic.Bool
+	done     chan struct{} // closed on shutdown
+	wg       sync.WaitGroup
+	inReader atomic.Bool // the reader goroutine is running user code
+
+	// write queue: frames appended by callers, written by the writer
+	wmu     sync.Mutex
+	wbuf    []byte
+	wopen   bool // Connect started the writer
+	wclosed bool // shutdown: nothing more is queued
+	wake    chan struct{}
+
+	dropped  atomic.Uint64 // notifications dropped because the channel was full
+	lastWarn atomic.Int64  // unix nanos of the last drop warning
+}
+
+// NewClient returns an unconnected client with the given option. It copies
+// the codec table (share.Codecs) and ClientErrorFunc now; later changes to
+// them do not affect this client.
+func NewClient(option Option) *Client {
+	return &Client{
+		option:  option,
+		codecs:  share.NewCodecTable(),
+		limits:  protocol.Limits{MaxMessageLength: option.MaxMessageLength}.Resolve(),
+		errFunc: ClientErrorFunc,
+		pending: make(map[uint64]*rpcCall),
+		done:    make(chan struct{}),
+		wake:    make(chan struct{}, 1),
+	}
+}
+
+// RemoteAddr returns the server's address, or "" before Connect.
+func (client *Client) RemoteAddr() string {
+	if client.Conn == nil {
+		return ""
+	}
+	return client.Conn.RemoteAddr().String()
+}
+
+// GetConn returns the connection (nil before Connect).
+func (client *Client) GetConn() net.Conn { return client.Conn }
+
+// IsClosing reports whether Close was called or the server sent its drain
+// notice on this connection. A closing client takes no new calls; callers
+// that cache clients should replace it.
+func (client *Client) IsClosing() bool {
+	if client.draining.Load() {
+		return true
+	}
+	client.mu.Lock()
+	defer client.mu.Unlock()
+	return client.closing
+}
+
+// IsShutdown reports whether the connection is dead (closed by Close, by
+// the server, by an I/O error or by a missed heartbeat). It is false before
+// Connect.
+func (client *Client) IsShutdown() bool {
+	client.mu.Lock()
+	defer client.mu.Unlock()
+	return client.shutdown
+}
+
+// RegisterServerMessageChan sets the channel that receives server
+// notifications. Delivery does not block unless Option.BidirectionalBlock
+// is set: when the channel is full the notification is dropped and counted
+// (DroppedServerMessages). The client never closes ch; after the
+// connection dies no more messages are sent on it.
+func (client *Client) RegisterServerMessageChan(ch chan<- *protocol.Message) {
+	client.mu.Lock()
+	client.ServerMessageChan = ch
+	client.mu.Unlock()
+}
+
+// UnregisterServerMessageChan removes the notification channel.
+func (client *Client) UnregisterServerMessageChan() {
+	client.mu.Lock()
+	client.ServerMessageChan = nil
+	client.mu.Unlock()
+}
+
+// DroppedServerMessages returns how many server notifications were dropped
+// because the registered channel was full.
+func (client *Client) DroppedServerMessages() uint64 { return client.dropped.Load() }
+
+// Close closes the connection. Calls in flight fail with an error wrapping
+// ErrShutdown. Close is idempotent, safe to call concurrently with calls and
+// on a client that never connected; it returns nil after the first call. It
+// waits for the client's goroutines to stop, unless it is called from a
+// hook or handler running on the client's reader goroutine.
+func (client *Client) Close() error {
+	client.mu.Lock()
+	if client.closing {
+		client.mu.Unlock()
+		return nil
+	}
+	client.closing = true
+	client.mu.Unlock()
+	client.terminate(errClientClosed)
+	if !client.inReader.Load() {
+		client.wg.Wait()
+	}
+	return nil
+}
+
+// terminate shuts the connection down once: it records the cause, stops the
+// goroutines, closes the connection and fails every pending call.
+func (client *Client) terminate(cause error) {
+	client.mu.Lock()
+	if client.shutdown {
+		client.mu.Unlock()
+		return
+	}
+	client.shutdown = true
+	client.shutErr = shutdownError(cause)
+	pending := client.pending
+	client.pending = make(map[uint64]*rpcCall)
+	started := client.started
+	client.mu.Unlock()
+
+	client.wmu.Lock()
+	client.wclosed = true
+	client.wbuf = nil
+	client.wmu.Unlock()
+	close(client.done)
+
+	if started && client.Conn != nil {
+		_ = client.Conn.Close()
+		if client.Plugins != nil {
+			_ = client.Plugins.DoClientConnectionClose(client.Conn)
+		}
+	}
+	for _, rc := range pending {
+		client.complete(rc, nil, client.shutErr)
+	}
+}
+
+func shutdownError(cause error) error {
+	if cause == nil || errors.Is(cause, ErrShutdown) {
+		return ErrShutdown
+	}
+	return fmt.Errorf("%w: %w", ErrShutdown, cause)
+}
+
+// shutdownErr returns the error calls fail with after shutdown.
+func (client *Client) shutdownErr() error {
+	client.mu.Lock()
+	defer client.mu.Unlock()
+	if client.shutErr != nil {
+		return client.shutErr
+	}
+	return shutdownError(errNotConnected)
+}
+
+// pendingLen returns the number of calls waiting for a response (tests).
+func (client *Client) pendingLen() int {
+	client.mu.Lock()
+	defer client.mu.Unlock()
+	return len(client.pending)
+}

@@ -1,0 +1,433 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/courier-rpc/courier/log"
+	"github.com/courier-rpc/courier/protocol"
+	"github.com/courier-rpc/courier/share"
+	"github.com/courier-rpc/courier/util"
+)
+
+// rpcCall is a call waiting for its response. A synchronous caller (Call,
+// SendRaw, heartbeat) takes one from a pool and waits on ready; the reader
+// hands it the response message. An asynchronous one (Go) is completed by
+// the reader, which decodes the reply and sends Call on Done.
+type rpcCall struct {
+	Call
+
+	seq     uint64
+	async   bool
+	ready   chan struct{}     // sync: receives exactly one signal per registration
+	resp    *protocol.Message // sync: the response, owned by the waiter
+	err     error             // sync: failure instead of a response
+	resMeta map[string]string // async: the caller's ResMetaDataKey map
+	stop    func() bool       // async: stops watching the caller's ctx
+}
+
+var syncCalls = sync.Pool{New: func() any { return &rpcCall{ready: make(chan struct{}, 1)} }}
+
+func getSyncCall() *rpcCall { return syncCalls.Get().(*rpcCall) }
+
+func putSyncCall(rc *rpcCall) {
+	rc.resp, rc.err, rc.seq = nil, nil, 0
+	syncCalls.Put(rc)
+}
+
+// Call invokes servicePath.serviceMethod with args and waits for the reply,
+// which is decoded into reply (a pointer, or nil to ignore the payload).
+//
+// Request metadata is taken from ctx.Value(share.ReqMetaDataKey) (a
+// map[string]string, never modified); response metadata is copied into the
+// map at ctx.Value(share.ResMetaDataKey) when there is one. A ctx deadline
+// is sent to the server as share.DeadlineKey. When ctx is done first, the
+// call is forgotten at once and Call returns ctx.Err(); a late response is
+// discarded.
+//
+// Errors: a ServiceError when the service returned an error (with its code
+// between courier peers, see share.CodeOf); an error wrapping ErrDraining
+// when the server is shutting down and did not take the call; an error
+// wrapping ErrShutdown when the connection is or gets closed;
+// ErrUnsupportedCodec or an encoding error for bad arguments.
+func (client *Client) Call(ctx context.Context, servicePath, serviceMethod string, args interface{}, reply interface{}) error {
+	if client.draining.Load() {
+		return ErrDraining
+	}
+	m, err := client.newRequest(ctx, servicePath, serviceMethod, args)
+	if err != nil {
+		return err
+	}
+	rc := getSyncCall()
+	err = client.transmit(rc, m)
+	protocol.FreeMsg(m)
+	if err != nil {
+		putSyncCall(rc)
+		return err
+	}
+	res, err := client.wait(ctx, rc)
+	if err != nil {
+		return err
+	}
+	err = client.decodeReply(res, reply)
+	if dst, ok := ctx.Value(share.ResMetaDataKey).(map[string]string); ok {
+		client.copyResMeta(dst, res.Metadata)
+	}
+	protocol.FreeMsg(res)
+	return err
+}
+
+// Go invokes servicePath.serviceMethod asynchronously and returns the Call
+// at once. When the call completes (see Call for the errors), Call.Error
+// and Call.ResMetadata are set and the Call is sent on done. A nil done gets
+// a new channel with a buffer of 10; a Call that cannot be sent because done
+// is full is dropped with a warning. An unbuffered done is refused: the Call
+// has an error and is sent on done from a new goroutine. Cancelling ctx
+// completes the call with ctx.Err().
+func (client *Client) Go(ctx context.Context, servicePath, serviceMethod string, args interface{}, reply interface{}, done chan *Call) *Call {
+	rc := &rpcCall{async: true}
+	call := &rc.Call
+	call.ServicePath, call.ServiceMethod = servicePath, serviceMethod
+	call.Args, call.Reply = args, reply
+	switch {
+	case done == nil:
+		done = make(chan *Call, 10)
+	case cap(done) == 0:
+		call.Done = done
+		call.Error = errUnbufferedDone
+		go func() { done <- call }()
+		return call
+	}
+	call.Done = done
+	if err := client.goStart(ctx, rc); err != nil {
+		call.Error = err
+		deliver(call)
+	}
+	return call
+}
+
+func (client *Client) goStart(ctx context.Context, rc *rpcCall) error {
+	if client.draining.Load() {
+		return ErrDraining
+	}
+	m, err := client.newRequest(ctx, rc.ServicePath, rc.ServiceMethod, rc.Args)
+	if err != nil {
+		return err
+	}
+	rc.Metadata = m.Metadata
+	rc.resMeta, _ = ctx.Value(share.ResMetaDataKey).(map[string]string)
+	err = client.transmit(rc, m)
+	protocol.FreeMsg(m)
+	if err != nil || ctx.Done() == nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		if client.unregister(rc) {
+			rc.Error = ctx.Err()
+			deliver(&rc.Call)
+		}
+	})
+	client.mu.Lock()
+	if client.pending[rc.seq] == rc {
+		rc.stop = stop
+		client.mu.Unlock()
+	} else {
+		client.mu.Unlock()
+		stop()
+	}
+	return nil
+}
+
+// deliver sends a completed call on its Done channel without blocking.
+func deliver(call *Call) {
+	select {
+	case call.Done <- call:
+	default:
+		log.Warnf("client: dropped the result of %s.%s: done channel is full", call.ServicePath, call.ServiceMethod)
+	}
+}
+
+// SendRaw sends r as it is (header, path, method, metadata and payload are
+// the caller's; the message ID is assigned here and r is not modified) and
+// returns the response as a header map (X-RPCX-* keys, see XMeta) and its
+// payload. Metadata in ctx.Value(share.ReqMetaDataKey) replaces r.Metadata.
+// A oneway r returns nil, nil, nil once the frame is queued. An error
+// response returns the header map (with XErrorMessage) and the service
+// error. Other errors are those of Call.
+func (client *Client) SendRaw(ctx context.Context, r *protocol.Message) (map[string]string, []byte, error) {
+	if client.draining.Load() {
+		return nil, nil, ErrDraining
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if r == nil || r.Header == nil {
+		return nil, nil, fmt.Errorf("client: send raw: message without header")
+	}
+	md, err := requestMetadata(ctx, r.Metadata)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := protocol.GetPooledMsg()
+	*m.Header = *r.Header
+	m.ServicePath, m.ServiceMethod = r.ServicePath, r.ServiceMethod
+	m.Metadata, m.Payload = md, r.Payload
+	if r.IsOneway() {
+		err = client.transmit(nil, m)
+		protocol.FreeMsg(m)
+		return nil, nil, err
+	}
+	rc := getSyncCall()
+	err = client.transmit(rc, m)
+	protocol.FreeMsg(m)
+	if err != nil {
+		putSyncCall(rc)
+		return nil, nil, err
+	}
+	res, err := client.wait(ctx, rc)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer protocol.FreeMsg(res)
+	headers := rawHeaders(res)
+	payload := append([]byte(nil), res.Payload...)
+	if dst, ok := ctx.Value(share.ResMetaDataKey).(map[string]string); ok {
+		client.copyResMeta(dst, res.Metadata)
+	}
+	if res.MessageStatusType() == protocol.Error {
+		err = serviceErrorOf(res, client.errFunc)
+		headers[XErrorMessage] = err.Error()
+	}
+	return headers, payload, err
+}
+
+// newRequest encodes args with the option's codec into a pooled request.
+func (client *Client) newRequest(ctx context.Context, servicePath, serviceMethod string, args interface{}) (*protocol.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st := client.option.SerializeType
+	cdc := client.codecs.Get(st)
+	if cdc == nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnsupportedCodec, st)
+	}
+	payload, err := cdc.Encode(args)
+	if err != nil {
+		return nil, fmt.Errorf("client: encode args of %s.%s: %w", servicePath, serviceMethod, err)
+	}
+	md, err := requestMetadata(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	m := protocol.GetPooledMsg()
+	m.SetSerializeType(st)
+	m.SetCompressType(client.option.CompressType)
+	m.ServicePath, m.ServiceMethod = servicePath, serviceMethod
+	m.Metadata, m.Payload = md, payload
+	return m, nil
+}
+
+// requestMetadata returns the metadata to send: the caller's map from ctx
+// (or base), plus DeadlineKey when ctx has a deadline, in a new map so the
+// caller's map is never modified.
+func requestMetadata(ctx context.Context, base map[string]string) (map[string]string, error) {
+	md := base
+	if v, ok := ctx.Value(share.ReqMetaDataKey).(map[string]string); ok {
+		md = v
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return md, nil
+	}
+	rem := time.Until(dl)
+	if rem <= 0 {
+		return nil, context.DeadlineExceeded
+	}
+	ms := max(int64((rem+time.Millisecond-1)/time.Millisecond), 1)
+	out := make(map[string]string, len(md)+1)
+	for k, v := range md {
+		out[k] = v
+	}
+	out[share.DeadlineKey] = strconv.FormatInt(ms, 10)
+	return out, nil
+}
+
+// transmit gives m a new message ID, registers rc under it (rc nil: oneway)
+// and queues the frame. When it returns an error, rc is not registered and
+// was not completed; otherwise rc will be completed exactly once.
+func (client *Client) transmit(rc *rpcCall, m *protocol.Message) error {
+	seq := client.seq.Add(1)
+	if seq == share.DrainSeq || seq == 0 { // never reuse the drain notice ID
+		seq = client.seq.Add(2)
+	}
+	m.SetSeq(seq)
+	if client.Plugins != nil {
+		if err := client.Plugins.DoClientBeforeEncode(m); err != nil {
+			return fmt.Errorf("client: before encode plugin: %w", err)
+		}
+	}
+	if rc != nil {
+		if err := client.register(rc, seq); err != nil {
+			return err
+		}
+	}
+	if err := client.enqueue(m); err != nil {
+		if rc == nil || client.unregister(rc) {
+			return err
+		}
+		return nil // shutdown already failed rc
+	}
+	return nil
+}
+
+func (client *Client) register(rc *rpcCall, seq uint64) error {
+	client.mu.Lock()
+	defer client.mu.Unlock()
+	if client.shutdown || !client.started {
+		if client.shutErr != nil {
+			return client.shutErr
+		}
+		return shutdownError(errNotConnected)
+	}
+	rc.seq = seq
+	client.pending[seq] = rc
+	return nil
+}
+
+// unregister removes rc from the pending table; false means someone else
+// (the reader, shutdown, ctx watcher) already took it and completes it.
+func (client *Client) unregister(rc *rpcCall) bool {
+	client.mu.Lock()
+	defer client.mu.Unlock()
+	if client.pending[rc.seq] != rc {
+		return false
+	}
+	delete(client.pending, rc.seq)
+	return true
+}
+
+// wait waits for a synchronous call's response and returns it (owned by the
+// caller, who frees it) or the failure. rc goes back to the pool.
+func (client *Client) wait(ctx context.Context, rc *rpcCall) (*protocol.Message, error) {
+	select {
+	case <-rc.ready:
+	case <-ctx.Done():
+		if !client.unregister(rc) {
+			<-rc.ready // being completed right now
+			protocol.FreeMsg(rc.resp)
+		}
+		putSyncCall(rc)
+		return nil, ctx.Err()
+	}
+	res, err := rc.resp, rc.err
+	putSyncCall(rc)
+	if err != nil {
+		protocol.FreeMsg(res)
+		return nil, err
+	}
+	return res, nil
+}
+
+// complete finishes a call taken out of the pending table with its
+// response msg or err. It reports whether it kept msg (the caller must not
+// reuse it then).
+func (client *Client) complete(rc *rpcCall, msg *protocol.Message, err error) bool {
+	if !rc.async {
+		rc.resp, rc.err = msg, err
+		rc.ready <- struct{}{}
+		return msg != nil
+	}
+	call := &rc.Call
+	if err == nil {
+		err = client.decodeReply(msg, call.Reply)
+		if msg.Metadata != nil {
+			call.ResMetadata = msg.Metadata
+			msg.Metadata = nil // the call owns the map now
+		}
+		client.copyResMeta(rc.resMeta, call.ResMetadata)
+	}
+	call.Error = err
+	if rc.stop != nil {
+		rc.stop()
+	}
+	deliver(call)
+	return false
+}
+
+// decodeReply turns a response into the call's result: the service error
+// of an error response, or the payload decoded into reply with the
+// response's serialize type.
+func (client *Client) decodeReply(res *protocol.Message, reply interface{}) error {
+	if res.MessageStatusType() == protocol.Error {
+		return serviceErrorOf(res, client.errFunc)
+	}
+	if reply == nil || len(res.Payload) == 0 {
+		return nil
+	}
+	st := res.SerializeType()
+	cdc := client.codecs.Get(st)
+	if cdc == nil {
+		return fmt.Errorf("%w: %s", ErrUnsupportedCodec, st)
+	}
+	if err := cdc.Decode(res.Payload, reply); err != nil {
+		return fmt.Errorf("client: decode reply of %s.%s: %w", res.ServicePath, res.ServiceMethod, err)
+	}
+	return nil
+}
+
+// rawHeaders describes a response as SendRaw's header map.
+func rawHeaders(res *protocol.Message) map[string]string {
+	h := make(map[string]string, 10)
+	h[XVersion] = strconv.Itoa(int(res.Version()))
+	h[XMessageType] = strconv.Itoa(int(res.MessageType()))
+	if res.IsHeartbeat() {
+		h[XHeartbeat] = "true"
+	}
+	if res.IsOneway() {
+		h[XOneway] = "true"
+	}
+	if res.MessageStatusType() == protocol.Error {
+		h[XMessageStatusType] = "Error"
+	} else {
+		h[XMessageStatusType] = "Normal"
+	}
+	h[XSerializeType] = strconv.Itoa(int(res.SerializeType()))
+	h[XMessageID] = strconv.FormatUint(res.Seq(), 10)
+	h[XServicePath] = res.ServicePath
+	h[XServiceMethod] = res.ServiceMethod
+	h[XMeta] = util.ConvertMap2String(res.Metadata)
+	return h
+}
+
+// resMetaLocks serialise writes into callers' response metadata maps. Many
+// goroutines may share one ctx (and so one map) across calls (rpcx#728); a
+// lock chosen by the map's address makes those writes safe without a lock
+// per map. Readers of the map must wait for their calls to finish.
+var resMetaLocks [64]sync.Mutex
+
+func lockFor(m map[string]string) *sync.Mutex {
+	h := uint64(uintptr(*(*unsafe.Pointer)(unsafe.Pointer(&m))))
+	h ^= h >> 17
+	h *= 0x9E3779B97F4A7C15
+	return &resMetaLocks[h>>58]
+}
+
+// copyResMeta copies response metadata src into the caller's map dst and
+// records the server address under share.ServerAddress, as rpcx does.
+func (client *Client) copyResMeta(dst, src map[string]string) {
+	if dst == nil || len(src) == 0 {
+		return
+	}
+	addr := client.RemoteAddr()
+	mu := lockFor(dst)
+	mu.Lock()
+	for k, v := range src {
+		dst[k] = v
+	}
+	dst[share.ServerAddress] = addr
+	mu.Unlock()
+}
