@@ -1,0 +1,366 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/courier-rpc/courier/util"
+)
+
+// CacheClientBuilder lets a network manage its own connections instead of
+// the XClient's connection cache (rpcx hook). For a server key whose
+// network has a registered builder, the XClient asks FindCachedClient
+// first, then GenerateClient and SetCachedClient, and DeleteCachedClient
+// when the client is shut down. Implementations must be safe for
+// concurrent use.
+type CacheClientBuilder interface {
+	SetCachedClient(client RPCClient, k, servicePath, serviceMethod string)
+	FindCachedClient(k, servicePath, serviceMethod string) RPCClient
+	DeleteCachedClient(client RPCClient, k, servicePath, serviceMethod string)
+	GenerateClient(k, servicePath, serviceMethod string) (client RPCClient, err error)
+}
+
+var (
+	buildersMu sync.RWMutex
+	builders   = map[string]CacheClientBuilder{}
+)
+
+// RegisterCacheClientBuilder makes builder manage the connections of
+// servers whose key has this network ("network@address"). It is safe for
+// concurrent use; a later registration replaces an earlier one.
+func RegisterCacheClientBuilder(network string, builder CacheClientBuilder) {
+	buildersMu.Lock()
+	defer buildersMu.Unlock()
+	builders[network] = builder
+}
+
+func builderOf(network string) CacheClientBuilder {
+	buildersMu.RLock()
+	defer buildersMu.RUnlock()
+	return builders[network]
+}
+
+// Reconnect backoff of the connection cache: after the n-th consecutive
+// failed dial of a server, no new dial starts before
+// min(dialBackoffBase<<(n-1), dialBackoffMax) has passed, and the server is
+// skipped by selection meanwhile.
+const (
+	dialBackoffBase = 20 * time.Millisecond
+	dialBackoffMax  = time.Second
+)
+
+func dialBackoff(failures int) time.Duration {
+	if failures > 7 {
+		return dialBackoffMax
+	}
+	return min(dialBackoffBase<<(failures-1), dialBackoffMax)
+}
+
+// connEntry is the cached state of one server: its client, the dial in
+// flight, the reconnect backoff and its circuit breaker.
+type connEntry struct {
+	key      string
+	client   RPCClient
+	retired  []RPCClient   // draining clients, closed once shut down
+	dialing  chan struct{} // closed when the dial in flight ends
+	lastErr  error
+	failures int
+	retryAt  time.Time
+	breaker  Breaker
+	removed  bool
+}
+
+// dialFunc makes a connected client for a server key. published must be
+// called (at most once) as soon as the client can take calls, which may be
+// before dialFunc returns (from a ClientConnected hook).
+type dialFunc func(key string, published func(RPCClient)) (RPCClient, error)
+
+// connCache holds one RPCClient per server key. It dials lazily, with at
+// most one dial in flight per key however many callers wait, backs off
+// after failed dials, replaces clients that shut down or drain, and closes
+// the clients of servers that left discovery. It is safe for concurrent use.
+type connCache struct {
+	mu         sync.RWMutex
+	entries    map[string]*connEntry
+	closed     bool
+	dial       dialFunc
+	genBreaker func() Breaker
+	wg         sync.WaitGroup
+	now        func() time.Time
+}
+
+func newConnCache(dial dialFunc, genBreaker func() Breaker) *connCache {
+	return &connCache{entries: map[string]*connEntry{}, dial: dial, genBreaker: genBreaker, now: time.Now}
+}
+
+func healthy(c RPCClient) bool { return !c.IsShutdown() && !c.IsClosing() }
+
+// entry returns the entry of key, creating it; the caller holds c.mu.
+func (c *connCache) entry(key string) *connEntry {
+	e := c.entries[key]
+	if e == nil {
+		e = &connEntry{key: key}
+		if c.genBreaker != nil {
+			e.breaker = c.genBreaker()
+		}
+		c.entries[key] = e
+	}
+	return e
+}
+
+// breaker returns the circuit breaker of key (nil without GenBreaker).
+func (c *connCache) breaker(key string) Breaker {
+	if c.genBreaker == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	return c.entry(key).breaker
+}
+
+// usable reports why key should not be selected now: its breaker is open
+// or it is waiting out a reconnect backoff. nil means usable.
+func (c *connCache) usable(key string) error {
+	c.mu.RLock()
+	e := c.entries[key]
+	var b Breaker
+	var backoff error
+	if e != nil {
+		b = e.breaker
+		if e.client == nil && e.dialing == nil && c.now().Before(e.retryAt) {
+			backoff = fmt.Errorf("%w: %s: reconnecting after %v", ErrServerUnavailable, key, e.lastErr)
+		}
+	}
+	c.mu.RUnlock()
+	if b != nil && !b.Ready() {
+		return fmt.Errorf("%w: %s", ErrBreakerOpen, key)
+	}
+	return backoff
+}
+
+// get returns a healthy client of key, dialing if needed. Callers that
+// arrive while a dial is in flight wait for it (or for ctx) and share its
+// result; during a backoff get fails at once with ErrServerUnavailable.
+func (c *connCache) get(ctx context.Context, key, servicePath, serviceMethod string) (RPCClient, error) {
+	network, _ := util.SplitNetworkAddress(key)
+	if b := builderOf(network); b != nil {
+		return c.fromBuilder(b, key, servicePath, serviceMethod)
+	}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return nil, ErrXClientShutdown
+	}
+	if e := c.entries[key]; e != nil && e.client != nil && healthy(e.client) {
+		cl := e.client
+		c.mu.RUnlock()
+		return cl, nil
+	}
+	c.mu.RUnlock()
+
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrXClientShutdown
+	}
+	e := c.entry(key)
+	toClose := c.sweep(e)
+	var ch chan struct{}
+	switch {
+	case e.client != nil:
+		cl := e.client
+		c.mu.Unlock()
+		closeAll(toClose)
+		return cl, nil
+	case e.dialing != nil:
+		ch = e.dialing
+	case c.now().Before(e.retryAt):
+		err := fmt.Errorf("%w: %s: reconnecting after %w", ErrServerUnavailable, key, e.lastErr)
+		c.mu.Unlock()
+		closeAll(toClose)
+		return nil, err
+	default:
+		ch = make(chan struct{})
+		e.dialing = ch
+		c.wg.Add(1)
+		go c.runDial(e, ch)
+	}
+	c.mu.Unlock()
+	closeAll(toClose)
+
+	select {
+	case <-ch:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if e.client != nil {
+		return e.client, nil
+	}
+	if c.closed || e.removed {
+		return nil, fmt.Errorf("%w: %s left discovery", ErrServerUnavailable, key)
+	}
+	if e.lastErr == nil {
+		return nil, fmt.Errorf("%w: %s", ErrServerUnavailable, key)
+	}
+	return nil, e.lastErr
+}
+
+// sweep drops a client that shut down or drains (draining ones are kept
+// until they shut down so their calls finish) and returns the clients to
+// close. The caller holds c.mu.
+func (c *connCache) sweep(e *connEntry) []RPCClient {
+	var toClose []RPCClient
+	if e.client != nil && !healthy(e.client) {
+		if e.client.IsShutdown() {
+			toClose = append(toClose, e.client)
+		} else {
+			e.retired = append(e.retired, e.client)
+		}
+		e.client = nil
+	}
+	kept := e.retired[:0]
+	for _, r := range e.retired {
+		if r.IsShutdown() {
+			toClose = append(toClose, r)
+		} else {
+			kept = append(kept, r)
+		}
+	}
+	e.retired = kept
+	return toClose
+}
+
+// runDial dials key and publishes the result to the waiters of ch.
+func (c *connCache) runDial(e *connEntry, ch chan struct{}) {
+	defer c.wg.Done()
+	publish := func(cl RPCClient) {
+		c.mu.Lock()
+		if e.dialing == ch && !e.removed && !c.closed {
+			e.client, e.failures, e.lastErr = cl, 0, nil
+			close(ch)
+			e.dialing = nil
+		}
+		c.mu.Unlock()
+	}
+	cl, err := c.dial(e.key, publish)
+	var toClose RPCClient
+	c.mu.Lock()
+	if err != nil {
+		if cl != nil && e.client == cl {
+			e.client = nil
+		}
+		e.failures++
+		e.lastErr = err
+		e.retryAt = c.now().Add(dialBackoff(e.failures))
+	} else if e.removed || c.closed {
+		toClose = cl
+		if e.client == cl {
+			e.client = nil
+		}
+	} else if e.client != cl {
+		e.client, e.failures, e.lastErr = cl, 0, nil
+	}
+	if e.dialing == ch {
+		close(ch)
+		e.dialing = nil
+	}
+	c.mu.Unlock()
+	if toClose != nil {
+		_ = toClose.Close()
+	}
+}
+
+// fromBuilder gets a client of key from a registered CacheClientBuilder.
+func (c *connCache) fromBuilder(b CacheClientBuilder, key, servicePath, serviceMethod string) (RPCClient, error) {
+	c.mu.RLock()
+	closed := c.closed
+	c.mu.RUnlock()
+	if closed {
+		return nil, ErrXClientShutdown
+	}
+	if cl := b.FindCachedClient(key, servicePath, serviceMethod); cl != nil {
+		if healthy(cl) {
+			return cl, nil
+		}
+		b.DeleteCachedClient(cl, key, servicePath, serviceMethod)
+	}
+	cl, err := b.GenerateClient(key, servicePath, serviceMethod)
+	if err != nil {
+		return nil, err
+	}
+	if cl == nil {
+		return nil, fmt.Errorf("%w: %s: cache client builder returned no client", ErrServerUnavailable, key)
+	}
+	b.SetCachedClient(cl, key, servicePath, serviceMethod)
+	return cl, nil
+}
+
+// retain closes and forgets every server not in servers.
+func (c *connCache) retain(servers map[string]string) {
+	var toClose []RPCClient
+	c.mu.Lock()
+	for k, e := range c.entries {
+		if _, ok := servers[k]; ok {
+			continue
+		}
+		e.removed = true
+		delete(c.entries, k)
+		if e.client != nil {
+			toClose = append(toClose, e.client)
+			e.client = nil
+		}
+		toClose = append(toClose, e.retired...)
+		e.retired = nil
+	}
+	c.mu.Unlock()
+	closeAll(toClose)
+}
+
+// close closes every client and waits for dials in flight.
+func (c *connCache) close() {
+	var toClose []RPCClient
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	for _, e := range c.entries {
+		e.removed = true
+		if e.client != nil {
+			toClose = append(toClose, e.client)
+			e.client = nil
+		}
+		toClose = append(toClose, e.retired...)
+	}
+	c.entries = map[string]*connEntry{}
+	c.mu.Unlock()
+	closeAll(toClose)
+	c.wg.Wait()
+}
+
+// clients returns the cached healthy clients (for tests and fan-out).
+func (c *connCache) clients() map[string]RPCClient {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m := make(map[string]RPCClient, len(c.entries))
+	for k, e := range c.entries {
+		if e.client != nil {
+			m[k] = e.client
+		}
+	}
+	return m
+}
+
+func closeAll(cs []RPCClient) {
+	for _, cl := range cs {
+		_ = cl.Close() // a dead connection may fail to close; nothing to do
+	}
+}

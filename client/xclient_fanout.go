@@ -1,0 +1,150 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	cerrors "github.com/courier-rpc/courier/errors"
+)
+
+// fanoutResult is the outcome of one server in Broadcast, Fork and Inform.
+type fanoutResult struct {
+	key   string
+	reply interface{}
+	err   error
+}
+
+// fanout calls serviceMethod on every server at once, each with its own
+// reply value, and sends each outcome on the returned channel (closed when
+// all are done). It fails with ErrXClientNoServer when there is none.
+func (x *xClient) fanout(ctx context.Context, serviceMethod string, args, reply interface{}) (<-chan fanoutResult, int, error) {
+	servers, _, closed := x.snapshot()
+	if closed {
+		return nil, 0, ErrXClientShutdown
+	}
+	if len(servers) == 0 {
+		return nil, 0, fmt.Errorf("%w: %s", ErrXClientNoServer, x.servicePath)
+	}
+	out := make(chan fanoutResult, len(servers))
+	var wg sync.WaitGroup
+	for _, key := range sortedKeys(servers) {
+		r := newReplyLike(reply)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := x.attempt(ctx, key, serviceMethod, func(ctx context.Context, cl RPCClient) error {
+				return cl.Call(ctx, x.servicePath, serviceMethod, args, r)
+			})
+			if err != nil {
+				err = fmt.Errorf("%s: %w", key, err)
+			}
+			out <- fanoutResult{key: key, reply: r, err: err}
+		}()
+	}
+	go func() { wg.Wait(); close(out) }()
+	return out, len(servers), nil
+}
+
+// around runs PreCall plugins, op, then PostCall plugins.
+func (x *xClient) around(ctx context.Context, serviceMethod string, args, reply interface{}, op func() error) error {
+	plugins := x.GetPlugins()
+	if err := plugins.DoPreCall(ctx, x.servicePath, serviceMethod, args); err != nil {
+		return err
+	}
+	err := op()
+	if perr := plugins.DoPostCall(ctx, x.servicePath, serviceMethod, args, reply, err); perr != nil && err == nil {
+		err = perr
+	}
+	return err
+}
+
+// Broadcast calls serviceMethod on every server (selector and fail mode
+// are not used) and succeeds only if all succeed; reply gets one of the
+// replies. Otherwise it returns a *errors.MultiError holding each failed
+// server's error prefixed by its key (errors.Is sees through it). It waits
+// for every server or for ctx: set a timeout.
+func (x *xClient) Broadcast(ctx context.Context, serviceMethod string, args interface{}, reply interface{}) error {
+	ctx = x.withAuth(ctx)
+	return x.around(ctx, serviceMethod, args, reply, func() error {
+		results, _, err := x.fanout(ctx, serviceMethod, args, reply)
+		if err != nil {
+			return err
+		}
+		var errs cerrors.MultiError
+		copied := false
+		for r := range results {
+			if r.err != nil {
+				errs.Append(r.err)
+			} else if !copied {
+				copyReply(reply, r.reply)
+				copied = true
+			}
+		}
+		if err := errs.ErrorOrNil(); err != nil {
+			return finalErr(ctx, err)
+		}
+		return nil
+	})
+}
+
+// Fork calls serviceMethod on every server at once (selector and fail
+// mode are not used); the first success fills reply and cancels the
+// others. When all fail it returns a *errors.MultiError of their errors.
+func (x *xClient) Fork(ctx context.Context, serviceMethod string, args interface{}, reply interface{}) error {
+	ctx = x.withAuth(ctx)
+	return x.around(ctx, serviceMethod, args, reply, func() error {
+		fctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		results, _, err := x.fanout(fctx, serviceMethod, args, reply)
+		if err != nil {
+			return err
+		}
+		var errs cerrors.MultiError
+		for r := range results {
+			if r.err == nil {
+				copyReply(reply, r.reply)
+				return nil
+			}
+			errs.Append(r.err)
+		}
+		return finalErr(ctx, errs.ErrorOrNil())
+	})
+}
+
+// Inform calls serviceMethod on every server (selector and fail mode are
+// not used) and returns one Receipt per server, in key order, each with
+// its own reply value of reply's type. The error is a *errors.MultiError
+// when at least one server failed. reply itself is not written.
+func (x *xClient) Inform(ctx context.Context, serviceMethod string, args interface{}, reply interface{}) ([]Receipt, error) {
+	ctx = x.withAuth(ctx)
+	var receipts []Receipt
+	err := x.around(ctx, serviceMethod, args, reply, func() error {
+		results, n, err := x.fanout(ctx, serviceMethod, args, reply)
+		if err != nil {
+			return err
+		}
+		byKey := make(map[string]fanoutResult, n)
+		var errs cerrors.MultiError
+		for r := range results {
+			byKey[r.key] = r
+			if r.err != nil {
+				errs.Append(r.err)
+			}
+		}
+		for _, k := range sortedKeys(mapKeys(byKey)) {
+			r := byKey[k]
+			receipts = append(receipts, Receipt{Address: r.key, Reply: r.reply, Error: r.err})
+		}
+		return errs.ErrorOrNil()
+	})
+	return receipts, err
+}
+
+func mapKeys(m map[string]fanoutResult) map[string]string {
+	out := make(map[string]string, len(m))
+	for k := range m {
+		out[k] = ""
+	}
+	return out
+}
