@@ -119,7 +119,7 @@ func (c *cacheDiscovery) GetServices() []*KVPair {
 	return filterPairs(c.good, c.filter)
 }
 
-func (c *cacheDiscovery) WatchService() chan []*KVPair     { return c.w.add() }
+func (c *cacheDiscovery) WatchService() chan []*KVPair    { return c.w.add() }
 func (c *cacheDiscovery) RemoveWatcher(ch chan []*KVPair) { c.w.remove(ch) }
 
 func (c *cacheDiscovery) SetFilter(f ServiceDiscoveryFilter) {
