@@ -67,6 +67,7 @@ type MetricsPlugin struct {
 	services metrics.Counter
 	methods  sync.Map // methodKey -> *methodMetrics
 	nmethods atomic.Int64
+	limit    int64 // distinct methods with own metrics; 0: maxMethodKeys (tests lower it)
 	pending  sync.Map // *protocol.Message -> *reqState
 	pendingN atomic.Int64
 
@@ -118,7 +119,11 @@ func (p *MetricsPlugin) method(path, method string) *methodMetrics {
 	if m, ok := p.methods.Load(k); ok {
 		return m.(*methodMetrics)
 	}
-	if p.nmethods.Load() >= maxMethodKeys {
+	limit := p.limit
+	if limit <= 0 {
+		limit = maxMethodKeys
+	}
+	if p.nmethods.Load() >= limit {
 		k = methodKey{otherMethod, otherMethod}
 		if m, ok := p.methods.Load(k); ok {
 			return m.(*methodMetrics)

@@ -101,7 +101,7 @@ func tick(freq time.Duration, stop <-chan struct{}, f func()) {
 // starts nothing.
 func (p *MetricsPlugin) Log(freq time.Duration, l metrics.Logger) {
 	if freq <= 0 || l == nil {
-		log.Errorf("serverplugin: metrics Log needs freq > 0 and a logger (freq %v, logger %v)", freq, l)
+		log.Errorf("serverplugin: metrics Log needs freq > 0 and a logger (freq %v, logger %T)", freq, l)
 		return
 	}
 	r := p.reg()
