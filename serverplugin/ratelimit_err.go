@@ -1,5 +1,0 @@
-package serverplugin
-
-import "errors"
-
-var errReqReachLimit = errors.New("request reached rate limit")
