@@ -67,7 +67,7 @@ type MetricsPlugin struct {
 	services metrics.Counter
 	methods  sync.Map // methodKey -> *methodMetrics
 	nmethods atomic.Int64
-	limit    int64 // distinct methods with own metrics; 0: maxMethodKeys (tests lower it)
+	limit    int64    // distinct methods with own metrics; 0: maxMethodKeys (tests lower it)
 	pending  sync.Map // *protocol.Message -> *reqState
 	pendingN atomic.Int64
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/courier-rpc/courier/protocol"
+	"github.com/courier-rpc/courier/server"
 )
 
 // maxPending bounds the requests whose start a MetricsPlugin remembers
@@ -55,5 +56,6 @@ func startFromContext(ctx context.Context) int64 {
 	if ctx == nil {
 		return 0
 	}
-	return 0
+	start, _ := ctx.Value(server.StartRequestContextKey).(int64)
+	return start
 }

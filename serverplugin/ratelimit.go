@@ -9,6 +9,7 @@ import (
 	"github.com/juju/ratelimit"
 
 	"github.com/courier-rpc/courier/protocol"
+	"github.com/courier-rpc/courier/server"
 )
 
 // tokenBucket is the lazily built token bucket shared by the rate limiting
@@ -115,14 +116,14 @@ func (plugin *ReqRateLimitingPlugin) PostReadRequest(ctx context.Context, r *pro
 	}
 	bucket, refuse := plugin.tb.get(plugin.FillInterval, plugin.Capacity)
 	if refuse {
-		return errReqReachLimit
+		return server.ErrReqReachLimit
 	}
 	if bucket == nil {
 		return nil
 	}
 	if !plugin.block {
 		if bucket.TakeAvailable(1) == 0 {
-			return errReqReachLimit
+			return server.ErrReqReachLimit
 		}
 		return nil
 	}

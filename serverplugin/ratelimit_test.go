@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/courier-rpc/courier/server"
 )
 
 func TestRateLimitingPluginConnections(t *testing.T) {
@@ -42,11 +44,11 @@ func TestReqRateLimitingNonBlocking(t *testing.T) {
 		plugin *ReqRateLimitingPlugin
 		want   []error
 	}{
-		{"burst then limit", NewReqRateLimitingPlugin(time.Hour, 2, false), []error{nil, nil, errReqReachLimit, errReqReachLimit}},
-		{"struct literal", &ReqRateLimitingPlugin{FillInterval: time.Hour, Capacity: 1}, []error{nil, errReqReachLimit}},
+		{"burst then limit", NewReqRateLimitingPlugin(time.Hour, 2, false), []error{nil, nil, server.ErrReqReachLimit, server.ErrReqReachLimit}},
+		{"struct literal", &ReqRateLimitingPlugin{FillInterval: time.Hour, Capacity: 1}, []error{nil, server.ErrReqReachLimit}},
 		{"unlimited", NewReqRateLimitingPlugin(-1, 1, false), []error{nil, nil, nil}},
-		{"zero capacity", NewReqRateLimitingPlugin(time.Millisecond, 0, false), []error{errReqReachLimit}},
-		{"zero capacity blocking fails too", NewReqRateLimitingPlugin(time.Millisecond, 0, true), []error{errReqReachLimit}},
+		{"zero capacity", NewReqRateLimitingPlugin(time.Millisecond, 0, false), []error{server.ErrReqReachLimit}},
+		{"zero capacity blocking fails too", NewReqRateLimitingPlugin(time.Millisecond, 0, true), []error{server.ErrReqReachLimit}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +78,7 @@ func TestReqRateLimitingSkips(t *testing.T) {
 	if err := p.PostReadRequest(ctx, nil, readErr); err != nil {
 		t.Fatalf("failed read: got %v, want nil (the server handles e)", err)
 	}
-	if err := p.PostReadRequest(ctx, request("A", "b"), nil); !errors.Is(err, errReqReachLimit) {
+	if err := p.PostReadRequest(ctx, request("A", "b"), nil); !errors.Is(err, server.ErrReqReachLimit) {
 		t.Fatalf("got %v, want limit", err)
 	}
 }
