@@ -274,7 +274,7 @@ func TestStreamOfFrames(t *testing.T) {
 
 func multiKeySpec() frameSpec {
 	return frameSpec{name: "several metadata keys", st: 3, seq: 99, path: "Arith", method: "Mul",
-		meta: map[string]string{"a": "1", "bb": "22", "__AUTH": "tok", "__courier_deadline": "1500", "__req": ""},
+		meta:    map[string]string{"a": "1", "bb": "22", "__AUTH": "tok", "__courier_deadline": "1500", "__req": ""},
 		payload: []byte{0x80}}
 }
 

@@ -173,3 +173,17 @@ func (a *Arith) Slow(ctx context.Context, args *Args, reply *Reply) error {
 		return ctx.Err()
 	}
 }
+
+// Blob is a JSON/MessagePack argument that can be made large, to exercise
+// gzip (rpcx clients compress only payloads over 1 KiB).
+type Blob struct {
+	Data string `json:"Data" msgpack:"Data"`
+	N    int    `json:"N" msgpack:"N"`
+}
+
+// EchoBlob copies args into reply and sets reply.N to len(args.Data).
+func (a *Arith) EchoBlob(ctx context.Context, args *Blob, reply *Blob) error {
+	reply.Data = args.Data
+	reply.N = len(args.Data)
+	return nil
+}
