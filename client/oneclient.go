@@ -23,6 +23,7 @@ type OneClient struct {
 	discovery  ServiceDiscovery
 	option     Option
 	msgChan    chan<- *protocol.Message
+	newClient  func(Option, PluginContainer) RPCClient // nil: real Clients
 
 	mu       sync.Mutex
 	xclients map[string]XClient
@@ -66,7 +67,7 @@ func (c *OneClient) xclient(servicePath string) (XClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client: discovery of %s: %w", servicePath, err)
 	}
-	x := newXClient(servicePath, c.failMode, c.selectMode, d, c.option, c.msgChan)
+	x := newXClient(servicePath, c.failMode, c.selectMode, d, c.option, c.msgChan, c.newClient)
 	if c.Plugins != nil {
 		x.SetPlugins(c.Plugins)
 	}

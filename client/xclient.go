@@ -63,7 +63,9 @@ type xClient struct {
 	selector Selector
 	closed   bool
 
+	codecs    *share.CodecTable
 	cache     *connCache
+	newClient func(Option, PluginContainer) RPCClient
 	watch     chan []*KVPair
 	watchStop chan struct{}
 	watchDone chan struct{}
@@ -72,9 +74,8 @@ type xClient struct {
 
 type pluginHolder struct{ c PluginContainer }
 
-// newRPCClient makes an unconnected client for the connection cache. Tests
-// replace it with fakes.
-var newRPCClient = func(option Option, plugins PluginContainer) RPCClient {
+// newRPCClient makes an unconnected client for the connection cache.
+func newRPCClient(option Option, plugins PluginContainer) RPCClient {
 	c := NewClient(option)
 	c.Plugins = plugins
 	return c
@@ -86,20 +87,26 @@ var newRPCClient = func(option Option, plugins PluginContainer) RPCClient {
 // be shared. An unknown select mode (or SelectByUser) selects nothing until
 // SetSelector is called.
 func NewXClient(servicePath string, failMode FailMode, selectMode SelectMode, discovery ServiceDiscovery, option Option) XClient {
-	return newXClient(servicePath, failMode, selectMode, discovery, option, nil)
+	return newXClient(servicePath, failMode, selectMode, discovery, option, nil, nil)
 }
 
 // NewBidirectionalXClient is NewXClient whose connections deliver server
 // notifications to serverMessageChan (registered on every underlying
 // Client).
 func NewBidirectionalXClient(servicePath string, failMode FailMode, selectMode SelectMode, discovery ServiceDiscovery, option Option, serverMessageChan chan<- *protocol.Message) XClient {
-	return newXClient(servicePath, failMode, selectMode, discovery, option, serverMessageChan)
+	return newXClient(servicePath, failMode, selectMode, discovery, option, serverMessageChan, nil)
 }
 
-func newXClient(servicePath string, failMode FailMode, selectMode SelectMode, discovery ServiceDiscovery, option Option, ch chan<- *protocol.Message) *xClient {
+// newXClient builds an XClient; newClient makes its connections (nil:
+// real Clients).
+func newXClient(servicePath string, failMode FailMode, selectMode SelectMode, discovery ServiceDiscovery, option Option, ch chan<- *protocol.Message, newClient func(Option, PluginContainer) RPCClient) *xClient {
+	if newClient == nil {
+		newClient = newRPCClient
+	}
 	x := &xClient{servicePath: servicePath, failMode: failMode, selectMode: selectMode,
-		option: option, discovery: discovery, msgChan: ch, watchStop: make(chan struct{}), watchDone: make(chan struct{})}
+		option: option, discovery: discovery, msgChan: ch, newClient: newClient, watchStop: make(chan struct{}), watchDone: make(chan struct{})}
 	x.plugins.Store(&pluginHolder{NewPluginContainer()})
+	x.codecs = share.NewCodecTable()
 	x.cache = newConnCache(x.dial, option.GenBreaker)
 	x.selector = newSelector(selectMode, nil)
 	if discovery == nil {

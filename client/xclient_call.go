@@ -3,10 +3,12 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 
 	"github.com/courier-rpc/courier/log"
 	"github.com/courier-rpc/courier/protocol"
+	"github.com/courier-rpc/courier/share"
 )
 
 // ErrUnbufferedDone is returned by Go when done has no buffer: the result
@@ -108,22 +110,36 @@ func (x *xClient) Go(ctx context.Context, serviceMethod string, args interface{}
 }
 
 // Oneshot sends a oneway request (no reply is expected or awaited) to one
-// selected server. Errors are those of selection and connecting; delivery
-// is not confirmed.
+// selected server. Errors are those of encoding args, selection and
+// connecting; delivery is not confirmed.
 func (x *xClient) Oneshot(ctx context.Context, serviceMethod string, args interface{}) error {
 	ctx = x.withAuth(ctx)
+	cdc := x.codecs.Get(x.option.SerializeType)
+	if cdc == nil {
+		return fmt.Errorf("%w: %v", ErrUnsupportedCodec, x.option.SerializeType)
+	}
+	payload, err := cdc.Encode(args)
+	if err != nil {
+		return fmt.Errorf("client: oneshot %s.%s: encode args: %w", x.servicePath, serviceMethod, err)
+	}
+	m := protocol.NewMessage()
+	m.SetMessageType(protocol.Request)
+	m.SetOneway(true)
+	m.SetSerializeType(x.option.SerializeType)
+	m.ServicePath, m.ServiceMethod, m.Payload = x.servicePath, serviceMethod, payload
+	if md, ok := ctx.Value(share.ReqMetaDataKey).(map[string]string); ok && len(md) > 0 {
+		m.Metadata = make(map[string]string, len(md))
+		for k, v := range md {
+			m.Metadata[k] = v
+		}
+	}
 	key, err := x.pick(ctx, serviceMethod, args, nil)
 	if err != nil {
 		return err
 	}
 	return x.attempt(ctx, key, serviceMethod, func(ctx context.Context, cl RPCClient) error {
-		call := cl.Go(ctx, x.servicePath, serviceMethod, args, nil, make(chan *Call, 1))
-		select {
-		case <-call.Done: // a oneway call completes once written
-			return call.Error
-		default:
-			return nil
-		}
+		_, _, err := cl.SendRaw(ctx, m)
+		return err
 	})
 }
 

@@ -14,7 +14,7 @@ import (
 func (x *xClient) dial(key string, published func(RPCClient)) (RPCClient, error) {
 	network, address := util.SplitNetworkAddress(key)
 	p := &connPlugins{x: x}
-	cl := newRPCClient(x.option, p)
+	cl := x.newClient(x.option, p)
 	p.connected = func() { published(cl) }
 	if x.msgChan != nil {
 		cl.RegisterServerMessageChan(x.msgChan)
