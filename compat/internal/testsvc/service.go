@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"time"
 
 	cshare "github.com/courier-rpc/courier/share"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -185,5 +186,17 @@ type Blob struct {
 func (a *Arith) EchoBlob(ctx context.Context, args *Blob, reply *Blob) error {
 	reply.Data = args.Data
 	reply.N = len(args.Data)
+	return nil
+}
+
+// Deadline sets reply.C to the milliseconds left before the handler ctx's
+// deadline, or -1 when it has none.
+func (a *Arith) Deadline(ctx context.Context, args *Args, reply *Reply) error {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		reply.C = -1
+		return nil
+	}
+	reply.C = int(time.Until(dl).Milliseconds())
 	return nil
 }
