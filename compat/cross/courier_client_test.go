@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/courier-rpc/courier/compat/internal/testsvc"
 	cclient "github.com/courier-rpc/courier/client"
+	"github.com/courier-rpc/courier/compat/internal/testsvc"
 	cprotocol "github.com/courier-rpc/courier/protocol"
 	cshare "github.com/courier-rpc/courier/share"
 )
