@@ -84,16 +84,46 @@ func gunzipLimited(data []byte, limit int) ([]byte, error) {
 		}
 	}
 	defer gzipReaders.Put(r)
-	var src io.Reader = r
+	out, err := readAllLimited(r, min(4*len(data)+64, max(limit, 64)), limit)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readAllLimited reads r to its end into a buffer that starts at size bytes
+// and doubles, never past limit+1 bytes, so inflating a bomb costs at most
+// about twice the limit in total allocations. It fails with
+// ErrDecompressedTooLarge when r has more than limit bytes (limit <= 0: no
+// limit).
+func readAllLimited(r io.Reader, size, limit int) ([]byte, error) {
 	if limit > 0 {
-		src = io.LimitReader(r, int64(limit)+1)
+		size = min(size, limit+1)
 	}
-	out := bytes.NewBuffer(make([]byte, 0, min(4*len(data)+64, max(limit, 64))))
-	if _, err := out.ReadFrom(src); err != nil {
-		return nil, fmt.Errorf("protocol: gzip: %w", err)
+	buf := make([]byte, 0, max(size, 64))
+	for {
+		if len(buf) == cap(buf) {
+			if limit > 0 && len(buf) > limit {
+				return nil, fmt.Errorf("%w: more than %d bytes", ErrDecompressedTooLarge, limit)
+			}
+			newCap := 2 * cap(buf)
+			if limit > 0 {
+				newCap = min(newCap, limit+1)
+			}
+			nb := make([]byte, len(buf), newCap)
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			if limit > 0 && len(buf) > limit {
+				return nil, fmt.Errorf("%w: more than %d bytes", ErrDecompressedTooLarge, limit)
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("protocol: gzip: %w", err)
+		}
 	}
-	if limit > 0 && out.Len() > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrDecompressedTooLarge, limit)
-	}
-	return out.Bytes(), nil
 }
