@@ -1,0 +1,133 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/courier-rpc/courier/benchmarks/internal/fw"
+	"github.com/courier-rpc/courier/benchmarks/internal/stats"
+	"github.com/courier-rpc/courier/benchmarks/pb"
+)
+
+// IdleConfig describes an idle-connection run: open N connections, make one
+// call on each (so every per-connection buffer the server keeps is in
+// place), let them sit, and read the server's memory before and after.
+type IdleConfig struct {
+	Framework string
+	Addr      string
+	StatsAddr string // required
+	Label     string
+	Rep       int
+	N         int           // connections to hold open (>= 1)
+	Dialers   int           // connections opened in parallel (default 32)
+	Settle    time.Duration // wait before reading the server (default 1s)
+	Timeout   time.Duration // bound on opening all connections (default 60s)
+}
+
+// RunIdle performs one idle-connection run.
+func RunIdle(cfg IdleConfig) (Result, error) {
+	if cfg.N < 1 || cfg.StatsAddr == "" {
+		return Result{}, fmt.Errorf("%w: idle needs n >= 1 and a stats address", ErrBadConfig)
+	}
+	if cfg.Dialers < 1 {
+		cfg.Dialers = 32
+	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 60 * time.Second
+	}
+	f, err := fw.Get(cfg.Framework)
+	if err != nil {
+		return Result{}, err
+	}
+	// A first connection and call, so that lazily built server state (codec
+	// tables, service maps, pools) is not charged to the idle connections.
+	first, err := Dial(f, cfg.Addr, 1)
+	if err != nil {
+		return Result{}, err
+	}
+	defer closeAll(first)
+	args := pb.NewArgs(0)
+	if err := first[0].Call(context.Background(), args, new(pb.BenchmarkMessage)); err != nil {
+		return Result{}, fmt.Errorf("first call: %w", err)
+	}
+	time.Sleep(cfg.Settle)
+	before, err := stats.Fetch(cfg.StatsAddr, "stats")
+	if err != nil {
+		return Result{}, err
+	}
+
+	conns := make([]fw.Conn, cfg.N)
+	var next atomic.Int64
+	var okCount atomic.Int64
+	var errMu sync.Mutex
+	var firstErr error
+	deadline := time.Now().Add(cfg.Timeout)
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for d := 0; d < cfg.Dialers; d++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reply := new(pb.BenchmarkMessage)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= cfg.N || time.Now().After(deadline) {
+					return
+				}
+				c, err := f.Dial(cfg.Addr)
+				if err == nil {
+					conns[i] = c
+					err = c.Call(context.Background(), args, reply)
+				}
+				if err == nil {
+					okCount.Add(1)
+				} else {
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					errMu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	connect := time.Since(t0)
+	var open []fw.Conn
+	for _, c := range conns {
+		if c != nil {
+			open = append(open, c)
+		}
+	}
+	defer closeAll(open)
+	time.Sleep(cfg.Settle)
+	after, err := stats.Fetch(cfg.StatsAddr, "stats")
+	if err != nil {
+		return Result{}, err
+	}
+	ok := int(okCount.Load())
+	res := Result{
+		Framework: cfg.Framework, Label: cfg.Label, Rep: cfg.Rep, Mode: "idle",
+		Idle:               ok,
+		Errors:             uint64(cfg.N - ok), // failed, or not tried before the timeout
+		IdleConnectSeconds: connect.Seconds(),
+		ServerRSSKB:        after.RSSKB,
+		ServerGorout:       after.Goroutines,
+	}
+	if firstErr != nil {
+		res.FirstError = firstErr.Error()
+	}
+	if ok > 0 {
+		n := float64(ok)
+		res.IdleRSSPerConn = float64(after.RSSKB-before.RSSKB) * 1024 / n
+		res.IdleHeapPerConn = (float64(after.HeapInuse+after.StackInuse) - float64(before.HeapInuse+before.StackInuse)) / n
+		res.IdleGoroutPerConn = float64(after.Goroutines-before.Goroutines) / n
+	}
+	return res, nil
+}
