@@ -1,0 +1,397 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/courier-rpc/courier/log"
+	"github.com/courier-rpc/courier/protocol"
+	"github.com/courier-rpc/courier/share"
+)
+
+// itemKind says what a queued message is.
+type itemKind uint8
+
+const (
+	itemResponse itemKind = iota
+	itemHeartbeat
+	itemNotify
+	itemDrain
+)
+
+// outItem is one message waiting in a connection's write queue.
+type outItem struct {
+	msg  *protocol.Message
+	req  *protocol.Message // freed after the write; nil: none
+	ctx  *reqCtx           // for PostWriteResponse; nil: none
+	kind itemKind
+	done bool // completes a request: release its slot after the write
+}
+
+// conn is one served connection. Its reader goroutine (serveRPC) owns it;
+// a writer goroutine drains its write queue.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	br     *bufio.Reader
+	ctx    context.Context // cancelled when the connection closes
+	cancel context.CancelFunc
+	sem    chan struct{} // in-flight requests of this connection
+
+	lastST   atomic.Uint32 // serialize type of the last request
+	notifies atomic.Int32  // queued notifications
+	draining atomic.Bool
+
+	mu      sync.Mutex
+	queue   []outItem
+	spare   []outItem
+	closing bool // close once the queue is flushed
+	closed  bool
+	wake    chan struct{}
+	stop    chan struct{} // closed by close()
+	roomCh  chan struct{} // signalled when a notification was written
+	wdone   chan struct{} // closed when the writer exits
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(context.WithValue(s.baseCtx, RemoteConnContextKey, nc))
+	return &conn{
+		s:      s,
+		nc:     nc,
+		br:     newReader(nc),
+		ctx:    ctx,
+		cancel: cancel,
+		sem:    make(chan struct{}, s.maxConnRequests),
+		wake:   make(chan struct{}, 1),
+		stop:   make(chan struct{}),
+		roomCh: make(chan struct{}, 1),
+		wdone:  make(chan struct{}),
+	}
+}
+
+// close closes the connection at once: handler ctxs are cancelled, queued
+// messages dropped. It is idempotent.
+func (c *conn) close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	q := c.queue
+	c.queue = nil
+	close(c.stop)
+	c.mu.Unlock()
+	c.cancel()
+	c.nc.Close()
+	for i := range q {
+		c.drop(&q[i])
+	}
+}
+
+// closeAfterFlush makes the writer close the connection once its queue is
+// empty.
+func (c *conn) closeAfterFlush() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue queues it for the writer, or drops it when the connection is
+// closed.
+func (c *conn) enqueue(it outItem) bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		c.drop(&it)
+		return false
+	}
+	c.queue = append(c.queue, it)
+	n := len(c.queue)
+	c.mu.Unlock()
+	if n == 1 {
+		c.signal()
+	}
+	return true
+}
+
+// drop releases an item that will not be written.
+func (c *conn) drop(it *outItem) {
+	c.release(it)
+}
+
+// release frees an item's messages and completes its request.
+func (c *conn) release(it *outItem) {
+	if it.req != nil && it.req != it.msg {
+		protocol.FreeMsg(it.req)
+	}
+	protocol.FreeMsg(it.msg)
+	if it.kind == itemNotify {
+		c.notifies.Add(-1)
+		select {
+		case c.roomCh <- struct{}{}:
+		default:
+		}
+	}
+	if it.done {
+		c.finish()
+	}
+	*it = outItem{}
+}
+
+// finish completes one request of this connection.
+func (c *conn) finish() {
+	<-c.sem
+	c.s.inflight.Add(-1)
+}
+
+// writeLoop encodes every queued message into one buffer and writes it
+// with one Write, until the connection closes.
+func (c *conn) writeLoop() {
+	defer close(c.wdone)
+	var buf []byte
+	for {
+		select {
+		case <-c.wake:
+		case <-c.stop:
+			return
+		}
+		for {
+			c.mu.Lock()
+			if c.closed {
+				c.mu.Unlock()
+				return
+			}
+			batch := c.queue
+			if len(batch) > 0 {
+				c.queue, c.spare = c.spare[:0], nil
+			}
+			closing := c.closing
+			c.mu.Unlock()
+			if len(batch) == 0 {
+				if closing {
+					c.close()
+					return
+				}
+				break
+			}
+			var err error
+			if buf, err = c.writeBatch(buf[:0], batch); err != nil {
+				log.Debugf("server: write to %s: %v", c.nc.RemoteAddr(), err)
+				c.close()
+				return
+			}
+			c.mu.Lock()
+			c.spare = batch[:0]
+			c.mu.Unlock()
+			if cap(buf) > 1<<20 {
+				buf = nil // do not pin a large buffer
+			}
+		}
+	}
+}
+
+func (c *conn) writeBatch(buf []byte, batch []outItem) ([]byte, error) {
+	for i := range batch {
+		it := &batch[i]
+		var err error
+		n := len(buf)
+		if buf, err = it.msg.AppendTo(buf); err != nil {
+			buf = buf[:n]
+			log.Warnf("server: encode message %d for %s: %v", it.msg.Seq(), c.nc.RemoteAddr(), err)
+		}
+	}
+	var werr error
+	if len(buf) > 0 {
+		if wt := c.s.writeTimeout; wt > 0 {
+			_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
+		}
+		_, werr = c.nc.Write(buf)
+	}
+	for i := range batch {
+		it := &batch[i]
+		if it.ctx != nil && it.kind == itemResponse {
+			_ = c.s.Plugins.DoPostWriteResponse(it.ctx, it.req, it.msg, werr)
+		}
+		c.release(it)
+	}
+	return buf, werr
+}
+
+// serveRPC serves the rpcx protocol on c until it closes.
+func (s *Server) serveRPC(c *conn) {
+	go c.writeLoop()
+	flush := s.readLoop(c)
+	if flush {
+		c.cancel()
+		c.closeAfterFlush()
+		t := time.NewTimer(max(s.writeTimeout, time.Second))
+		select {
+		case <-c.wdone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.close()
+	<-c.wdone
+}
+
+// readLoop reads and dispatches frames until the connection fails. It
+// reports whether queued responses should be flushed before closing.
+func (s *Server) readLoop(c *conn) (flush bool) {
+	deadlineSet := s.readTimeout > 0
+	for {
+		if s.readTimeout > 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(s.readTimeout))
+			deadlineSet = true
+		} else if deadlineSet {
+			_ = c.nc.SetReadDeadline(time.Time{})
+			deadlineSet = false
+		}
+		limitErr := s.Plugins.DoPreReadRequest(c.ctx)
+		if limitErr != nil && !errors.Is(limitErr, ErrReqReachLimit) {
+			log.Debugf("server: closing connection from %s: %v", c.nc.RemoteAddr(), limitErr)
+			return false
+		}
+		if _, err := c.br.Peek(1); err != nil {
+			c.logReadError(err)
+			return false
+		}
+		if s.frameTimeout > 0 && !c.frameBuffered() {
+			_ = c.nc.SetReadDeadline(time.Now().Add(s.frameTimeout))
+			deadlineSet = true
+		}
+		req := protocol.GetPooledMsg()
+		if err := req.DecodeLimited(c.br, &s.limits); err != nil {
+			if keep := s.badFrame(c, req, err); !keep {
+				return errors.Is(err, protocol.ErrMessageTooLong)
+			}
+			continue
+		}
+		s.stats.requests.Add(1)
+		c.lastST.Store(uint32(req.SerializeType()))
+		if err := s.Plugins.DoPostReadRequest(c.ctx, req, nil); err != nil {
+			s.replyError(c, req, err)
+			continue
+		}
+		if limitErr != nil {
+			s.replyError(c, req, limitErr)
+			continue
+		}
+		if req.MessageType() != protocol.Request {
+			log.Debugf("server: ignoring a response-type message from %s", c.nc.RemoteAddr())
+			protocol.FreeMsg(req)
+			continue
+		}
+		if req.IsHeartbeat() {
+			s.heartbeat(c, req)
+			continue
+		}
+		select {
+		case c.sem <- struct{}{}:
+		case <-c.ctx.Done():
+			protocol.FreeMsg(req)
+			return false
+		}
+		s.inflight.Add(1)
+		if s.state.Load() != stateServing {
+			c.finish()
+			s.replyError(c, req, ErrShuttingDown)
+			continue
+		}
+		s.dispatch(c, req)
+	}
+}
+
+// frameBuffered reports whether the whole next frame is already buffered.
+func (c *conn) frameBuffered() bool {
+	if c.br.Buffered() < protocol.HeaderSize {
+		return false
+	}
+	hdr, _ := c.br.Peek(protocol.HeaderSize)
+	n, _ := protocol.FrameLength(hdr)
+	return c.br.Buffered() >= n
+}
+
+func (c *conn) logReadError(err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, io.ErrClosedPipe):
+	case errors.As(err, &ne) && ne.Timeout():
+		log.Debugf("server: closing idle connection from %s: %v", c.nc.RemoteAddr(), err)
+	default:
+		log.Debugf("server: read from %s: %v", c.nc.RemoteAddr(), err)
+	}
+}
+
+// badFrame handles a frame that failed to decode. Frames whose body was
+// read whole (too many metadata entries, payload inflating past the limit,
+// unknown compressor) are answered with an error and the connection stays;
+// any other error closes it. It reports whether to keep reading.
+func (s *Server) badFrame(c *conn, req *protocol.Message, err error) bool {
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) {
+		protocol.FreeMsg(req) // closed by us
+		return false
+	}
+	s.stats.protocol.Add(1)
+	switch {
+	case errors.Is(err, protocol.ErrTooManyMetadata), errors.Is(err, protocol.ErrDecompressedTooLarge):
+		log.Debugf("server: refusing request from %s: %v", c.nc.RemoteAddr(), err)
+		s.replyError(c, req, withCode(share.CodeResourceExhausted, err))
+		return true
+	case errors.Is(err, protocol.ErrUnsupportedCompressor):
+		log.Debugf("server: refusing request from %s: %v", c.nc.RemoteAddr(), err)
+		s.replyError(c, req, withCode(share.CodeInvalidArgument, err))
+		return true
+	case errors.Is(err, protocol.ErrMessageTooLong):
+		log.Warnf("server: closing connection from %s: %v", c.nc.RemoteAddr(), err)
+		s.replyError(c, req, withCode(share.CodeResourceExhausted, err))
+		return false
+	}
+	log.Warnf("server: closing connection from %s: %v", c.nc.RemoteAddr(), err)
+	protocol.FreeMsg(req)
+	return false
+}
+
+// heartbeat answers a heartbeat with the same message ID and payload.
+func (s *Server) heartbeat(c *conn, req *protocol.Message) {
+	s.stats.heartbeats.Add(1)
+	_ = s.Plugins.DoHeartbeatRequest(c.ctx, req)
+	if req.IsOneway() {
+		protocol.FreeMsg(req)
+		return
+	}
+	req.SetMessageType(protocol.Response)
+	c.enqueue(outItem{msg: req, kind: itemHeartbeat})
+}
+
+// dispatch runs req on the worker pool.
+func (s *Server) dispatch(c *conn, req *protocol.Message) {
+	j := job{c: c, req: req}
+	if s.workers != nil {
+		if !s.workers.submit(j) {
+			s.dropJob(j)
+		}
+		return
+	}
+	s.pool.Submit(func() { s.serveRequest(j) })
+}
+
+func (s *Server) dropJob(j job) {
+	protocol.FreeMsg(j.req)
+	j.c.finish()
+}

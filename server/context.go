@@ -1,0 +1,215 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/courier-rpc/courier/codec"
+	"github.com/courier-rpc/courier/protocol"
+	"github.com/courier-rpc/courier/share"
+)
+
+// reqCtx is the ctx of one request: one allocation that answers the
+// server's context keys itself instead of a chain of context.WithValue.
+// Its parent is the connection's ctx (cancelled when the connection closes
+// or the server is closed), or a deadline ctx derived from it when the
+// client sent a deadline.
+type reqCtx struct {
+	context.Context
+	s           *Server
+	conn        net.Conn
+	reqMeta     map[string]string
+	start       int64
+	sendAt      atomic.Int64
+	callPlugins bool // PreCall/PostCall hooks may exist
+
+	mu      sync.Mutex
+	resMeta map[string]string
+}
+
+// Value answers share.ReqMetaDataKey (the request metadata, valid during
+// the call), share.ResMetaDataKey (a map whose entries become response
+// metadata), RemoteConnContextKey, StartRequestContextKey and
+// StartSendRequestContextKey; other keys go to the parent.
+func (c *reqCtx) Value(key any) any {
+	switch key {
+	case share.ReqMetaDataKey:
+		return c.reqMeta
+	case share.ResMetaDataKey:
+		return c.resMetadata()
+	case RemoteConnContextKey:
+		return c.conn
+	case StartRequestContextKey:
+		return c.start
+	case StartSendRequestContextKey:
+		return c.sendAt.Load()
+	}
+	return c.Context.Value(key)
+}
+
+func (c *reqCtx) resMetadata() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.resMeta == nil {
+		c.resMeta = make(map[string]string)
+	}
+	return c.resMeta
+}
+
+// takeResMeta returns the response metadata map if a handler asked for it.
+func (c *reqCtx) takeResMeta() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resMeta
+}
+
+// String describes the ctx.
+func (c *reqCtx) String() string { return "server request context" }
+
+// Handler handles a request routed with AddHandler: it reads the request
+// through ctx and answers with ctx.Write or ctx.WriteError.
+type Handler func(ctx *Context) error
+
+// Context is the request and response of a Handler. Its methods are safe
+// for concurrent use; the request (Metadata, Payload) is valid until the
+// handler returns.
+type Context struct {
+	conn  net.Conn
+	req   *protocol.Message
+	ctx   *share.Context
+	async bool
+
+	c       *conn   // set when the server made the Context
+	s       *Server // idem
+	written atomic.Bool
+}
+
+// NewContext returns a Context for req that arrived on conn. Responses
+// written through a Context made by NewContext go straight to conn; the
+// server's own Contexts queue them on the connection's writer.
+func NewContext(ctx *share.Context, conn net.Conn, req *protocol.Message, async bool) *Context {
+	return &Context{conn: conn, req: req, ctx: ctx, async: async}
+}
+
+// Get returns the value of key in the request ctx.
+func (ctx *Context) Get(key interface{}) interface{} { return ctx.ctx.Value(key) }
+
+// SetValue sets a local value of the request ctx.
+func (ctx *Context) SetValue(key, val interface{}) { ctx.ctx.SetValue(key, val) }
+
+// DeleteKey removes a local value of the request ctx.
+func (ctx *Context) DeleteKey(key interface{}) { ctx.ctx.DeleteKey(key) }
+
+// Metadata returns the request metadata (nil when there is none).
+func (ctx *Context) Metadata() map[string]string { return ctx.req.Metadata }
+
+// Payload returns the request payload.
+func (ctx *Context) Payload() []byte { return ctx.req.Payload }
+
+// ServicePath returns the request's service path.
+func (ctx *Context) ServicePath() string { return ctx.req.ServicePath }
+
+// ServiceMethod returns the request's service method.
+func (ctx *Context) ServiceMethod() string { return ctx.req.ServiceMethod }
+
+// Context returns the request ctx as a context.Context.
+func (ctx *Context) Context() context.Context { return ctx.ctx }
+
+func (ctx *Context) codec() (codec.Codec, error) {
+	st := ctx.req.SerializeType()
+	var cd codec.Codec
+	if ctx.s != nil {
+		cd = ctx.s.codecs.Get(st)
+	} else {
+		cd = share.NewCodecTable().Get(st)
+	}
+	if cd == nil {
+		return nil, fmt.Errorf("server: can not find codec for %d", st)
+	}
+	return cd, nil
+}
+
+// Bind decodes the request payload into v with the request's codec.
+func (ctx *Context) Bind(v interface{}) error {
+	cd, err := ctx.codec()
+	if err != nil {
+		return err
+	}
+	if len(ctx.req.Payload) == 0 {
+		return nil
+	}
+	return cd.Decode(ctx.req.Payload, v)
+}
+
+// Write encodes v with the request's codec and sends it as the response
+// (nothing for oneway requests). The response carries the entries of the
+// ctx's share.ResMetaDataKey map.
+func (ctx *Context) Write(v interface{}) error {
+	if ctx.req.IsOneway() {
+		return nil
+	}
+	cd, err := ctx.codec()
+	if err != nil {
+		return err
+	}
+	data, err := cd.Encode(v)
+	if err != nil {
+		return fmt.Errorf("server: encode reply: %w", err)
+	}
+	res := newResponse(ctx.req)
+	res.Payload = data
+	return ctx.send(res, nil)
+}
+
+// WriteError sends err as the error response (nothing for oneway requests).
+func (ctx *Context) WriteError(err error) error {
+	if ctx.req.IsOneway() {
+		return nil
+	}
+	res := newResponse(ctx.req)
+	return ctx.send(res, err)
+}
+
+func (ctx *Context) send(res *protocol.Message, err error) error {
+	var rc *reqCtx
+	if ctx.ctx != nil {
+		rc, _ = ctx.ctx.Context.(*reqCtx)
+	}
+	var resMeta map[string]string
+	if rc != nil {
+		resMeta = rc.takeResMeta()
+	} else if ctx.ctx != nil {
+		resMeta, _ = ctx.ctx.Value(share.ResMetaDataKey).(map[string]string)
+	}
+	mergeMeta(res, resMeta)
+	if err != nil {
+		var errFunc func(*protocol.Message, error) string
+		if ctx.s != nil {
+			errFunc = ctx.s.ServerErrorFunc
+		}
+		setError(res, err, errFunc)
+	}
+	if ctx.c == nil {
+		defer protocol.FreeMsg(res)
+		_, werr := res.WriteTo(ctx.conn)
+		return werr
+	}
+	first := ctx.written.CompareAndSwap(false, true)
+	info := requestInfo(ctx.req)
+	if rc != nil {
+		rc.sendAt.Store(nowNano())
+		_ = ctx.s.Plugins.DoPreWriteResponse(rc, info, res, err)
+	}
+	ctx.c.enqueue(outItem{msg: res, req: info, ctx: rc, kind: itemResponse, done: first})
+	return nil
+}
+
+// requestInfo copies what plugins may read of a request (header, path,
+// method) so that it outlives the pooled request.
+func requestInfo(req *protocol.Message) *protocol.Message {
+	h := *req.Header
+	return &protocol.Message{Header: &h, ServicePath: req.ServicePath, ServiceMethod: req.ServiceMethod}
+}

@@ -1,0 +1,92 @@
+// Package server serves rpcx-protocol services: plain Go methods, functions
+// and typed handlers become remote methods that courier and rpcx clients
+// call over TCP, TLS, Unix sockets or the in-process memu network.
+//
+// # Registering
+//
+// Register (or RegisterName) publishes every exported method of shape
+//
+//	func (t *T) Method(ctx context.Context, args *Args, reply *Reply) error
+//
+// args may also be a non-pointer; reply must be a pointer; Args and Reply
+// must be exported or builtin types. Exported methods of any other shape
+// are skipped and cannot be called ("rpcx: can't find method X"); a method
+// whose first parameter is context.Context but is otherwise malformed, a
+// type without RPC methods and a name registered twice are refused with an
+// error wrapping ErrBadRegistration that names the culprit. RegisterFunction
+// publishes a function of the same shape under its Go name. Reflection is
+// used at registration; per call the server allocates args and reply and
+// calls through reflect.Value.Call.
+//
+// Handle and HandleFunc register typed handlers with no reflection at all:
+//
+//	server.Handle(s, "Arith", "Mul", func(ctx context.Context, a *Args, r *Reply) error { ... })
+//
+// A wrong signature is a compile error. AddHandler routes a method to a
+// Handler that reads and writes the request itself through a *Context.
+//
+// # Serving and lifecycle
+//
+// Serve(network, address) listens on tcp, tcp4, tcp6, unix or memu (TLS on
+// all of them with WithTLSConfig; more networks with RegisterMakeListener)
+// and serves until Close or Shutdown, then returns ErrServerClosed. Started
+// is closed once the first listener accepts. Shutdown(ctx) is graceful:
+// listeners close, every connection gets the drain notice (a heartbeat
+// response with message ID share.DrainSeq and metadata share.DrainKey),
+// requests arriving later are answered with "server is shutting down"
+// (code share.CodeUnavailable, metadata share.DrainKey), requests already
+// received complete and their replies are written, then connections close
+// and the RegisterOnShutdown hooks run once. If ctx ends first, Shutdown
+// force-closes everything, cancels handler ctxs and returns ctx.Err().
+// Close does the forced part at once. No signal handling is installed.
+//
+// # The request path
+//
+// Each connection has one reader goroutine that decodes frames through a
+// 16 KiB bufio.Reader into pooled messages, enforcing the server's limits
+// (frame length, metadata entries, inflated gzip size), and one writer
+// goroutine that encodes every queued response into one buffer and writes
+// it with a single Write. Handlers run on a pool of long-lived workers
+// (unbounded by default, bounded with WithPool, replaced with
+// WithCustomPool). Heartbeats are answered by the reader; oneway requests
+// are never answered; a response keeps the request's message ID, serialize
+// type and compress type. A handler panic becomes an error response with
+// code CodeInternal. A bad frame closes only its connection (logged at
+// Debug or Warn); frames whose body was read whole but break a limit
+// (metadata count, inflated size) are answered with an error instead.
+// Per-connection logs are Debug only; Stats counts connections and
+// requests.
+//
+// # Handler ctx
+//
+// The ctx of a handler answers share.ReqMetaDataKey (request metadata,
+// valid during the call), share.ResMetaDataKey (a map whose entries are
+// sent as response metadata), RemoteConnContextKey (the net.Conn, for
+// SendMessage), StartRequestContextKey (int64 Unix nanoseconds). When the
+// client sent a deadline (share.DeadlineKey, or rpcx's
+// share.ServerTimeout, in milliseconds) the ctx has that deadline, capped
+// by WithMaxDeadline. The ctx is cancelled when the connection closes and
+// when the server is closed or its Shutdown times out.
+//
+// # Errors
+//
+// A handler error becomes an error response: status Error, the text
+// (ServerErrorFunc(res, err) if set, else err.Error()) in metadata
+// protocol.ServiceError and, when share.CodeOf(err) is not CodeUnknown, the
+// code in share.ErrorCodeKey. Unknown services and methods get rpcx's
+// texts "rpcx: can't find service X" and "rpcx: can't find method X"
+// (code CodeUnimplemented).
+//
+// # Options and defaults
+//
+//	WithReadTimeout        0 (no idle limit between frames)
+//	WithFrameTimeout       30s for one frame once its first byte arrived; also bounds TLS handshakes
+//	WithWriteTimeout       30s per batch write
+//	WithTCPKeepAlivePeriod 3 minutes
+//	WithMaxMessageLength   16 MiB (protocol.DefaultMaxMessageLength)
+//	WithMaxMetadataEntries 1024
+//	WithMaxDeadline        0 (client deadlines are not capped)
+//	WithMaxConnRequests    4096 in-flight requests per connection
+//	WithMaxNotifyQueue     1024 queued notifications per connection
+//	WithPool               unbounded pool of reused workers, idle exit after 10s
+package server
