@@ -156,7 +156,7 @@ func (c *connCache) get(ctx context.Context, key, servicePath, serviceMethod str
 		c.mu.RUnlock()
 		return nil, ErrXClientShutdown
 	}
-	if e := c.entries[key]; e != nil && e.client != nil && healthy(e.client) {
+	if e := c.entries[key]; e != nil && e.client != nil && len(e.retired) == 0 && healthy(e.client) {
 		cl := e.client
 		c.mu.RUnlock()
 		return cl, nil

@@ -23,6 +23,8 @@ type fakeServer struct {
 	key   string
 	id    int
 	dials atomic.Int64
+	// inflight and maxInflight count concurrent dials.
+	inflight, maxInflight atomic.Int64
 	hits  atomic.Int64
 	// refuse makes dials fail.
 	refuse atomic.Bool
@@ -156,6 +158,14 @@ func (c *fakeClient) Connect(network, address string) error {
 		return fmt.Errorf("dial %s: %w", address, errRefused)
 	}
 	s.dials.Add(1)
+	n := s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	for {
+		m := s.maxInflight.Load()
+		if n <= m || s.maxInflight.CompareAndSwap(m, n) {
+			break
+		}
+	}
 	if s.dialGate != nil {
 		<-s.dialGate
 	}
@@ -207,7 +217,7 @@ func (c *fakeClient) Close() error {
 	return nil
 }
 
-func (c *fakeClient) RemoteAddr() string                                   { return c.srv.key }
+func (c *fakeClient) RemoteAddr() string                                    { return c.srv.key }
 func (c *fakeClient) RegisterServerMessageChan(ch chan<- *protocol.Message) {}
 func (c *fakeClient) UnregisterServerMessageChan()                          {}
 func (c *fakeClient) IsClosing() bool                                       { return c.closing.Load() }
