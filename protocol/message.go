@@ -26,6 +26,11 @@ type Message struct {
 	Payload []byte
 
 	data []byte // read buffer reused across Decode calls
+
+	// Last decoded service path and method. They survive Reset, so a pooled
+	// message that decodes the same names again allocates no strings.
+	lastPath, lastMethod string
+	hdr                  [HeaderSize]byte // scratch for DecodeLimited
 }
 
 // NewMessage returns a message with the magic number set and everything
@@ -53,7 +58,8 @@ func FreeMsg(msg *Message) {
 	msgPool.Put(msg)
 }
 
-// Reset clears the message for reuse, keeping its read buffer.
+// Reset clears the message for reuse, keeping its read buffer and the last
+// decoded service names (so decoding them again allocates nothing).
 func (m *Message) Reset() {
 	if m.Header == nil {
 		m.Header = &Header{}
@@ -245,7 +251,7 @@ func (m *Message) DecodeLimited(r io.Reader, lim *Limits) error {
 	if m.Header == nil {
 		m.Header = &Header{}
 	}
-	var hdr [HeaderSize]byte
+	hdr := &m.hdr // in the message: a local array would escape to the heap
 	if _, err := io.ReadFull(r, hdr[:1]); err != nil {
 		return err // io.EOF between frames is a clean end
 	}
@@ -339,15 +345,11 @@ func (m *Message) parseBody(data []byte, lim *Limits) error {
 	if field, data, err = cut(data, "service path"); err != nil {
 		return err
 	}
-	if m.ServicePath != string(field) { // reuse the old string when equal: no allocation
-		m.ServicePath = string(field)
-	}
+	m.ServicePath = intern(field, &m.lastPath)
 	if field, data, err = cut(data, "service method"); err != nil {
 		return err
 	}
-	if m.ServiceMethod != string(field) {
-		m.ServiceMethod = string(field)
-	}
+	m.ServiceMethod = intern(field, &m.lastMethod)
 	if field, data, err = cut(data, "metadata"); err != nil {
 		return err
 	}
@@ -384,6 +386,15 @@ func (m *Message) parseBody(data []byte, lim *Limits) error {
 	return nil
 }
 
+// intern returns b as a string, reusing *last when it is equal (no
+// allocation) and remembering b otherwise.
+func intern(b []byte, last *string) string {
+	if *last != string(b) {
+		*last = string(b)
+	}
+	return *last
+}
+
 // cut splits a uint32-length-prefixed field off the front of data.
 func cut(data []byte, what string) (field, rest []byte, err error) {
 	if len(data) < 4 {
@@ -397,35 +408,48 @@ func cut(data []byte, what string) (field, rest []byte, err error) {
 }
 
 // decodeMetadata parses metadata entries, reusing md's storage when it is
-// non-nil. Empty metadata yields nil: no map is allocated.
+// non-nil. Empty metadata yields nil: no map is allocated. A first pass
+// checks the entries without allocating; then all keys and values are
+// sliced from one string, so the strings cost one allocation in total.
 func decodeMetadata(data []byte, md map[string]string, maxEntries int) (map[string]string, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
-	if md != nil {
-		clear(md)
-	}
 	count := 0
-	for len(data) > 0 {
+	for rest := data; len(rest) > 0; {
 		count++
 		if exceeds(count, maxEntries) {
 			return nil, fmt.Errorf("%w: more than %d", ErrTooManyMetadata, maxEntries)
 		}
-		k, rest, err := cut(data, "metadata key")
-		if err != nil {
+		var err error
+		if _, rest, err = cut(rest, "metadata key"); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrMetaKVMissing, err)
 		}
-		v, rest, err := cut(rest, "metadata value")
-		if err != nil {
+		if _, rest, err = cut(rest, "metadata value"); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrMetaKVMissing, err)
 		}
-		data = rest
-		if md == nil {
-			md = make(map[string]string, min(len(data)/8+1, 8))
-		}
-		md[string(k)] = string(v)
+	}
+	if md == nil {
+		md = make(map[string]string, count)
+	} else {
+		clear(md)
+	}
+	all := string(data)
+	for off := 0; off < len(all); {
+		var k, v string
+		k, off = cutString(all, off)
+		v, off = cutString(all, off)
+		md[k] = v
 	}
 	return md, nil
+}
+
+// cutString returns the length-prefixed string at s[off:] and the offset
+// after it; the entries were checked by decodeMetadata's first pass.
+func cutString(s string, off int) (string, int) {
+	n := int(uint32(s[off])<<24 | uint32(s[off+1])<<16 | uint32(s[off+2])<<8 | uint32(s[off+3]))
+	off += 4
+	return s[off : off+n], off + n
 }
 
 // FrameLength reports the total length of the frame whose first 16 bytes
