@@ -54,5 +54,14 @@ func startCourierServer(t *testing.T, cfg serverConfig) *testServer {
 			t.Error("courier ServeListener did not return within 5s of Close")
 		}
 	})
-	return &testServer{kind: "courier", svc: svc, tap: tap, shutdown: s.Shutdown}
+	notify := func(path, method string, md map[string]string, data []byte) (int, error) {
+		conns := s.ActiveClientConn()
+		for _, c := range conns {
+			if err := s.SendMessage(c, path, method, md, data); err != nil {
+				return 0, err
+			}
+		}
+		return len(conns), nil
+	}
+	return &testServer{kind: "courier", svc: svc, tap: tap, shutdown: s.Shutdown, notify: notify}
 }

@@ -44,6 +44,9 @@ type testServer struct {
 	// heartbeats counts heartbeat requests the server saw, where the kind
 	// can tell (rpcx: HeartbeatPlugin); nil otherwise.
 	heartbeats func() int
+	// notify sends a server notification on every client connection and
+	// returns how many connections it was sent on.
+	notify func(path, method string, md map[string]string, data []byte) (int, error)
 }
 
 // addr is where clients dial: the tap in front of the server.
@@ -116,7 +119,16 @@ func startRpcxServer(t *testing.T, cfg serverConfig) *testServer {
 			t.Error("rpcx ServeListener did not return after Close")
 		}
 	})
-	return &testServer{kind: "rpcx", svc: svc, tap: tap, shutdown: s.Shutdown, heartbeats: hb.count}
+	notify := func(path, method string, md map[string]string, data []byte) (int, error) {
+		conns := s.ActiveClientConn()
+		for _, c := range conns {
+			if err := s.SendMessage(c, path, method, md, data); err != nil {
+				return 0, err
+			}
+		}
+		return len(conns), nil
+	}
+	return &testServer{kind: "rpcx", svc: svc, tap: tap, shutdown: s.Shutdown, heartbeats: hb.count, notify: notify}
 }
 
 // newRpcxXClient returns an rpcx XClient for servicePath on addr

@@ -1,0 +1,130 @@
+package cross
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"testing"
+	"time"
+
+	cclient "github.com/courier-rpc/courier/client"
+	"github.com/courier-rpc/courier/compat/internal/testsvc"
+	cprotocol "github.com/courier-rpc/courier/protocol"
+	rclient "github.com/smallnest/rpcx/client"
+	rprotocol "github.com/smallnest/rpcx/protocol"
+)
+
+// newRpcxClient connects rpcx's low-level Client; t.Cleanup closes it.
+func newRpcxClient(t *testing.T, addr string, opt rclient.Option, ch chan<- *rprotocol.Message) *rclient.Client {
+	t.Helper()
+	c := rclient.NewClient(opt)
+	if ch != nil {
+		c.RegisterServerMessageChan(ch)
+	}
+	if err := c.Connect("tcp", addr); err != nil {
+		t.Fatalf("rpcx Connect %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// TestRpcxLowLevelClient: rpcx's Client (not XClient): Call, Go, and Call
+// with a nil reply, which rpcx sends oneway.
+func TestRpcxLowLevelClient(t *testing.T) {
+	forEachServer(t, serverConfig{}, func(t *testing.T, srv *testServer) {
+		c := newRpcxClient(t, srv.addr(), rpcxOption(stJSON, false), nil)
+		var r testsvc.Reply
+		if err := c.Call(ctxTimeout(t), "Arith", "Mul", &testsvc.Args{A: 9, B: 9}, &r); err != nil || r.C != 81 {
+			t.Fatalf("Call Mul: %d, %v", r.C, err)
+		}
+		var r2 testsvc.Reply
+		call := c.Go(ctxTimeout(t), "Arith", "Mul", &testsvc.Args{A: 2, B: 21}, &r2, make(chan *rclient.Call, 1))
+		select {
+		case <-call.Done:
+			if call.Error != nil || r2.C != 42 {
+				t.Fatalf("Go Mul: %d, %v", r2.C, call.Error)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Go did not complete in 5s")
+		}
+		if err := c.Call(ctxTimeout(t), "Arith", "Note", &testsvc.Args{A: 7}, nil); err != nil {
+			t.Fatalf("oneway Call: %v", err)
+		}
+		waitNote(t, srv.svc, 7)
+	})
+}
+
+// TestRpcxClientServerTimeout: rpcx clients send the ctx deadline as
+// __ServerTimeout; the server bounds the handler ctx with it.
+func TestRpcxClientServerTimeout(t *testing.T) {
+	forEachServer(t, serverConfig{}, func(t *testing.T, srv *testServer) {
+		xc := newRpcxXClient(t, "Arith", srv.addr(), rpcxOption(stMsgPack, false))
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		var r testsvc.Reply
+		if err := xc.Call(ctx, "Deadline", &testsvc.Args{}, &r); err != nil {
+			t.Fatalf("Deadline: %v", err)
+		}
+		if r.C < 1 || r.C > 3000 {
+			t.Fatalf("handler deadline %d ms away, want 1..3000 (from __ServerTimeout)", r.C)
+		}
+	})
+}
+
+// TestServerNotifications: a server's SendMessage reaches the other
+// implementation's client on its server-message channel.
+func TestServerNotifications(t *testing.T) {
+	md := map[string]string{"topic": "news", "ü": "✓"}
+	data := []byte("server says hi \x00\xff")
+
+	t.Run("rpcx-client", func(t *testing.T) {
+		forEachServer(t, serverConfig{}, func(t *testing.T, srv *testServer) {
+			ch := make(chan *rprotocol.Message, 4)
+			c := newRpcxClient(t, srv.addr(), rpcxOption(stMsgPack, false), ch)
+			var r testsvc.Reply
+			if err := c.Call(ctxTimeout(t), "Arith", "Mul", &testsvc.Args{A: 1, B: 1}, &r); err != nil {
+				t.Fatalf("Mul: %v", err)
+			}
+			if n, err := srv.notify("Push", "Hello", md, data); err != nil || n != 1 {
+				t.Fatalf("notify: %d connections, %v", n, err)
+			}
+			select {
+			case m := <-ch:
+				if m.ServicePath != "Push" || m.ServiceMethod != "Hello" || !maps.Equal(m.Metadata, md) || !bytes.Equal(m.Payload, data) {
+					t.Fatalf("rpcx client got %s.%s md=%v payload=%q", m.ServicePath, m.ServiceMethod, m.Metadata, m.Payload)
+				}
+				if m.MessageType() != rprotocol.Request || !m.IsOneway() {
+					t.Fatalf("notification type %v oneway %v, want a oneway request", m.MessageType(), m.IsOneway())
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no notification in 5s")
+			}
+		})
+	})
+
+	t.Run("courier-client", func(t *testing.T) {
+		srv := startRpcxServer(t, serverConfig{})
+		ch := make(chan *cprotocol.Message, 4)
+		cl := cclient.NewClient(courierOption(stMsgPack, false))
+		cl.RegisterServerMessageChan(ch)
+		if err := cl.Connect("tcp", srv.addr()); err != nil {
+			t.Fatalf("Connect: %v", err)
+		}
+		t.Cleanup(func() { _ = cl.Close() })
+		var r testsvc.Reply
+		if err := cl.Call(ctxTimeout(t), "Arith", "Mul", &testsvc.Args{A: 1, B: 1}, &r); err != nil {
+			t.Fatalf("Mul: %v", err)
+		}
+		if n, err := srv.notify("Push", "Hello", md, data); err != nil || n != 1 {
+			t.Fatalf("notify: %d connections, %v", n, err)
+		}
+		select {
+		case m := <-ch:
+			if m.ServicePath != "Push" || m.ServiceMethod != "Hello" || !maps.Equal(m.Metadata, md) || !bytes.Equal(m.Payload, data) {
+				t.Fatalf("courier client got %s.%s md=%v payload=%q", m.ServicePath, m.ServiceMethod, m.Metadata, m.Payload)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no notification in 5s")
+		}
+	})
+}
