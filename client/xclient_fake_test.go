@@ -25,7 +25,7 @@ type fakeServer struct {
 	dials atomic.Int64
 	// inflight and maxInflight count concurrent dials.
 	inflight, maxInflight atomic.Int64
-	hits  atomic.Int64
+	hits                  atomic.Int64
 	// refuse makes dials fail.
 	refuse atomic.Bool
 	// dialGate, when set, blocks dials until closed.
