@@ -209,7 +209,7 @@ func (client *Client) terminate(cause error) {
 	client.shutErr = shutdownError(cause)
 	pending := client.pending
 	client.pending = make(map[uint64]*rpcCall)
-	started := client.started
+	conn := client.Conn
 	client.mu.Unlock()
 
 	client.wmu.Lock()
@@ -218,10 +218,10 @@ func (client *Client) terminate(cause error) {
 	client.wmu.Unlock()
 	close(client.done)
 
-	if started && client.Conn != nil {
-		_ = client.Conn.Close()
+	if conn != nil {
+		_ = conn.Close()
 		if client.Plugins != nil {
-			_ = client.Plugins.DoClientConnectionClose(client.Conn)
+			_ = client.Plugins.DoClientConnectionClose(conn)
 		}
 	}
 	for _, rc := range pending {

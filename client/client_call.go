@@ -30,6 +30,13 @@ type rpcCall struct {
 	stop    func() bool       // async: stops watching the caller's ctx
 }
 
+// Context keys boxed once: converting share.ReqMetaDataKey (a string type)
+// to an interface on every call would allocate.
+var (
+	reqMetaKey interface{} = share.ReqMetaDataKey
+	resMetaKey interface{} = share.ResMetaDataKey
+)
+
 var syncCalls = sync.Pool{New: func() any { return &rpcCall{ready: make(chan struct{}, 1)} }}
 
 func getSyncCall() *rpcCall { return syncCalls.Get().(*rpcCall) }
@@ -42,9 +49,9 @@ func putSyncCall(rc *rpcCall) {
 // Call invokes servicePath.serviceMethod with args and waits for the reply,
 // which is decoded into reply (a pointer, or nil to ignore the payload).
 //
-// Request metadata is taken from ctx.Value(share.ReqMetaDataKey) (a
+// Request metadata is taken from ctx.Value(reqMetaKey) (a
 // map[string]string, never modified); response metadata is copied into the
-// map at ctx.Value(share.ResMetaDataKey) when there is one. A ctx deadline
+// map at ctx.Value(resMetaKey) when there is one. A ctx deadline
 // is sent to the server as share.DeadlineKey. When ctx is done first, the
 // call is forgotten at once and Call returns ctx.Err(); a late response is
 // discarded.
@@ -74,7 +81,7 @@ func (client *Client) Call(ctx context.Context, servicePath, serviceMethod strin
 		return err
 	}
 	err = client.decodeReply(res, reply)
-	if dst, ok := ctx.Value(share.ResMetaDataKey).(map[string]string); ok {
+	if dst, ok := ctx.Value(resMetaKey).(map[string]string); ok {
 		client.copyResMeta(dst, res.Metadata)
 	}
 	protocol.FreeMsg(res)
@@ -119,7 +126,7 @@ func (client *Client) goStart(ctx context.Context, rc *rpcCall) error {
 		return err
 	}
 	rc.Metadata = m.Metadata
-	rc.resMeta, _ = ctx.Value(share.ResMetaDataKey).(map[string]string)
+	rc.resMeta, _ = ctx.Value(resMetaKey).(map[string]string)
 	err = client.transmit(rc, m)
 	protocol.FreeMsg(m)
 	if err != nil || ctx.Done() == nil {
@@ -154,7 +161,7 @@ func deliver(call *Call) {
 // SendRaw sends r as it is (header, path, method, metadata and payload are
 // the caller's; the message ID is assigned here and r is not modified) and
 // returns the response as a header map (X-RPCX-* keys, see XMeta) and its
-// payload. Metadata in ctx.Value(share.ReqMetaDataKey) replaces r.Metadata.
+// payload. Metadata in ctx.Value(reqMetaKey) replaces r.Metadata.
 // A oneway r returns nil, nil, nil once the frame is queued. An error
 // response returns the header map (with XErrorMessage) and the service
 // error. Other errors are those of Call.
@@ -195,7 +202,7 @@ func (client *Client) SendRaw(ctx context.Context, r *protocol.Message) (map[str
 	defer protocol.FreeMsg(res)
 	headers := rawHeaders(res)
 	payload := append([]byte(nil), res.Payload...)
-	if dst, ok := ctx.Value(share.ResMetaDataKey).(map[string]string); ok {
+	if dst, ok := ctx.Value(resMetaKey).(map[string]string); ok {
 		client.copyResMeta(dst, res.Metadata)
 	}
 	if res.MessageStatusType() == protocol.Error {
@@ -236,7 +243,7 @@ func (client *Client) newRequest(ctx context.Context, servicePath, serviceMethod
 // caller's map is never modified.
 func requestMetadata(ctx context.Context, base map[string]string) (map[string]string, error) {
 	md := base
-	if v, ok := ctx.Value(share.ReqMetaDataKey).(map[string]string); ok {
+	if v, ok := ctx.Value(reqMetaKey).(map[string]string); ok {
 		md = v
 	}
 	dl, ok := ctx.Deadline()
@@ -247,13 +254,18 @@ func requestMetadata(ctx context.Context, base map[string]string) (map[string]st
 	if rem <= 0 {
 		return nil, context.DeadlineExceeded
 	}
-	ms := max(int64((rem+time.Millisecond-1)/time.Millisecond), 1)
 	out := make(map[string]string, len(md)+1)
 	for k, v := range md {
 		out[k] = v
 	}
-	out[share.DeadlineKey] = strconv.FormatInt(ms, 10)
+	out[share.DeadlineKey] = strconv.FormatInt(deadlineMillis(rem), 10)
 	return out, nil
+}
+
+// deadlineMillis rounds a remaining time budget up to whole milliseconds,
+// at least 1.
+func deadlineMillis(rem time.Duration) int64 {
+	return max(int64((rem+time.Millisecond-1)/time.Millisecond), 1)
 }
 
 // transmit gives m a new message ID, registers rc under it (rc nil: oneway)

@@ -267,29 +267,30 @@ func TestClientMetadata(t *testing.T) {
 	}
 }
 
-func TestRequestMetadataDeadline(t *testing.T) {
+func TestDeadlineMillis(t *testing.T) {
 	tests := []struct {
-		name string
-		d    time.Duration
-		want int64 // upper bound in ms
+		rem  time.Duration
+		want int64
 	}{
-		{"sub-millisecond rounds up to 1", 300 * time.Microsecond, 1},
-		{"one second", time.Second, 1000},
-		{"one hour", time.Hour, 3600000},
+		{time.Nanosecond, 1},
+		{300 * time.Microsecond, 1},
+		{time.Millisecond, 1},
+		{time.Millisecond + 1, 2},
+		{time.Second, 1000},
+		{time.Hour, 3600000},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), tt.d)
-			defer cancel()
-			md, err := requestMetadata(ctx, map[string]string{"x": "y"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := strconv.ParseInt(md[share.DeadlineKey], 10, 64)
-			if got < 1 || got > tt.want || md["x"] != "y" {
-				t.Fatalf("metadata %v", md)
+		t.Run(tt.rem.String(), func(t *testing.T) {
+			if got := deadlineMillis(tt.rem); got != tt.want {
+				t.Fatalf("deadlineMillis(%v) = %d, want %d", tt.rem, got, tt.want)
 			}
 		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	md, err := requestMetadata(ctx, map[string]string{"x": "y"})
+	if got, _ := strconv.ParseInt(md[share.DeadlineKey], 10, 64); err != nil || got < 3590000 || got > 3600000 || md["x"] != "y" {
+		t.Fatalf("metadata %v, err %v", md, err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -44,6 +45,7 @@ type testServer struct {
 	network, addr string
 
 	ln                net.Listener
+	raw               bool // answer with serveRaw (set before the first dial)
 	swallowHeartbeats atomic.Bool
 	heartbeats        atomic.Int64
 	late              atomic.Int64 // Sleep replies written
@@ -61,6 +63,11 @@ var memuSeq atomic.Int64
 // startTestServer listens on network ("memu", "tcp" or "unix"), with TLS
 // when cfg is set, and stops at the end of the test.
 func startTestServer(t testing.TB, network string, cfg *tls.Config) *testServer {
+	t.Helper()
+	return startServer(t, network, cfg, false)
+}
+
+func startServer(t testing.TB, network string, cfg *tls.Config, raw bool) *testServer {
 	t.Helper()
 	var (
 		ln  net.Listener
@@ -89,6 +96,7 @@ func startTestServer(t testing.TB, network string, cfg *tls.Config) *testServer 
 	}
 	s := &testServer{
 		network:  network,
+		raw:      raw,
 		addr:     ln.Addr().String(),
 		ln:       ln,
 		onewayCh: make(chan *protocol.Message, 100),
@@ -134,7 +142,11 @@ func (s *testServer) accept() {
 		s.wg.Add(1)
 		s.mu.Unlock()
 		sc := &serverConn{srv: s, conn: c, done: make(chan struct{})}
-		go sc.serve()
+		if s.raw {
+			go sc.serveRaw()
+		} else {
+			go sc.serve()
+		}
 	}
 }
 
@@ -326,5 +338,51 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// startRawEcho starts an allocation-free echo server on network: it turns
+// each request frame into its response by setting the message type bit and
+// writes it back, flushing when no more input is buffered. Benchmarks and
+// the allocation test use it so that only the client's allocations count.
+func startRawEcho(t testing.TB, network string) *testServer {
+	t.Helper()
+	return startServer(t, network, nil, true)
+}
+
+func (sc *serverConn) serveRaw() {
+	defer func() {
+		sc.conn.Close()
+		close(sc.done)
+		sc.srv.mu.Lock()
+		delete(sc.srv.conns, sc.conn)
+		sc.srv.mu.Unlock()
+		sc.srv.wg.Done()
+	}()
+	br := bufio.NewReaderSize(sc.conn, 64<<10)
+	bw := bufio.NewWriterSize(sc.conn, 64<<10)
+	frame := make([]byte, 0, 4096)
+	for {
+		frame = frame[:protocol.HeaderSize]
+		if _, err := io.ReadFull(br, frame); err != nil {
+			return
+		}
+		n, _ := protocol.FrameLength(frame)
+		if cap(frame) < n {
+			frame = append(make([]byte, 0, n), frame...)
+		}
+		frame = frame[:n]
+		if _, err := io.ReadFull(br, frame[protocol.HeaderSize:]); err != nil {
+			return
+		}
+		frame[2] |= 0x80 // response
+		if _, err := bw.Write(frame); err != nil {
+			return
+		}
+		if br.Buffered() == 0 {
+			if err := bw.Flush(); err != nil {
+				return
+			}
+		}
 	}
 }

@@ -1,0 +1,80 @@
+// Package client calls courier and rpcx servers.
+//
+// # Client and XClient
+//
+// Client is one connection to one server. It multiplexes any number of
+// concurrent calls on that connection: callers encode their arguments and
+// queue the request, one writer goroutine writes everything queued with a
+// single write, and one reader goroutine matches responses to calls by
+// message ID. A Client never reconnects; once IsShutdown reports true make a
+// new one.
+//
+//	c := client.NewClient(client.DefaultOption)
+//	if err := c.Connect("tcp", "127.0.0.1:8972"); err != nil { ... }
+//	defer c.Close()
+//	var reply Reply
+//	err := c.Call(ctx, "Arith", "Mul", &Args{A: 7, B: 8}, &reply)
+//
+// XClient (NewXClient) is what most programs use: it finds servers through a
+// ServiceDiscovery, picks one per call with a selector, keeps one Client per
+// server (redialling dead ones), retries according to its FailMode, and runs
+// circuit breakers and plugins. OneClient is an XClient for several services.
+//
+// Invoke is the typed form of Call:
+//
+//	reply, err := client.Invoke[Args, Reply](ctx, c, "Arith", "Mul", &Args{A: 7, B: 8})
+//
+// # Options
+//
+// Option configures both. Start from DefaultOption and change a copy. The
+// serialize type (default MsgPack) picks the codec of arguments from
+// share.Codecs, copied when the client is made; the server answers with the
+// same type. CompressType gzips request payloads. ConnectTimeout bounds
+// dialing and the TLS handshake (TLSConfig turns TLS on for every stream
+// transport). Heartbeat, HeartbeatInterval and MaxWaitForHeartbeat detect
+// dead connections; IdleTimeout closes connections that receive nothing;
+// WriteTimeout bounds each batched write; MaxMessageLength bounds the frames
+// accepted (16 MiB by default). Networks are looked up in ConnFactories:
+// tcp, tcp4, tcp6, unix and memu (in-process) are built in.
+//
+// # Errors
+//
+// An error returned by the remote handler is a ServiceError (IsServiceError
+// reports it); between courier peers it keeps its code, so share.CodeOf
+// works on it. ClientErrorFunc can build these errors instead. Local failures
+// wrap sentinel errors: ErrShutdown when the connection is closed or dies
+// (by Close, EOF, a reset, a failed write, a missed heartbeat, an idle
+// timeout; the cause is wrapped too), ErrDraining when the server is
+// shutting down, ErrUnsupportedCodec for an unknown serialize type. When the
+// caller's ctx ends first, the call returns ctx.Err().
+//
+// # Metadata and deadlines
+//
+// Request metadata travels from a map[string]string stored in the ctx
+// under share.ReqMetaDataKey (the client never modifies it). To receive the
+// server's response metadata, store an empty map under share.ResMetaDataKey;
+// the client copies the response metadata (and share.ServerAddress) into it
+// after the call. Writes into that map are serialised, so many goroutines
+// may share one ctx, but read the map only after your calls returned.
+// A ctx deadline is sent to courier servers as the remaining time budget
+// (share.DeadlineKey); the handler's ctx ends with it.
+//
+// # Graceful server shutdown
+//
+// A courier server that shuts down gracefully sends a drain notice on every
+// connection. From then on the Client reports IsClosing() = true, fails new
+// calls at once with ErrDraining without sending them, and lets calls
+// already sent finish. XClient then uses other servers. Calls that reach a
+// draining server anyway come back as errors wrapping ErrDraining (not
+// service errors), which fail modes retry elsewhere.
+//
+// # Server notifications
+//
+// A server may push oneway messages on a client's connection. They are sent
+// to the channel set with RegisterServerMessageChan (or the
+// ServerMessageChan field), without blocking unless Option.BidirectionalBlock
+// is set; dropped ones are counted by DroppedServerMessages. Without a
+// channel they go to Option.NilCallServerMessageHandler. Messages pushed
+// before a reply are delivered before that reply. The client never closes
+// the channel.
+package client
