@@ -67,4 +67,3 @@ func ExampleClient_Call() {
 	// courier
 	// typed
 }
-
