@@ -98,6 +98,29 @@ func TestClientNotifications(t *testing.T) {
 			t.Fatalf("handler got %d", got.Load())
 		}
 	})
+	t.Run("handler closes the client", func(t *testing.T) {
+		s := startTestServer(t, "memu", nil)
+		var c *Client
+		closed := make(chan error, 1)
+		opt := DefaultOption
+		opt.NilCallServerMessageHandler = func(m *protocol.Message) { closed <- c.Close() }
+		c = NewClient(opt)
+		if err := c.Connect(s.network, s.addr); err != nil {
+			t.Fatal(err)
+		}
+		call := c.Go(notifyCtx(1), "S", "Notify", &echoArgs{}, nil, make(chan *Call, 1))
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close from the reader goroutine deadlocks")
+		}
+		if got := <-call.Done; !errors.Is(got.Error, ErrShutdown) {
+			t.Fatalf("err %v", got.Error)
+		}
+	})
 	t.Run("blocked reader released by close", func(t *testing.T) {
 		s := startTestServer(t, "memu", nil)
 		opt := DefaultOption

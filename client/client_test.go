@@ -172,6 +172,19 @@ func TestClientGo(t *testing.T) {
 			t.Fatalf("pending %d, want %d", n, before)
 		}
 	})
+	t.Run("deadline", func(t *testing.T) {
+		before := c.pendingLen()
+		md := map[string]string{"ms": "10000"}
+		dctx, cancel := context.WithTimeout(context.WithValue(ctx, share.ReqMetaDataKey, md), 20*time.Millisecond)
+		defer cancel()
+		got := <-c.Go(dctx, "S", "Sleep", &echoArgs{}, nil, nil).Done
+		if !errors.Is(got.Error, context.DeadlineExceeded) || got.Metadata[share.DeadlineKey] == "" {
+			t.Fatalf("error %v, sent metadata %v", got.Error, got.Metadata)
+		}
+		if n := c.pendingLen(); n != before {
+			t.Fatalf("pending %d, want %d", n, before)
+		}
+	})
 }
 
 func TestClientSendRaw(t *testing.T) {
