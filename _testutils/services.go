@@ -2,6 +2,7 @@ package testutils
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -21,7 +22,9 @@ func (p *ProtoEcho) Echo(ctx context.Context, args *wrapperspb.StringValue, repl
 // Meta echoes request metadata into response metadata, adding "echo"="yes".
 type Meta struct{}
 
-// Echo copies every request metadata entry into the response metadata.
+// Echo copies every request metadata entry into the response metadata and
+// sets reply.C to the number of entries whose key is not reserved (does
+// not start with "__", like the deadline courier adds).
 func (m *Meta) Echo(ctx context.Context, args *Args, reply *Reply) error {
 	req, _ := ctx.Value(share.ReqMetaDataKey).(map[string]string)
 	res, _ := ctx.Value(share.ResMetaDataKey).(map[string]string)
@@ -31,7 +34,11 @@ func (m *Meta) Echo(ctx context.Context, args *Args, reply *Reply) error {
 		}
 		res["echo"] = "yes"
 	}
-	reply.C = len(req)
+	for k := range req {
+		if !strings.HasPrefix(k, "__") {
+			reply.C++
+		}
+	}
 	return nil
 }
 

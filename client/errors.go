@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"strconv"
 
@@ -58,6 +59,19 @@ type codedError struct {
 func (e *codedError) Error() string        { return e.msg }
 func (e *codedError) IsServiceError() bool { return true }
 func (e *codedError) Code() share.Code     { return e.code }
+
+// Is makes a remote deadline or cancellation match the context errors, so
+// errors.Is(err, context.DeadlineExceeded) holds whether the caller's own
+// timer or the server's propagated deadline fired first.
+func (e *codedError) Is(target error) bool {
+	switch e.code {
+	case share.CodeDeadlineExceeded:
+		return target == context.DeadlineExceeded
+	case share.CodeCanceled:
+		return target == context.Canceled
+	}
+	return false
+}
 
 // drainError is the answer of a draining server to a call it did not take.
 // It is not a ServiceError: fail modes retry it elsewhere.
