@@ -128,3 +128,66 @@ func TestServerNotifications(t *testing.T) {
 		}
 	})
 }
+
+// bigPayload is 512 KiB of raw bytes: many read and write buffers full.
+var bigPayload = func() []byte {
+	b := make([]byte, 512<<10)
+	for i := range b {
+		b[i] = byte(i * 7 >> 3)
+	}
+	return b
+}()
+
+// TestLargePayload: a 512 KiB raw-bytes echo, plain and gzip, both directions.
+func TestLargePayload(t *testing.T) {
+	for _, gzip := range []bool{false, true} {
+		name := "plain"
+		if gzip {
+			name = "gzip"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Run("rpcx-client", func(t *testing.T) {
+				forEachServer(t, serverConfig{}, func(t *testing.T, srv *testServer) {
+					xc := newRpcxXClient(t, "Arith", srv.addr(), rpcxOption(stNone, gzip))
+					var out []byte
+					if err := xc.Call(ctxTimeout(t), "Echo", &bigPayload, &out); err != nil {
+						t.Fatalf("Echo: %v", err)
+					}
+					if !bytes.Equal(out, bigPayload) {
+						t.Fatalf("Echo returned %d bytes, want %d", len(out), len(bigPayload))
+					}
+				})
+			})
+			t.Run("courier-client", func(t *testing.T) {
+				srv := startRpcxServer(t, serverConfig{})
+				cl := newCourierClient(t, srv.addr(), courierOption(stNone, gzip))
+				var out []byte
+				if err := cl.Call(ctxTimeout(t), "Arith", "Echo", &bigPayload, &out); err != nil {
+					t.Fatalf("Echo: %v", err)
+				}
+				if !bytes.Equal(out, bigPayload) {
+					t.Fatalf("Echo returned %d bytes, want %d", len(out), len(bigPayload))
+				}
+			})
+		})
+	}
+}
+
+// TestCourierClientNilReplyIsOneway: in rpcx, Client.Call and Client.Go
+// with a nil reply send a oneway request (flag 0x20) and return once it is
+// written. A courier Client must do the same for a program moved from rpcx
+// to behave the same.
+func TestCourierClientNilReplyIsOneway(t *testing.T) {
+	t.Skip("known incompatibility, reported: courier client.Client.Call/Go with a nil reply send a two-way request " +
+		"(flags 0x00) and wait for the reply, where rpcx sends it oneway (flags 0x20); remove this Skip once fixed")
+	srv := startRpcxServer(t, serverConfig{})
+	cl := newCourierClient(t, srv.addr(), courierOption(stMsgPack, false))
+	if err := cl.Call(ctxTimeout(t), "Arith", "Note", &testsvc.Args{A: 5}, nil); err != nil {
+		t.Fatalf("Call with nil reply: %v", err)
+	}
+	waitNote(t, srv.svc, 5)
+	reqs, _ := testsvc.Frames(srv.tap.ClientBytes())
+	if len(reqs) != 1 || !reqs[0].IsOneway() {
+		t.Fatalf("want one oneway request on the wire, got:\n%s", testsvc.FormatFrames(srv.tap.ClientBytes()))
+	}
+}

@@ -159,8 +159,14 @@ func TestRpcxClientServiceErrors(t *testing.T) {
 		if res.Status() != 1 {
 			t.Errorf("error response status %d, want 1", res.Status())
 		}
-		if md := res.Metadata(); md["__rpcx_error__"] != testsvc.CodedText {
+		md := res.Metadata()
+		if md["__rpcx_error__"] != testsvc.CodedText {
 			t.Errorf("error response metadata %v", md)
+		}
+		// courier adds the code beside the text; the rpcx client above
+		// ignored it.
+		if srv.kind == "courier" && md["__courier_code"] != "5" {
+			t.Errorf("courier error response has __courier_code=%q, want \"5\" (CodeNotFound)", md["__courier_code"])
 		}
 	})
 }

@@ -200,3 +200,11 @@ func (a *Arith) Deadline(ctx context.Context, args *Args, reply *Reply) error {
 	reply.C = int(time.Until(dl).Milliseconds())
 	return nil
 }
+
+// EchoAny echoes a generic map. With JSON it shows how the server's codec
+// decodes numbers into interface{} values (rpcx keeps them as json.Number,
+// exact for any int64).
+func (a *Arith) EchoAny(ctx context.Context, args *map[string]any, reply *map[string]any) error {
+	*reply = *args
+	return nil
+}
