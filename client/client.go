@@ -87,10 +87,10 @@ type Client struct {
 
 	mu       sync.Mutex // guards the fields below and ServerMessageChan
 	pending  map[uint64]*rpcCall
-	started  bool  // Connect succeeded (goroutines running)
-	closing  bool  // Close was called
-	shutdown bool  // the connection is dead; pending calls were failed
-	shutErr  error // what calls fail with after shutdown (wraps ErrShutdown)
+	started  bool        // Connect began (set before dialing, cleared if the dial fails)
+	closing  atomic.Bool // Close was called (set under mu)
+	shutdown atomic.Bool // the connection is dead, pending calls failed (set under mu)
+	shutErr  error       // what calls fail with after shutdown (wraps ErrShutdown)
 
 	draining atomic.Bool
 	done     chan struct{} // closed on shutdown
@@ -138,22 +138,13 @@ func (client *Client) GetConn() net.Conn { return client.Conn }
 // notice on this connection. A closing client takes no new calls; callers
 // that cache clients should replace it.
 func (client *Client) IsClosing() bool {
-	if client.draining.Load() {
-		return true
-	}
-	client.mu.Lock()
-	defer client.mu.Unlock()
-	return client.closing
+	return client.draining.Load() || client.closing.Load()
 }
 
 // IsShutdown reports whether the connection is dead (closed by Close, by
 // the server, by an I/O error or by a missed heartbeat). It is false before
 // Connect.
-func (client *Client) IsShutdown() bool {
-	client.mu.Lock()
-	defer client.mu.Unlock()
-	return client.shutdown
-}
+func (client *Client) IsShutdown() bool { return client.shutdown.Load() }
 
 // RegisterServerMessageChan sets the channel that receives server
 // notifications. Delivery does not block unless Option.BidirectionalBlock
@@ -184,11 +175,11 @@ func (client *Client) DroppedServerMessages() uint64 { return client.dropped.Loa
 // hook or handler running on the client's reader goroutine.
 func (client *Client) Close() error {
 	client.mu.Lock()
-	if client.closing {
+	if client.closing.Load() {
 		client.mu.Unlock()
 		return nil
 	}
-	client.closing = true
+	client.closing.Store(true)
 	client.mu.Unlock()
 	client.terminate(errClientClosed)
 	if !client.inReader.Load() {
@@ -201,11 +192,11 @@ func (client *Client) Close() error {
 // goroutines, closes the connection and fails every pending call.
 func (client *Client) terminate(cause error) {
 	client.mu.Lock()
-	if client.shutdown {
+	if client.shutdown.Load() {
 		client.mu.Unlock()
 		return
 	}
-	client.shutdown = true
+	client.shutdown.Store(true)
 	client.shutErr = shutdownError(cause)
 	pending := client.pending
 	client.pending = make(map[uint64]*rpcCall)

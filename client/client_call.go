@@ -299,7 +299,7 @@ func (client *Client) transmit(rc *rpcCall, m *protocol.Message) error {
 func (client *Client) register(rc *rpcCall, seq uint64) error {
 	client.mu.Lock()
 	defer client.mu.Unlock()
-	if client.shutdown || !client.started {
+	if client.shutdown.Load() || !client.started {
 		if client.shutErr != nil {
 			return client.shutErr
 		}

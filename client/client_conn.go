@@ -36,7 +36,7 @@ var ConnFactories = map[string]ConnFactoryFn{
 func (client *Client) Connect(network, address string) error {
 	client.mu.Lock()
 	switch {
-	case client.closing || client.shutdown:
+	case client.closing.Load() || client.shutdown.Load():
 		client.mu.Unlock()
 		return client.shutdownErr()
 	case client.started || client.Conn != nil:
@@ -84,7 +84,7 @@ func (client *Client) dial(network, address string) (net.Conn, error) {
 // start installs conn and starts the goroutines.
 func (client *Client) start(conn net.Conn) error {
 	client.mu.Lock()
-	if client.closing || client.shutdown { // Close ran while we dialed
+	if client.closing.Load() || client.shutdown.Load() { // Close ran while we dialed
 		client.started = false
 		client.mu.Unlock()
 		_ = conn.Close()
