@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,5 +190,72 @@ func TestCourierClientNilReplyIsOneway(t *testing.T) {
 	reqs, _ := testsvc.Frames(srv.tap.ClientBytes())
 	if len(reqs) != 1 || !reqs[0].IsOneway() {
 		t.Fatalf("want one oneway request on the wire, got:\n%s", testsvc.FormatFrames(srv.tap.ClientBytes()))
+	}
+}
+
+// badRequests are raw requests to Arith.Mul that the server must refuse,
+// with the error text an rpcx server gives.
+var badRequests = []struct {
+	name    string
+	st      byte
+	payload string
+	want    string
+}{
+	{"unknown codec", 9, "{}", "can not find codec for 9"},
+	{"bad JSON", stJSON, "not json", "invalid character 'o' in literal null (expecting 'u')"},
+	{"bad msgpack", stMsgPack, "\xc1", "msgpack: unexpected code=c1 decoding map length"},
+}
+
+// TestRpcxClientBadRequests: undecodable requests get rpcx's error texts,
+// and a panicking handler rpcx's prefix; the connection stays usable.
+func TestRpcxClientBadRequests(t *testing.T) {
+	forEachServer(t, serverConfig{}, func(t *testing.T, srv *testServer) {
+		xc := newRpcxXClient(t, "Arith", srv.addr(), rpcxOption(stJSON, false))
+		for _, c := range badRequests {
+			m := rprotocol.NewMessage()
+			m.SetSerializeType(rprotocol.SerializeType(c.st))
+			m.ServicePath, m.ServiceMethod = "Arith", "Mul"
+			m.Payload = []byte(c.payload)
+			// rpcx's XClient.SendRaw reports an error response in the
+			// returned metadata, not as an error.
+			md, _, err := xc.SendRaw(ctxTimeout(t), m)
+			if err != nil {
+				t.Errorf("%s: SendRaw: %v", c.name, err)
+				continue
+			}
+			if md[rprotocol.ServiceError] != c.want {
+				t.Errorf("%s: error text %q, want %q", c.name, md[rprotocol.ServiceError], c.want)
+			}
+		}
+		var r testsvc.Reply
+		err := xc.Call(ctxTimeout(t), "Panic", &testsvc.Args{}, &r)
+		const prefix = "[service internal error]: arith: panic on purpose"
+		if err == nil || !strings.HasPrefix(err.Error(), prefix) {
+			t.Errorf("panic: %v, want an error starting with %q", err, prefix)
+		}
+		if err := xc.Call(ctxTimeout(t), "Mul", &testsvc.Args{A: 5, B: 5}, &r); err != nil || r.C != 25 {
+			t.Errorf("Mul after bad requests: %d, %v", r.C, err)
+		}
+	})
+}
+
+// TestCourierClientBadRequests: rpcx's error texts for undecodable
+// requests reach a courier client's SendRaw as service errors.
+func TestCourierClientBadRequests(t *testing.T) {
+	srv := startRpcxServer(t, serverConfig{})
+	cl := newCourierClient(t, srv.addr(), courierOption(stJSON, false))
+	for _, c := range badRequests {
+		m := cprotocol.NewMessage()
+		m.SetSerializeType(cprotocol.SerializeType(c.st))
+		m.ServicePath, m.ServiceMethod = "Arith", "Mul"
+		m.Payload = []byte(c.payload)
+		_, _, err := cl.SendRaw(ctxTimeout(t), m)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	var r testsvc.Reply
+	if err := cl.Call(ctxTimeout(t), "Arith", "Mul", &testsvc.Args{A: 5, B: 5}, &r); err != nil || r.C != 25 {
+		t.Errorf("Mul after bad requests: %d, %v", r.C, err)
 	}
 }

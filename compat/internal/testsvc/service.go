@@ -208,3 +208,8 @@ func (a *Arith) EchoAny(ctx context.Context, args *map[string]any, reply *map[st
 	*reply = *args
 	return nil
 }
+
+// Panic panics; a server must turn it into an error response.
+func (a *Arith) Panic(ctx context.Context, args *Args, reply *Reply) error {
+	panic("arith: panic on purpose")
+}
