@@ -49,9 +49,9 @@ func putSyncCall(rc *rpcCall) {
 // Call invokes servicePath.serviceMethod with args and waits for the reply,
 // which is decoded into reply (a pointer, or nil to ignore the payload).
 //
-// Request metadata is taken from ctx.Value(reqMetaKey) (a
+// Request metadata is taken from ctx.Value(share.ReqMetaDataKey) (a
 // map[string]string, never modified); response metadata is copied into the
-// map at ctx.Value(resMetaKey) when there is one. A ctx deadline
+// map at ctx.Value(share.ResMetaDataKey) when there is one. A ctx deadline
 // is sent to the server as share.DeadlineKey. When ctx is done first, the
 // call is forgotten at once and Call returns ctx.Err(); a late response is
 // discarded.
@@ -161,7 +161,7 @@ func deliver(call *Call) {
 // SendRaw sends r as it is (header, path, method, metadata and payload are
 // the caller's; the message ID is assigned here and r is not modified) and
 // returns the response as a header map (X-RPCX-* keys, see XMeta) and its
-// payload. Metadata in ctx.Value(reqMetaKey) replaces r.Metadata.
+// payload. Metadata in ctx.Value(share.ReqMetaDataKey) replaces r.Metadata.
 // A oneway r returns nil, nil, nil once the frame is queued. An error
 // response returns the header map (with XErrorMessage) and the service
 // error. Other errors are those of Call.
