@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/courier-rpc/courier/client"
@@ -66,23 +67,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.Timeout)
 	defer cancel()
-	meta, payload, err := g.oc.SendRaw(ctx, req)
-	res := protocol.NewMessage()
-	res.SetMessageType(protocol.Response)
-	res.SetSeq(req.Seq())
-	res.SetSerializeType(req.SerializeType())
-	res.SetHeartbeat(req.IsHeartbeat())
-	res.Metadata, res.Payload = meta, payload
-	if err != nil {
-		if !client.IsServiceError(err) {
-			protocol.WriteHTTPError(w, http.StatusBadGateway, err)
-			return
-		}
-		res.SetMessageStatusType(protocol.Error)
-		if res.Metadata == nil {
-			res.Metadata = map[string]string{}
-		}
-		res.Metadata[protocol.ServiceError] = err.Error()
+	// SendRaw answers, as in rpcx, with the response header already mapped
+	// to X-RPCX-* names (metadata URL-encoded under X-RPCX-Meta).
+	headers, payload, err := g.oc.SendRaw(ctx, req)
+	if err != nil && !client.IsServiceError(err) {
+		protocol.WriteHTTPError(w, http.StatusBadGateway, err)
+		return
 	}
-	protocol.WriteHTTPResponse(w, res)
+	wh := w.Header()
+	for k, v := range headers {
+		if k != "Content-Encoding" { // the payload arrives inflated
+			wh.Set(k, v)
+		}
+	}
+	wh.Set(protocol.HeaderMessageID, strconv.FormatUint(req.Seq(), 10)) // the caller's ID, not the connection's
+	if err != nil {
+		wh.Set(protocol.HeaderMessageStatusType, "Error")
+		wh.Set(protocol.HeaderErrorMessage, err.Error())
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(payload)
 }
