@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"slices"
 	"sync"
 )
@@ -17,7 +18,8 @@ type ConsistentAddrStrFunction func(options ...interface{}) string
 
 // JumpConsistentHash hashes options (for a call: servicePath,
 // serviceMethod, args) into a bucket in [0, len) with Hash(HashString(key)),
-// where key joins the options' fmt.Sprint forms with "/". len <= 0 gives 0.
+// where key joins the options' fmt.Sprint forms with "/" (pointers are
+// followed, so equal arguments hash alike). len <= 0 gives 0.
 func JumpConsistentHash(len int, options ...interface{}) int {
 	if len <= 0 {
 		return 0
@@ -25,10 +27,19 @@ func JumpConsistentHash(len int, options ...interface{}) int {
 	return int(Hash(HashString(hashKey(options...)), int32(len)))
 }
 
+// hashKey joins the options' values with "/"; pointers are followed so
+// that equal arguments hash alike wherever they live.
 func hashKey(options ...interface{}) string {
 	var b []byte
 	for _, o := range options {
 		b = append(b, '/')
+		v := reflect.ValueOf(o)
+		for v.Kind() == reflect.Pointer && !v.IsNil() {
+			v = v.Elem()
+		}
+		if v.IsValid() && v.CanInterface() {
+			o = v.Interface()
+		}
 		b = fmt.Append(b, o)
 	}
 	return string(b)

@@ -247,3 +247,12 @@ func TestPingLoopback(t *testing.T) {
 		t.Logf("Ping without port: %v (no ICMP permission)", err)
 	}
 }
+
+func TestHashFollowsPointers(t *testing.T) {
+	a, b := 42, 42
+	if hashKey("S", "M", &a) != hashKey("S", "M", &b) || hashKey("S", "M", &a) != hashKey("S", "M", 42) {
+		t.Fatal("pointer arguments hash by address")
+	}
+	var np *int
+	_ = hashKey(np, nil) // nil pointers and nil are fine
+}
