@@ -53,6 +53,7 @@ type conn struct {
 	spare   []outItem
 	closing bool // close once the queue is flushed
 	closed  bool
+	writing bool // the writer goroutine was started
 	wake    chan struct{}
 	stop    chan struct{} // closed by close()
 	roomCh  chan struct{} // signalled when a notification was written
@@ -100,7 +101,12 @@ func (c *conn) close() {
 func (c *conn) closeAfterFlush() {
 	c.mu.Lock()
 	c.closing = true
+	writing := c.writing
 	c.mu.Unlock()
+	if !writing { // no frame was read yet: nothing to flush
+		c.close()
+		return
+	}
 	c.signal()
 }
 
@@ -234,6 +240,9 @@ func (c *conn) writeBatch(buf []byte, batch []outItem) ([]byte, error) {
 
 // serveRPC serves the rpcx protocol on c until it closes.
 func (s *Server) serveRPC(c *conn) {
+	c.mu.Lock()
+	c.writing = true
+	c.mu.Unlock()
 	go c.writeLoop()
 	flush := s.readLoop(c)
 	if flush {

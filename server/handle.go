@@ -159,9 +159,6 @@ func (s *Server) call(rc *reqCtx, req *protocol.Message) (payload []byte, h Hand
 			err = s.recovered(r, req)
 		}
 	}()
-	if err = s.Plugins.DoPreHandleRequest(rc, req); err != nil {
-		return nil, nil, err
-	}
 	if s.AuthFunc != nil {
 		if err = s.AuthFunc(rc, req, req.Metadata[share.AuthKey]); err != nil {
 			if share.CodeOf(err) == share.CodeUnknown {
@@ -169,6 +166,9 @@ func (s *Server) call(rc *reqCtx, req *protocol.Message) (payload []byte, h Hand
 			}
 			return nil, nil, err
 		}
+	}
+	if err = s.Plugins.DoPreHandleRequest(rc, req); err != nil {
+		return nil, nil, err
 	}
 	m, err := s.loadRegistry().find(req.ServicePath, req.ServiceMethod)
 	if err != nil {

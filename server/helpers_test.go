@@ -270,3 +270,7 @@ func waitFor(t testing.TB, cond func() bool) {
 		time.Sleep(time.Millisecond) // polling a condition with a deadline
 	}
 }
+
+type protocolCodec struct{ st protocol.SerializeType }
+
+func (p *protocolCodec) encode(v interface{}) ([]byte, error) { return share.Codecs[p.st].Encode(v) }

@@ -7,8 +7,8 @@ import (
 	"encoding/binary"
 	"net"
 	"runtime"
-	"sync/atomic"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 

@@ -43,6 +43,7 @@ func TestShutdownGraceful(t *testing.T) {
 	var hooks atomic.Int32
 	s.RegisterOnShutdown(func(*Server) { hooks.Add(1) })
 	addr := testServer(t, s)
+	idle := dialRaw(t, addr) // never sends a frame
 	clients := make([]*rawClient, conns)
 	for i := range clients {
 		clients[i] = dialRaw(t, addr)
@@ -94,6 +95,7 @@ func TestShutdownGraceful(t *testing.T) {
 		}
 		c.expectClosed()
 	}
+	idle.expectClosed()
 	if err := <-shutdownErr; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
