@@ -136,3 +136,15 @@ func TestAliasConcurrent(t *testing.T) {
 		t.Fatalf("%d aliases, want 800", got)
 	}
 }
+
+func BenchmarkAliasPostReadRequest(b *testing.B) {
+	p := NewAliasPlugin()
+	p.Alias("a.b.c.d", "Times", "Arith", "Mul")
+	ctx := context.Background()
+	r := request("a.b.c.d", "Times")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r.ServicePath, r.ServiceMethod = "a.b.c.d", "Times"
+		_ = p.PostReadRequest(ctx, r, nil)
+	}
+}

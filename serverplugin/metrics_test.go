@@ -384,3 +384,17 @@ func TestMetricsLogAndStop(t *testing.T) {
 	}
 	p.Graphite(time.Second, "x", nil) // refused, logged
 }
+
+func BenchmarkMetricsHooks(b *testing.B) {
+	p := NewMetricsPlugin(nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		req := request("Arith", "Mul")
+		res := req.Clone()
+		for pb.Next() {
+			_ = p.PostReadRequest(ctx, req, nil)
+			_ = p.PostWriteResponse(ctx, req, res, nil)
+		}
+	})
+}
