@@ -41,18 +41,25 @@ const (
 //     connections open;
 //   - per method, service.<path>.<method>.Read_Qps (meter): requests read
 //     (its Count is the number of calls); .Write_Qps (meter): responses
-//     written; .Error_Qps (meter): error responses; .CallTime (histogram):
-//     nanoseconds from reading the request to writing the response;
-//     .InFlight (counter): requests read and not yet answered.
+//     written; .Error_Qps (meter): error responses written; .CallTime
+//     (histogram): nanoseconds from handling a request to writing its
+//     response; .InFlight (counter): requests being handled and not yet
+//     answered.
 //
 // Heartbeats are not counted; one-way requests are counted as read only.
-// Request names come from clients, so at most 4096 distinct methods get
-// their own metrics; further names share service.other.other.
+// Read_Qps is counted under the names a request has when this plugin's
+// PostReadRequest sees it (add the plugin after AliasPlugin to count real
+// names); the other per-method metrics use the final names. Requests that
+// the server answers before handling them (refused by a PostReadRequest
+// plugin such as ReqRateLimitingPlugin, or during shutdown) are counted as
+// read only: courier's server writes those answers without
+// PostWriteResponse. Request names come from clients, so at most 4096
+// distinct methods get their own metrics; further names share
+// service.other.other. Add the plugin after plugins that refuse
+// connections to count only accepted ones.
 //
-// Add the plugin after plugins that rewrite requests (AliasPlugin) to count
-// the real method names, and after plugins that refuse connections to count
-// only accepted ones. Exporters: HTTPHandler (JSON), Exp and ExpHandler
-// (expvar), Log, Graphite; Stop ends the periodic ones.
+// Exporters: HTTPHandler (JSON), Exp and ExpHandler (expvar), Log,
+// Graphite; Stop ends the periodic ones.
 //
 // Set Registry (nil: a registry of the plugin's own, made on first use) and
 // Prefix before the server starts. The plugin is safe for concurrent use.
@@ -68,7 +75,7 @@ type MetricsPlugin struct {
 	methods  sync.Map // methodKey -> *methodMetrics
 	nmethods atomic.Int64
 	limit    int64    // distinct methods with own metrics; 0: maxMethodKeys (tests lower it)
-	pending  sync.Map // *protocol.Message -> *reqState
+	pending  sync.Map // request ctx -> *reqState
 	pendingN atomic.Int64
 
 	exportMu sync.Mutex
@@ -177,11 +184,13 @@ func (p *MetricsPlugin) HandleConnAccept(conn net.Conn) (net.Conn, bool) {
 	return conn, true
 }
 
-// HandleConnClose uncounts an open connection. It implements
+// HandleConnClose uncounts an open connection and ends the in-flight marks
+// of its unanswered requests (their responses are dropped). It implements
 // server.PostConnClosePlugin and returns true.
 func (p *MetricsPlugin) HandleConnClose(conn net.Conn) bool {
 	p.reg()
 	p.conns.Dec(1)
+	p.forgetConn(conn)
 	return true
 }
 
@@ -191,25 +200,36 @@ func (p *MetricsPlugin) PreReadRequest(ctx context.Context) error {
 	return nil
 }
 
-// PostReadRequest counts a request read (Read_Qps) and, unless it is
-// one-way, marks it in flight. It ignores failed reads and heartbeats and
+// PostReadRequest counts a request read (Read_Qps), under the names it has
+// when this plugin sees it. It ignores failed reads and heartbeats and
 // returns nil. It implements server.PostReadRequestPlugin.
 func (p *MetricsPlugin) PostReadRequest(ctx context.Context, r *protocol.Message, e error) error {
 	if e != nil || r == nil || r.IsHeartbeat() {
 		return nil
 	}
+	p.method(r.ServicePath, r.ServiceMethod).read.Mark(1)
+	return nil
+}
+
+// PreHandleRequest marks a request that the server is about to handle as in
+// flight (InFlight) and starts its call time, under its final names (after
+// every PostReadRequest plugin, such as AliasPlugin, ran). One-way requests
+// are not marked. It returns nil. It implements server.PreHandleRequestPlugin.
+func (p *MetricsPlugin) PreHandleRequest(ctx context.Context, r *protocol.Message) error {
+	if r == nil || r.IsOneway() || r.IsHeartbeat() {
+		return nil
+	}
 	m := p.method(r.ServicePath, r.ServiceMethod)
-	m.read.Mark(1)
-	if !r.IsOneway() && p.begin(r, m) {
+	if p.begin(ctx, m) {
 		m.inFlight.Inc(1)
 	}
 	return nil
 }
 
-// PostWriteResponse counts a response written (Write_Qps), an error
-// response (Error_Qps; a response with the error status, or a write that
-// failed), the call time, and ends the request's in-flight mark. It returns
-// nil. It implements server.PostWriteResponsePlugin.
+// PostWriteResponse counts a response written (Write_Qps) and an error
+// response (Error_Qps: a response with the error status, or a failed
+// write), records the call time and ends the request's in-flight mark. It
+// returns nil. It implements server.PostWriteResponsePlugin.
 func (p *MetricsPlugin) PostWriteResponse(ctx context.Context, req *protocol.Message, res *protocol.Message, e error) error {
 	if req == nil || req.IsHeartbeat() {
 		return nil

@@ -204,3 +204,52 @@ func TestMetricsUnderLoad(t *testing.T) {
 	t.Logf("%d calls from %d goroutines over %d connections in %v (%.0f calls/s); %d scrapes, %d log lines meanwhile",
 		total, workers, conns, elapsed.Round(time.Millisecond), total/elapsed.Seconds(), scrapes, logger.n.Load())
 }
+
+func TestMetricsEndToEndHandlerRoute(t *testing.T) {
+	reg := metrics.NewRegistry()
+	p := serverplugin.NewMetricsPlugin(reg)
+	_, addr := startServer(t, func(s *server.Server) {
+		s.Plugins.Add(p)
+		s.AddHandler("Arith", "Square", func(ctx *server.Context) error {
+			var args testutils.Args
+			if err := ctx.Bind(&args); err != nil {
+				return err
+			}
+			return ctx.Write(&testutils.Reply{C: args.A * args.A})
+		})
+	})
+	c := dial(t, addr)
+	const n = 9
+	for i := 0; i < n; i++ {
+		reply := &testutils.Reply{}
+		if err := c.Call(callCtx(t, nil), "Arith", "Square", &testutils.Args{A: i}, reply); err != nil || reply.C != i*i {
+			t.Fatalf("Square(%d) = %d, %v", i, reply.C, err)
+		}
+	}
+	wantMethod(t, reg, "Square", snapshot{read: n, write: n, calls: n})
+}
+
+func TestMetricsEndToEndClosedMidCall(t *testing.T) {
+	reg := metrics.NewRegistry()
+	p := serverplugin.NewMetricsPlugin(reg)
+	_, addr := startServer(t, func(s *server.Server) { s.Plugins.Add(p) })
+	c := dial(t, addr)
+	done := make(chan error, 1)
+	go func() {
+		// Sleeps up to 5s or until the server cancels it.
+		done <- c.Call(callCtx(t, nil), "Arith", "Sleep", &testutils.Args{A: 5000}, &testutils.Reply{})
+	}()
+	eventually(t, "Sleep in flight", func() (bool, string) {
+		s := methodSnapshot(reg, "Sleep")
+		return s.inFlight == 1, fmt.Sprintf("%+v", s)
+	})
+	c.Close()
+	if err := <-done; err == nil {
+		t.Fatal("a call on a closed client succeeded")
+	}
+	eventually(t, "in flight and connections back to 0", func() (bool, string) {
+		s := methodSnapshot(reg, "Sleep")
+		n := counter(reg, "connections")
+		return s.inFlight == 0 && n == 0, fmt.Sprintf("%+v, connections %d", s, n)
+	})
+}

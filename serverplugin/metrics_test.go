@@ -15,17 +15,28 @@ import (
 	metrics "github.com/rcrowley/go-metrics"
 
 	"github.com/courier-rpc/courier/protocol"
+	"github.com/courier-rpc/courier/server"
 )
+
+// reqContext returns a request ctx as the server makes one: a pointer,
+// unique per request, carrying the connection.
+func reqContext(conn net.Conn) context.Context {
+	return context.WithValue(context.Background(), server.RemoteConnContextKey, conn)
+}
 
 // respond runs a request through p's request hooks as a server does; a
 // non-nil callErr makes the response an error response.
 func respond(t testing.TB, p *MetricsPlugin, req *protocol.Message, callErr error) {
 	t.Helper()
-	ctx := context.Background()
-	if err := p.PreReadRequest(ctx); err != nil {
+	connCtx := reqContext(nil)
+	if err := p.PreReadRequest(connCtx); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.PostReadRequest(ctx, req, nil); err != nil {
+	if err := p.PostReadRequest(connCtx, req, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := reqContext(nil)
+	if err := p.PreHandleRequest(ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	if req.IsOneway() {
@@ -110,19 +121,22 @@ func TestMetricsRequestCounts(t *testing.T) {
 
 func TestMetricsInFlightAndCallTime(t *testing.T) {
 	p := NewMetricsPlugin(nil)
-	ctx := context.Background()
 	reqs := []*protocol.Message{request("S", "m"), request("S", "m"), request("S", "m")}
-	for _, r := range reqs {
-		if err := p.PostReadRequest(ctx, r, nil); err != nil {
+	ctxs := make([]context.Context, len(reqs))
+	for i, r := range reqs {
+		ctxs[i] = reqContext(nil)
+		if err := p.PreHandleRequest(ctxs[i], r); err != nil {
 			t.Fatal(err)
 		}
+		_ = p.PreHandleRequest(ctxs[i], r) // a second call for the same request is ignored
 	}
 	if _, _, _, _, inFlight := counts(p.reg(), "", "S", "m"); inFlight != 3 {
 		t.Fatalf("in flight %d, want 3", inFlight)
 	}
 	time.Sleep(2 * time.Millisecond) // a measurable call time, not a wait for a server
-	for _, r := range reqs {
-		if err := p.PostWriteResponse(ctx, r, r.Clone(), nil); err != nil {
+	for i, r := range reqs {
+		// The server may hand PostWriteResponse a copy of the request.
+		if err := p.PostWriteResponse(ctxs[i], r.Clone(), r.Clone(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -136,15 +150,23 @@ func TestMetricsInFlightAndCallTime(t *testing.T) {
 	}
 	// A response to a request this plugin never saw read (an earlier plugin
 	// failed it) is counted but does not drive in-flight negative.
+	ctx := reqContext(nil)
 	stray := request("S", "m")
 	res := stray.Clone()
 	res.SetMessageStatusType(protocol.Error)
 	if err := p.PostWriteResponse(ctx, stray, res, nil); err != nil {
 		t.Fatal(err)
 	}
+	// A non-pointer ctx cannot identify a request: nothing is tracked.
+	if err := p.PreHandleRequest(context.Background(), stray); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.PostWriteResponse(context.Background(), stray, stray.Clone(), nil); err != nil {
+		t.Fatal(err)
+	}
 	_, write, errs, _, inFlight := counts(p.reg(), "", "S", "m")
-	if write != 4 || errs != 1 || inFlight != 0 {
-		t.Fatalf("write %d errors %d in flight %d, want 4 1 0", write, errs, inFlight)
+	if write != 5 || errs != 1 || inFlight != 0 {
+		t.Fatalf("write %d errors %d in flight %d, want 5 1 0", write, errs, inFlight)
 	}
 	if err := p.PostWriteResponse(ctx, nil, nil, nil); err != nil {
 		t.Fatal(err)
@@ -387,14 +409,37 @@ func TestMetricsLogAndStop(t *testing.T) {
 
 func BenchmarkMetricsHooks(b *testing.B) {
 	p := NewMetricsPlugin(nil)
-	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		req := request("Arith", "Mul")
 		res := req.Clone()
+		ctx := reqContext(nil)
 		for pb.Next() {
 			_ = p.PostReadRequest(ctx, req, nil)
+			_ = p.PreHandleRequest(ctx, req)
 			_ = p.PostWriteResponse(ctx, req, res, nil)
 		}
 	})
+}
+
+func TestMetricsConnCloseEndsInFlight(t *testing.T) {
+	p := NewMetricsPlugin(nil)
+	a, b := tcpConn("127.0.0.1", ""), tcpConn("127.0.0.2", "")
+	p.HandleConnAccept(a)
+	p.HandleConnAccept(b)
+	for _, c := range []net.Conn{a, a, b} {
+		if err := p.PreHandleRequest(reqContext(c), request("S", "m")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, _, _, n := counts(p.reg(), "", "S", "m"); n != 3 {
+		t.Fatalf("in flight %d, want 3", n)
+	}
+	p.HandleConnClose(a) // a's two responses are dropped with the connection
+	if _, _, _, _, n := counts(p.reg(), "", "S", "m"); n != 1 {
+		t.Fatalf("in flight %d after closing a, want 1", n)
+	}
+	if got := p.pendingN.Load(); got != 1 {
+		t.Fatalf("%d pending requests, want 1", got)
+	}
 }
