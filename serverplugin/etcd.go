@@ -1,0 +1,414 @@
+//go:build etcd
+
+package serverplugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	metrics "github.com/rcrowley/go-metrics"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+
+	"github.com/courier-rpc/courier/log"
+)
+
+// Retry bounds of the registrar's background loop.
+const (
+	etcdRetryMin = 100 * time.Millisecond
+	etcdRetryMax = 5 * time.Second
+)
+
+// etcdRegistrar keeps one plugin's entries in etcd: one lease, kept alive,
+// to which every entry is attached; a new lease (and a rewrite) whenever
+// the old one is lost.
+type etcdRegistrar struct {
+	cfg     etcdConfig
+	timeout time.Duration
+	cli     *clientv3.Client
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+	kick    chan struct{} // buffered(1): entries changed, or a tick
+	syncMu  sync.Mutex    // serializes writers of etcd (sync)
+
+	mu      sync.Mutex
+	desired map[string]string // service -> metadata as registered
+	written map[string]string // service -> value written under lease
+	dirs    map[string]bool   // service dir keys written
+	lease   clientv3.LeaseID  // 0: none
+	ready   bool              // ServerStarted closed (or nil)
+	failing bool              // an outage was logged; log recovery once
+}
+
+// newEtcdClient returns an etcd client that does not block on dial, logs
+// nothing, and reconnects with a backoff capped at 2 s.
+func newEtcdClient(servers []string, o *RegistryOptions) (*clientv3.Client, error) {
+	tlsCfg, err := o.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg := clientv3.Config{
+		Endpoints:            servers,
+		DialTimeout:          o.Timeout(),
+		DialKeepAliveTime:    5 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
+		TLS:                  tlsCfg,
+		Logger:               zap.NewNop(),
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			MinConnectTimeout: 2 * time.Second,
+		})},
+	}
+	if o != nil {
+		cfg.Username, cfg.Password = o.Username, o.Password
+	}
+	return clientv3.New(cfg)
+}
+
+func newEtcdRegistrar(cfg etcdConfig) (*etcdRegistrar, error) {
+	if len(cfg.servers) == 0 {
+		return nil, fmt.Errorf("%w: no EtcdServers", ErrRegistryConfig)
+	}
+	if err := checkServiceAddress(cfg.serviceAddress); err != nil {
+		return nil, err
+	}
+	cli, err := newEtcdClient(cfg.servers, cfg.options)
+	if err != nil {
+		return nil, fmt.Errorf("%w: etcd client: %w", ErrRegistryConfig, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &etcdRegistrar{
+		cfg:     cfg,
+		timeout: cfg.options.Timeout(),
+		cli:     cli,
+		ctx:     ctx,
+		cancel:  cancel,
+		done:    make(chan struct{}),
+		kick:    make(chan struct{}, 1),
+		desired: make(map[string]string),
+		written: make(map[string]string),
+		dirs:    make(map[string]bool),
+	}
+	go r.run()
+	return r, nil
+}
+
+func (r *etcdRegistrar) key(service string) string {
+	return registryDir(r.cfg.basePath, service) + "/" + r.cfg.serviceAddress
+}
+
+// value is the metadata published for a service, with "tps" when metrics
+// are kept.
+func (r *etcdRegistrar) value(metadata string) string {
+	if r.cfg.metrics == nil || r.cfg.updateInterval <= 0 {
+		return metadata
+	}
+	tps := strconv.FormatInt(int64(metrics.GetOrRegisterMeter("calls", r.cfg.metrics).Rate1()), 10)
+	if metadata == "" {
+		return "tps=" + tps
+	}
+	return metadata + "&tps=" + tps
+}
+
+func (r *etcdRegistrar) poke() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *etcdRegistrar) register(name, metadata string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty service name", ErrRegistryConfig)
+	}
+	r.mu.Lock()
+	r.desired[name] = metadata
+	r.mu.Unlock()
+	return r.syncNow()
+}
+
+func (r *etcdRegistrar) update(name, metadata string) error {
+	r.mu.Lock()
+	_, ok := r.desired[name]
+	if ok {
+		r.desired[name] = metadata
+	}
+	r.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: service %q is not registered", ErrRegistryConfig, name)
+	}
+	return r.syncNow()
+}
+
+func (r *etcdRegistrar) unregister(name string) error {
+	r.mu.Lock()
+	delete(r.desired, name)
+	r.mu.Unlock()
+	return r.syncNow()
+}
+
+// syncNow writes pending changes at once when a lease is held, so callers
+// see their entry in etcd when Register returns; a failure is left to the
+// background loop (which retries) and not returned.
+func (r *etcdRegistrar) syncNow() error {
+	if r.ctx.Err() != nil {
+		return ErrRegistryStopped
+	}
+	r.mu.Lock()
+	ready := r.ready && r.lease != 0
+	r.mu.Unlock()
+	if ready {
+		if err := r.sync(); err != nil {
+			r.poke()
+		}
+	}
+	return nil
+}
+
+// sync brings etcd in line with desired under the current lease.
+func (r *etcdRegistrar) sync() error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	r.mu.Lock()
+	lease := r.lease
+	var puts, dels []string
+	vals := make(map[string]string, len(r.desired))
+	for name, md := range r.desired {
+		v := r.value(md)
+		vals[name] = v
+		if w, ok := r.written[name]; !ok || w != v {
+			puts = append(puts, name)
+		}
+	}
+	for name := range r.written {
+		if _, ok := r.desired[name]; !ok {
+			dels = append(dels, name)
+		}
+	}
+	r.mu.Unlock()
+	if lease == 0 {
+		return errors.New("no lease")
+	}
+	for _, name := range puts {
+		ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+		err := r.putService(ctx, name, vals[name], lease)
+		cancel()
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		if r.lease == lease {
+			r.written[name] = vals[name]
+		}
+		r.mu.Unlock()
+	}
+	for _, name := range dels {
+		ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+		_, err := r.cli.Delete(ctx, r.key(name))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("delete %s: %w", r.key(name), err)
+		}
+		r.mu.Lock()
+		delete(r.written, name)
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+func (r *etcdRegistrar) putService(ctx context.Context, name, value string, lease clientv3.LeaseID) error {
+	r.mu.Lock()
+	dirDone := r.dirs[name]
+	r.mu.Unlock()
+	if !dirDone {
+		dir := registryDir(r.cfg.basePath, name)
+		if _, err := r.cli.Put(ctx, dir, name); err != nil {
+			return fmt.Errorf("put %s: %w", dir, err)
+		}
+		r.mu.Lock()
+		r.dirs[name] = true
+		r.mu.Unlock()
+	}
+	if _, err := r.cli.Put(ctx, r.key(name), value, clientv3.WithLease(lease)); err != nil {
+		return fmt.Errorf("put %s: %w", r.key(name), err)
+	}
+	return nil
+}
+
+// run is the background loop: wait for ServerStarted, then keep a lease
+// and the entries until stop.
+func (r *etcdRegistrar) run() {
+	defer close(r.done)
+	if r.cfg.serverStarted != nil {
+		select {
+		case <-r.cfg.serverStarted:
+		case <-r.ctx.Done():
+			return
+		}
+	}
+	r.mu.Lock()
+	r.ready = true
+	r.mu.Unlock()
+	delay := time.Duration(0)
+	for {
+		ka, kaCancel, err := r.session()
+		if err == nil {
+			delay = 0
+			r.recovered()
+			err = r.serve(ka)
+			kaCancel()
+		}
+		if r.ctx.Err() != nil {
+			return
+		}
+		r.outage(err)
+		delay = min(max(2*delay, etcdRetryMin), etcdRetryMax)
+		if !r.sleep(delay + rand.N(delay/5+1)) {
+			return
+		}
+	}
+}
+
+// session grants a lease, starts its keepalive and writes every entry.
+func (r *etcdRegistrar) session() (<-chan *clientv3.LeaseKeepAliveResponse, context.CancelFunc, error) {
+	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+	lease, err := r.cli.Grant(ctx, int64(r.cfg.ttl/time.Second))
+	cancel()
+	if err != nil {
+		return nil, nil, fmt.Errorf("grant lease: %w", err)
+	}
+	kaCtx, kaCancel := context.WithCancel(r.ctx)
+	ka, err := r.cli.KeepAlive(kaCtx, lease.ID)
+	if err != nil {
+		kaCancel()
+		return nil, nil, fmt.Errorf("keep lease alive: %w", err)
+	}
+	r.mu.Lock()
+	r.lease = lease.ID
+	r.written = make(map[string]string)
+	r.mu.Unlock()
+	if err := r.sync(); err != nil {
+		kaCancel()
+		r.dropLease()
+		return nil, nil, err
+	}
+	return ka, kaCancel, nil
+}
+
+func (r *etcdRegistrar) dropLease() {
+	r.mu.Lock()
+	r.lease = 0
+	r.written = make(map[string]string)
+	r.mu.Unlock()
+}
+
+// serve keeps the session until the lease is lost (returns an error) or
+// the registrar stops (returns nil). Failed writes are retried with backoff
+// while the lease lives.
+func (r *etcdRegistrar) serve(ka <-chan *clientv3.LeaseKeepAliveResponse) error {
+	var tick <-chan time.Time
+	if r.cfg.metrics != nil && r.cfg.updateInterval > 0 {
+		t := time.NewTicker(r.cfg.updateInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	retry := time.NewTimer(0)
+	if !retry.Stop() {
+		<-retry.C
+	}
+	defer retry.Stop()
+	delay := time.Duration(0)
+	for {
+		select {
+		case <-r.ctx.Done():
+			return nil
+		case _, ok := <-ka:
+			if !ok {
+				r.dropLease()
+				return errors.New("lease lost")
+			}
+			continue
+		case <-tick:
+		case <-r.kick:
+		case <-retry.C:
+		}
+		if err := r.sync(); err != nil {
+			if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+				r.dropLease()
+				return err
+			}
+			r.outage(err)
+			delay = min(max(2*delay, etcdRetryMin), etcdRetryMax)
+			retry.Reset(delay)
+			continue
+		}
+		delay = 0
+		r.recovered()
+	}
+}
+
+func (r *etcdRegistrar) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
+}
+
+// outage logs the first failure of an outage.
+func (r *etcdRegistrar) outage(err error) {
+	r.mu.Lock()
+	first := !r.failing
+	r.failing = true
+	r.mu.Unlock()
+	if first {
+		log.Warnf("serverplugin: etcd registry %v unreachable for %s (%v); retrying in the background", r.cfg.servers, r.cfg.serviceAddress, err)
+	}
+}
+
+func (r *etcdRegistrar) recovered() {
+	r.mu.Lock()
+	was := r.failing
+	r.failing = false
+	r.mu.Unlock()
+	if was {
+		log.Infof("serverplugin: etcd registry reachable again; %s registered", r.cfg.serviceAddress)
+	}
+}
+
+// stop ends the loop, revokes the lease (which deletes every entry of this
+// plugin) and closes the client.
+func (r *etcdRegistrar) stop() error {
+	r.cancel()
+	<-r.done
+	r.syncMu.Lock() // wait for a Register in flight
+	r.mu.Lock()
+	lease := r.lease
+	r.lease = 0
+	r.mu.Unlock()
+	r.syncMu.Unlock()
+	var err error
+	if lease != 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+		if _, rerr := r.cli.Revoke(ctx, lease); rerr != nil {
+			err = fmt.Errorf("serverplugin: deregister %s from etcd (entries expire within %v): %w", r.cfg.serviceAddress, r.cfg.ttl, rerr)
+		}
+		cancel()
+	}
+	if cerr := r.cli.Close(); cerr != nil && err == nil && !errors.Is(cerr, context.Canceled) {
+		err = fmt.Errorf("serverplugin: close etcd client: %w", cerr)
+	}
+	return err
+}
