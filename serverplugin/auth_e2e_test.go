@@ -20,15 +20,22 @@ import (
 // Cleanup closes it and waits for ServeListener to return.
 func startServer(t testing.TB, setup func(s *server.Server)) (*server.Server, string) {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServerOn(t, ln, setup)
+}
+
+// startServerOn is startServer on a given listener.
+func startServerOn(t testing.TB, ln net.Listener, setup func(s *server.Server)) (*server.Server, string) {
+	t.Helper()
 	s := server.NewServer()
 	if setup != nil {
 		setup(s)
 	}
 	if err := s.RegisterName("Arith", new(testutils.Arith), ""); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

@@ -77,3 +77,32 @@ func TestIPListsEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+func TestIPListsEndToEndIPv6(t *testing.T) {
+	tests := []struct {
+		name   string
+		plugin server.Plugin
+		served bool
+	}{
+		{"blacklisted ::1", &serverplugin.BlacklistPlugin{Blacklist: map[string]bool{"::1": true}}, false},
+		{"blacklist of IPv4 loopback only", &serverplugin.BlacklistPlugin{Blacklist: map[string]bool{"127.0.0.1": true}}, true},
+		{"whitelisted ::1/128", &serverplugin.WhitelistPlugin{WhitelistMask: []*net.IPNet{cidr(t, "::1/128")}}, true},
+		{"whitelist of IPv4 loopback only", &serverplugin.WhitelistPlugin{Whitelist: map[string]bool{"127.0.0.1": true}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp6", "[::1]:0")
+			if err != nil {
+				t.Skipf("no IPv6 loopback here: %v", err)
+			}
+			_, addr := startServerOn(t, ln, func(s *server.Server) { s.Plugins.Add(tt.plugin) })
+			err = callOnce(t, addr)
+			if tt.served && err != nil {
+				t.Fatalf("call refused: %v", err)
+			}
+			if !tt.served && err == nil {
+				t.Fatal("a refused client was served")
+			}
+		})
+	}
+}
