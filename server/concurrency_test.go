@@ -196,3 +196,45 @@ func TestServeTLS(t *testing.T) {
 		t.Fatalf("Serve: %v", err)
 	}
 }
+
+// WithReadTimeout closes a connection that stays idle between frames.
+func TestReadTimeoutClosesIdle(t *testing.T) {
+	s, addr := newArithServer(t, WithReadTimeout(150*time.Millisecond))
+	c := dialRaw(t, addr)
+	if m := c.call(newReq("Arith", "Mul", protocol.JSON, []byte(`{"A":1,"B":2}`), nil)); string(m.Payload) != `{"C":2}` {
+		t.Fatalf("got %q", m.Payload)
+	}
+	start := time.Now()
+	c.expectClosed()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("idle conn closed after %v", d)
+	}
+	waitFor(t, func() bool { return s.Stats().ConnsClosed == 1 })
+}
+
+type limitPlugin struct{ n atomic.Int32 }
+
+func (p *limitPlugin) PreReadRequest(ctx context.Context) error {
+	if p.n.Add(1) == 2 {
+		return ErrReqReachLimit
+	}
+	return nil
+}
+
+// A rate-limit plugin's ErrReqReachLimit answers that request with the
+// error; the connection stays usable.
+func TestRequestRateLimitPlugin(t *testing.T) {
+	s := NewServer()
+	s.Plugins.Add(&limitPlugin{})
+	if err := s.Register(new(Arith), ""); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, testServer(t, s))
+	p := []byte(`{"A":2,"B":2}`)
+	for i, want := range []string{"", ErrReqReachLimit.Error(), ""} {
+		m := c.call(newReq("Arith", "Mul", protocol.JSON, p, nil))
+		if errText(m) != want {
+			t.Fatalf("call %d: error %q, want %q", i, errText(m), want)
+		}
+	}
+}

