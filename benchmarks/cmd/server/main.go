@@ -5,7 +5,8 @@
 //
 // once both listen, and runs until SIGTERM/SIGINT or -maxlife elapses.
 // With -cpuprofile, the CPU profile covers the window between the load
-// generator's /begin and /end requests.
+// generator's /begin and /end requests; -memprofile writes the allocation
+// profile at /end.
 package main
 
 import (
@@ -30,15 +31,16 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "address to serve RPC on")
 	statsAddr := flag.String("stats", "127.0.0.1:0", "address to serve /stats, /begin, /end on")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the /begin../end window to this file")
+	memprofile := flag.String("memprofile", "", "write a heap profile (allocations since start) to this file at /end")
 	maxlife := flag.Duration("maxlife", 30*time.Minute, "exit after this long, whatever happens")
 	flag.Parse()
-	if err := run(*name, *addr, *statsAddr, *cpuprofile, *maxlife); err != nil {
+	if err := run(*name, *addr, *statsAddr, *cpuprofile, *memprofile, *maxlife); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name, addr, statsAddr, cpuprofile string, maxlife time.Duration) error {
+func run(name, addr, statsAddr, cpuprofile, memprofile string, maxlife time.Duration) error {
 	f, err := fw.Get(name)
 	if err != nil {
 		return err
@@ -55,7 +57,7 @@ func run(name, addr, statsAddr, cpuprofile string, maxlife time.Duration) error 
 	if err != nil {
 		return err
 	}
-	prof := &profiler{path: cpuprofile}
+	prof := &profiler{path: cpuprofile, heapPath: memprofile}
 	hs := &http.Server{Handler: stats.Handler(stats.Hooks{Begin: prof.start, End: prof.stop}), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(sln) }()
 
@@ -81,9 +83,11 @@ func run(name, addr, statsAddr, cpuprofile string, maxlife time.Duration) error 
 
 // profiler runs at most one CPU profile at a time.
 type profiler struct {
-	path string
-	mu   sync.Mutex
-	f    *os.File
+	path     string
+	heapPath string
+	heapDone bool
+	mu       sync.Mutex
+	f        *os.File
 }
 
 func (p *profiler) start() error {
@@ -110,6 +114,12 @@ func (p *profiler) start() error {
 func (p *profiler) stop() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.heapPath != "" && !p.heapDone {
+		p.heapDone = true
+		if err := writeHeap(p.heapPath); err != nil {
+			return err
+		}
+	}
 	if p.f == nil {
 		return nil
 	}
@@ -117,4 +127,16 @@ func (p *profiler) stop() error {
 	err := p.f.Close()
 	p.f = nil
 	return err
+}
+
+func writeHeap(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

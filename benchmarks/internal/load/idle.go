@@ -22,9 +22,9 @@ type IdleConfig struct {
 	Label     string
 	Rep       int
 	N         int           // connections to hold open (>= 1)
-	Dialers   int           // connections opened in parallel (default 32)
+	Dialers   int           // connections opened in parallel (default 64)
 	Settle    time.Duration // wait before reading the server (default 1s)
-	Timeout   time.Duration // bound on opening all connections (default 60s)
+	Timeout   time.Duration // bound on opening all connections (default 120s)
 }
 
 // RunIdle performs one idle-connection run.
@@ -33,13 +33,13 @@ func RunIdle(cfg IdleConfig) (Result, error) {
 		return Result{}, fmt.Errorf("%w: idle needs n >= 1 and a stats address", ErrBadConfig)
 	}
 	if cfg.Dialers < 1 {
-		cfg.Dialers = 32
+		cfg.Dialers = 64
 	}
 	if cfg.Settle <= 0 {
 		cfg.Settle = time.Second
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 60 * time.Second
+		cfg.Timeout = 120 * time.Second
 	}
 	f, err := fw.Get(cfg.Framework)
 	if err != nil {
