@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -283,19 +284,20 @@ func TestTooManyMetadata(t *testing.T) {
 	}
 }
 
+// zeroMember is one gzip member holding 1 MiB of zeros (about 1 KiB).
+var zeroMember = sync.OnceValue(func() []byte {
+	var one bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
+	_, _ = w.Write(make([]byte, 1<<20))
+	_ = w.Close()
+	return one.Bytes()
+})
+
 // gzipBomb returns a multi-member gzip stream that inflates to members MiB
 // of zeros.
 func gzipBomb(t *testing.T, members int) []byte {
 	t.Helper()
-	var one bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
-	if _, err := w.Write(make([]byte, 1<<20)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Repeat(one.Bytes(), members)
+	return bytes.Repeat(zeroMember(), members)
 }
 
 func TestGzipBomb(t *testing.T) {
