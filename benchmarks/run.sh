@@ -113,12 +113,22 @@ run_one() {
 	shift 3
 	local flags
 	flags=$(scenario_flags "$sc")
-	start_server "$fw" "$@" || return 0
-	# shellcheck disable=SC2086 # flags are words
-	timeout -k 5 300 "$BIN/client" -framework "$fw" -addr "$ADDR" -stats "$STATS" \
-		-label "$sc" -rep "$rep" -d "$DUR" -warmup "$WARMUP" -json $flags \
-		>>"$RESULTS" 2> >(tee -a "$OUT/client.log" >&2) || echo "client $fw $sc rep $rep failed" >&2
-	stop_server
+	local attempt
+	# A run whose client fails before producing a result (e.g. a refused
+	# dial) is tried once more with a fresh server.
+	for attempt in 1 2; do
+		start_server "$fw" "$@" || return 0
+		# shellcheck disable=SC2086 # flags are words
+		if timeout -k 5 300 "$BIN/client" -framework "$fw" -addr "$ADDR" -stats "$STATS" \
+			-label "$sc" -rep "$rep" -d "$DUR" -warmup "$WARMUP" -json $flags \
+			>"$OUT/one.json" 2> >(tee -a "$OUT/client.log" >&2) || [ -s "$OUT/one.json" ]; then
+			cat "$OUT/one.json" >>"$RESULTS"
+			stop_server
+			return 0
+		fi
+		echo "client $fw $sc rep $rep failed (attempt $attempt)" >&2
+		stop_server
+	done
 }
 
 # Sample the load average while the runs go on.
