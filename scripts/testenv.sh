@@ -16,6 +16,8 @@
 #   build-consul         build Consul $CONSUL_VERSION into the cache now (blocking, bounded)
 #   kill-etcd-member N   SIGKILL etcd member N (1..3); its data dir is kept
 #   start-etcd-member N  start etcd member N again on its old ports and data, wait until healthy
+#   stop-etcd [--kill]   stop every etcd member (SIGTERM, or SIGKILL with --kill); data is kept
+#   start-etcd           start every stopped etcd member, then wait until all are healthy
 #   stop-zk [--kill]     stop ZooKeeper (SIGTERM, or SIGKILL with --kill); data is kept
 #   start-zk             start ZooKeeper again on its old port, wait until it serves
 #   restart-zk           stop-zk + start-zk
@@ -308,6 +310,23 @@ etcd_start_member() {
 	wait_for "etcd member $i on port ${ETCD_CLIENT_PORTS[i - 1]}" 30 "etcd$i" etcd_healthy "${ETCD_CLIENT_PORTS[i - 1]}"
 }
 
+# etcd_start_all: launch every stopped member at once (a lone member cannot
+# become healthy without quorum), then wait for all.
+etcd_start_all() {
+	local i t0
+	((${#ETCD_CLIENT_PORTS[@]} == ETCD_MEMBERS)) || die "no etcd cluster recorded in $STATE; run '$0 up' first"
+	t0=$(now_ms)
+	for ((i = 1; i <= ETCD_MEMBERS; i++)); do
+		ours "etcd$i" && continue
+		[[ -d $STATE/etcd/m$i ]] || die "etcd member $i has no data dir; run '$0 down' and '$0 up'"
+		etcd_launch "$i" existing
+	done
+	for ((i = 1; i <= ETCD_MEMBERS; i++)); do
+		wait_for "etcd member $i on port ${ETCD_CLIENT_PORTS[i - 1]}" 30 "etcd$i" etcd_healthy "${ETCD_CLIENT_PORTS[i - 1]}" || return 1
+	done
+	say "etcd cluster healthy again in $(($(now_ms) - t0)) ms"
+}
+
 etcd_up() {
 	local i running=0
 	if ((${#ETCD_CLIENT_PORTS[@]} == ETCD_MEMBERS)); then
@@ -538,7 +557,7 @@ down() {
 main() {
 	local cmd=${1:-}
 	case $cmd in
-	up | down | env | status | install | build-consul | kill-etcd-member | start-etcd-member | \
+	up | down | env | status | install | build-consul | kill-etcd-member | start-etcd-member | stop-etcd | start-etcd | \
 		stop-zk | start-zk | restart-zk | stop-consul | start-consul | restart-consul) ;;
 	*)
 		sed -n '2,/^set -euo/p' "$SCRIPT_PATH" | sed '$d; s/^# \{0,1\}//' >&2
@@ -587,6 +606,13 @@ main() {
 		say "etcd member $n killed"
 		;;
 	start-etcd-member) etcd_start_member "${2:-}" ;;
+	stop-etcd)
+		local sig=TERM i
+		[[ ${2:-} == --kill ]] && sig=KILL
+		for ((i = 1; i <= ETCD_MEMBERS; i++)); do stop_proc "etcd$i" "$sig"; done
+		say "etcd cluster stopped (SIG$sig)"
+		;;
+	start-etcd) etcd_start_all ;;
 	stop-zk)
 		[[ ${2:-} == --kill ]] && stop_proc zk KILL || stop_proc zk TERM
 		;;

@@ -25,6 +25,9 @@ import (
 const (
 	etcdRetryMin = 100 * time.Millisecond
 	etcdRetryMax = 5 * time.Second
+	// etcdAttemptMax caps each background request, so a request stuck on a
+	// member that just died is retried soon through another one.
+	etcdAttemptMax = 2 * time.Second
 )
 
 // etcdRegistrar keeps one plugin's entries in etcd: one lease, kept alive,
@@ -38,6 +41,7 @@ type etcdRegistrar struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	kick    chan struct{} // buffered(1): entries changed, or a tick
+	tried   chan struct{} // closed after the first session attempt
 	syncMu  sync.Mutex    // serializes writers of etcd (sync)
 
 	mu      sync.Mutex
@@ -94,9 +98,11 @@ func newEtcdRegistrar(cfg etcdConfig) (*etcdRegistrar, error) {
 		cancel:  cancel,
 		done:    make(chan struct{}),
 		kick:    make(chan struct{}, 1),
+		tried:   make(chan struct{}),
 		desired: make(map[string]string),
 		written: make(map[string]string),
 		dirs:    make(map[string]bool),
+		ready:   cfg.serverStarted == nil,
 	}
 	go r.run()
 	return r, nil
@@ -157,14 +163,28 @@ func (r *etcdRegistrar) unregister(name string) error {
 }
 
 // syncNow writes pending changes at once when a lease is held, so callers
-// see their entry in etcd when Register returns; a failure is left to the
-// background loop (which retries) and not returned.
+// see their entry in etcd when Register returns. While the first session is
+// being set up it waits for that (at most the connection timeout plus one
+// attempt). A failure is left to the background loop (which retries) and
+// not returned.
 func (r *etcdRegistrar) syncNow() error {
 	if r.ctx.Err() != nil {
 		return ErrRegistryStopped
 	}
 	r.mu.Lock()
-	ready := r.ready && r.lease != 0
+	ready := r.ready
+	r.mu.Unlock()
+	if ready {
+		t := time.NewTimer(r.timeout + etcdAttemptMax)
+		select {
+		case <-r.tried:
+		case <-r.ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	r.mu.Lock()
+	ready = r.ready && r.lease != 0
 	r.mu.Unlock()
 	if ready {
 		if err := r.sync(); err != nil {
@@ -199,7 +219,7 @@ func (r *etcdRegistrar) sync() error {
 		return errors.New("no lease")
 	}
 	for _, name := range puts {
-		ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+		ctx, cancel := context.WithTimeout(r.ctx, min(r.timeout, etcdAttemptMax))
 		err := r.putService(ctx, name, vals[name], lease)
 		cancel()
 		if err != nil {
@@ -212,7 +232,7 @@ func (r *etcdRegistrar) sync() error {
 		r.mu.Unlock()
 	}
 	for _, name := range dels {
-		ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+		ctx, cancel := context.WithTimeout(r.ctx, min(r.timeout, etcdAttemptMax))
 		_, err := r.cli.Delete(ctx, r.key(name))
 		cancel()
 		if err != nil {
@@ -259,8 +279,13 @@ func (r *etcdRegistrar) run() {
 	r.ready = true
 	r.mu.Unlock()
 	delay := time.Duration(0)
+	first := true
 	for {
 		ka, kaCancel, err := r.session()
+		if first {
+			first = false
+			close(r.tried)
+		}
 		if err == nil {
 			delay = 0
 			r.recovered()
@@ -280,7 +305,7 @@ func (r *etcdRegistrar) run() {
 
 // session grants a lease, starts its keepalive and writes every entry.
 func (r *etcdRegistrar) session() (<-chan *clientv3.LeaseKeepAliveResponse, context.CancelFunc, error) {
-	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+	ctx, cancel := context.WithTimeout(r.ctx, min(r.timeout, etcdAttemptMax))
 	lease, err := r.cli.Grant(ctx, int64(r.cfg.ttl/time.Second))
 	cancel()
 	if err != nil {

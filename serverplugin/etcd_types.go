@@ -155,8 +155,11 @@ func (p *EtcdV3RegisterPlugin) Stop() error { return p.h.stop() }
 
 // Register adds the service name with URL-encoded metadata; it is the
 // server.RegisterPlugin hook, called by Server.Register and RegisterName.
-// When etcd answers the entry is written before Register returns, otherwise
-// it is written in the background once etcd is back. It returns
+// When etcd answers the entry is written before Register returns (the
+// first Register after Start waits for the plugin's first lease, at most the
+// connection timeout plus 2 s); otherwise it is written in the background
+// once etcd is back. With ServerStarted still open it only records the
+// service. It returns
 // ErrRegistryNotStarted before Start and ErrRegistryStopped after Stop.
 func (p *EtcdV3RegisterPlugin) Register(name string, rcvr interface{}, metadata string) error {
 	return p.h.register(&p.Services, name, metadata)

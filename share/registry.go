@@ -99,3 +99,14 @@ func (o *RegistryOptions) TLSConfig() (*tls.Config, error) {
 	}
 	return cfg, nil
 }
+
+// Errors of registry clients, returned (wrapped) by the register plugins and
+// registry discoveries of every registry (etcd, ZooKeeper, Consul, mDNS).
+var (
+	// ErrRegistryUnavailable reports a registry that did not answer within
+	// the connection timeout.
+	ErrRegistryUnavailable = errors.New("share: registry unavailable")
+	// ErrRegistryKeyNotFound reports a service with no entry in the registry
+	// when the caller did not allow that (rpcx's allowKeyNotFound = false).
+	ErrRegistryKeyNotFound = errors.New("share: service not found in registry")
+)

@@ -1,0 +1,362 @@
+//go:build etcd
+
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+
+	"github.com/courier-rpc/courier/log"
+	"github.com/courier-rpc/courier/share"
+)
+
+// Bounds of the etcd discovery's re-fetch backoff after a watch failure.
+const (
+	etcdRefetchMin = 100 * time.Millisecond
+	etcdRefetchMax = 5 * time.Second
+)
+
+// ErrEtcdNotCompiled is returned by the etcd discoveries when courier was
+// built without the "etcd" build tag; this build has etcd support, so
+// nothing returns it here.
+var ErrEtcdNotCompiled = errors.New("courier: etcd support not compiled in; rebuild with -tags etcd")
+
+// EtcdDiscovery is rpcx's name for the etcd v2 discovery. etcd removed its
+// v2 API, so courier's is the v3 discovery under another name; it reads the
+// layout every courier etcd register plugin writes.
+type EtcdDiscovery = EtcdV3Discovery
+
+// EtcdV3Discovery is a ServiceDiscovery backed by etcd (v3 API). It lists
+// the keys "basePath/servicePath/network@address" (rpcx's layout, with or
+// without a leading slash in basePath) whose values are URL-encoded
+// metadata, drops servers whose metadata says state=inactive, and watches
+// the prefix for changes.
+//
+// When etcd is unreachable the discovery keeps its last good list. The
+// watch is re-established by re-reading the list with a backoff of 100 ms
+// doubling to 5 s (with jitter), so an outage costs at most a handful of
+// attempts per backoff window and no CPU spin; the etcd client's own
+// reconnects are capped at 2 s between dials. Changes made during an outage
+// (a server registered meanwhile) arrive as soon as etcd answers again.
+// Compiled in with the build tag "etcd"; without it the constructors return
+// ErrEtcdNotCompiled. It is safe for concurrent use.
+type EtcdV3Discovery struct {
+	// RetriesAfterWatchFailed is how many consecutive failed re-reads of the
+	// list the watch loop tries before it gives up (keeping the last list);
+	// negative, the default, means forever. Set it right after construction.
+	RetriesAfterWatchFailed int
+	// AllowKeyNotFound is the allowKeyNotFound argument of the constructor.
+	AllowKeyNotFound bool
+
+	basePath    string
+	servicePath string
+	prefix      string
+	addrs       []string
+	options     *share.RegistryOptions
+	template    bool
+
+	cli    *clientv3.Client
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+
+	mu     sync.RWMutex
+	kvs    map[string]string // key (without prefix) -> value, as in etcd
+	pairs  []*KVPair         // active servers, sorted by key
+	filter ServiceDiscoveryFilter
+	w      watchers
+
+	refetches atomic.Int64 // re-reads after watch failures (for tests)
+}
+
+// NewEtcdDiscovery is NewEtcdV3Discovery under rpcx's v2 name.
+func NewEtcdDiscovery(basePath string, servicePath string, etcdAddr []string, allowKeyNotFound bool, options *share.RegistryOptions) (ServiceDiscovery, error) {
+	return NewEtcdV3Discovery(basePath, servicePath, etcdAddr, allowKeyNotFound, options)
+}
+
+// NewEtcdDiscoveryTemplate is NewEtcdV3DiscoveryTemplate under rpcx's v2 name.
+func NewEtcdDiscoveryTemplate(basePath string, etcdAddr []string, allowKeyNotFound bool, options *share.RegistryOptions) (ServiceDiscovery, error) {
+	return NewEtcdV3DiscoveryTemplate(basePath, etcdAddr, allowKeyNotFound, options)
+}
+
+// NewEtcdV3Discovery returns a discovery of the servers of servicePath
+// registered under basePath in the etcd cluster at etcdAddr ("host:port" or
+// URLs). It reads the list once, waiting at most options' connection
+// timeout (default share.DefaultRegistryConnectionTimeout), then watches.
+// Errors: bad arguments wrap ErrBadDiscovery; etcd not answering wraps
+// share.ErrRegistryUnavailable; no server registered yet wraps
+// share.ErrRegistryKeyNotFound unless allowKeyNotFound (then the list starts
+// empty and fills as servers register). It never panics.
+func NewEtcdV3Discovery(basePath string, servicePath string, etcdAddr []string, allowKeyNotFound bool, options *share.RegistryOptions) (ServiceDiscovery, error) {
+	if strings.Trim(servicePath, "/") == "" {
+		return nil, fmt.Errorf("%w: empty service path", ErrBadDiscovery)
+	}
+	return newEtcdDiscovery(basePath, servicePath, etcdAddr, allowKeyNotFound, options, false)
+}
+
+// NewEtcdV3DiscoveryTemplate returns a template discovery for XClient
+// pools and OneClient: it lists nothing itself; Clone(servicePath) returns a
+// working discovery of that service with the same settings. It does not
+// contact etcd. Bad arguments give an error wrapping ErrBadDiscovery.
+func NewEtcdV3DiscoveryTemplate(basePath string, etcdAddr []string, allowKeyNotFound bool, options *share.RegistryOptions) (ServiceDiscovery, error) {
+	return newEtcdDiscovery(basePath, "", etcdAddr, allowKeyNotFound, options, true)
+}
+
+func newEtcdDiscovery(basePath, servicePath string, etcdAddr []string, allowKeyNotFound bool, options *share.RegistryOptions, template bool) (*EtcdV3Discovery, error) {
+	addrs := slices.DeleteFunc(slices.Clone(etcdAddr), func(s string) bool { return strings.TrimSpace(s) == "" })
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%w: no etcd address", ErrBadDiscovery)
+	}
+	servicePath = strings.Trim(servicePath, "/")
+	d := &EtcdV3Discovery{
+		RetriesAfterWatchFailed: -1,
+		AllowKeyNotFound:        allowKeyNotFound,
+		basePath:                basePath,
+		servicePath:             servicePath,
+		addrs:                   addrs,
+		options:                 options,
+		template:                template,
+		done:                    make(chan struct{}),
+		kvs:                     make(map[string]string),
+	}
+	if template {
+		close(d.done)
+		return d, nil
+	}
+	base := strings.Trim(basePath, "/")
+	if base == "" {
+		d.prefix = servicePath + "/"
+	} else {
+		d.prefix = base + "/" + servicePath + "/"
+	}
+	cli, err := newEtcdDiscoveryClient(addrs, options)
+	if err != nil {
+		return nil, fmt.Errorf("%w: etcd client: %w", ErrBadDiscovery, err)
+	}
+	d.cli = cli
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	rev, err := d.fetch()
+	if err != nil {
+		d.cancel()
+		cli.Close()
+		return nil, fmt.Errorf("%w: etcd %v: %w", share.ErrRegistryUnavailable, addrs, err)
+	}
+	if len(d.kvs) == 0 && !allowKeyNotFound {
+		d.cancel()
+		cli.Close()
+		return nil, fmt.Errorf("%w: no key under %q in etcd %v", share.ErrRegistryKeyNotFound, d.prefix, addrs)
+	}
+	go d.run(rev)
+	return d, nil
+}
+
+// newEtcdDiscoveryClient returns an etcd client that does not block on
+// dial, logs nothing, and reconnects with a backoff capped at 2 s.
+func newEtcdDiscoveryClient(addrs []string, o *share.RegistryOptions) (*clientv3.Client, error) {
+	tlsCfg, err := o.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg := clientv3.Config{
+		Endpoints:            addrs,
+		DialTimeout:          o.Timeout(),
+		DialKeepAliveTime:    5 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
+		TLS:                  tlsCfg,
+		Logger:               zap.NewNop(),
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			MinConnectTimeout: 2 * time.Second,
+		})},
+	}
+	if o != nil {
+		cfg.Username, cfg.Password = o.Username, o.Password
+	}
+	return clientv3.New(cfg)
+}
+
+// fetch reads the whole list and publishes it; it returns the revision to
+// watch from.
+func (d *EtcdV3Discovery) fetch() (int64, error) {
+	ctx, cancel := context.WithTimeout(d.ctx, d.options.Timeout())
+	defer cancel()
+	resp, err := d.cli.Get(ctx, d.prefix, clientv3.WithPrefix())
+	if err != nil {
+		return 0, err
+	}
+	kvs := make(map[string]string, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		if k := strings.TrimPrefix(string(kv.Key), d.prefix); k != "" {
+			kvs[k] = string(kv.Value)
+		}
+	}
+	d.mu.Lock()
+	d.kvs = kvs
+	d.mu.Unlock()
+	d.publish()
+	return resp.Header.Revision, nil
+}
+
+// publish recomputes the active list and notifies watchers if it changed.
+func (d *EtcdV3Discovery) publish() {
+	d.mu.Lock()
+	pairs := make([]*KVPair, 0, len(d.kvs))
+	for k, v := range d.kvs {
+		if inactive(v) {
+			continue
+		}
+		pairs = append(pairs, &KVPair{Key: k, Value: v})
+	}
+	slices.SortFunc(pairs, func(a, b *KVPair) int { return strings.Compare(a.Key, b.Key) })
+	changed := !slices.EqualFunc(pairs, d.pairs, func(a, b *KVPair) bool { return *a == *b })
+	d.pairs = pairs
+	list := filterPairs(pairs, d.filter)
+	d.mu.Unlock()
+	if changed {
+		d.w.notify(list)
+	}
+}
+
+// inactive reports metadata with state=inactive (rpcx's way to take a
+// server out of rotation without deregistering it).
+func inactive(metadata string) bool {
+	if !strings.Contains(metadata, "inactive") {
+		return false
+	}
+	v, err := url.ParseQuery(metadata)
+	return err == nil && v.Get("state") == "inactive"
+}
+
+// run watches from rev+1; when the watch ends it re-reads the list with
+// backoff and watches again, until Close.
+func (d *EtcdV3Discovery) run(rev int64) {
+	defer close(d.done)
+	failures := 0
+	delay := time.Duration(0)
+	for {
+		if next, ok := d.watch(rev); ok {
+			rev = next
+			failures, delay = 0, 0
+		}
+		for {
+			if d.ctx.Err() != nil {
+				return
+			}
+			failures++
+			if limit := d.RetriesAfterWatchFailed; limit >= 0 && failures > limit {
+				log.Errorf("client: etcd discovery of %q gave up after %d failed watch attempts; keeping %d servers", d.servicePath, failures-1, len(d.GetServices()))
+				return
+			}
+			delay = min(max(2*delay, etcdRefetchMin), etcdRefetchMax)
+			t := time.NewTimer(delay + rand.N(delay/5+1))
+			select {
+			case <-d.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			d.refetches.Add(1)
+			next, err := d.fetch()
+			if err == nil {
+				rev = next
+				break
+			}
+			log.Debugf("client: etcd discovery of %q: re-read failed: %v", d.servicePath, err)
+		}
+	}
+}
+
+// watch applies events after rev until the watch ends; it returns the last
+// revision seen and whether any response arrived.
+func (d *EtcdV3Discovery) watch(rev int64) (int64, bool) {
+	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(d.ctx))
+	defer cancel()
+	got := false
+	for resp := range d.cli.Watch(ctx, d.prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
+		if err := resp.Err(); err != nil {
+			log.Debugf("client: etcd discovery of %q: watch ended: %v", d.servicePath, err)
+			return rev, got
+		}
+		got = true
+		d.mu.Lock()
+		for _, ev := range resp.Events {
+			k := strings.TrimPrefix(string(ev.Kv.Key), d.prefix)
+			if k == "" {
+				continue
+			}
+			if ev.Type == clientv3.EventTypeDelete {
+				delete(d.kvs, k)
+			} else {
+				d.kvs[k] = string(ev.Kv.Value)
+			}
+		}
+		d.mu.Unlock()
+		if resp.Header.Revision > rev {
+			rev = resp.Header.Revision
+		}
+		d.publish()
+	}
+	return rev, got
+}
+
+// GetServices returns the active servers (after the filter), as copies.
+// A template returns nil.
+func (d *EtcdV3Discovery) GetServices() []*KVPair {
+	if d.template {
+		return nil
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return filterPairs(d.pairs, d.filter)
+}
+
+// WatchService returns a channel that receives the list after each change
+// (latest wins when the reader lags). It is closed by RemoveWatcher or
+// Close.
+func (d *EtcdV3Discovery) WatchService() chan []*KVPair { return d.w.add() }
+
+// RemoveWatcher unregisters and closes ch.
+func (d *EtcdV3Discovery) RemoveWatcher(ch chan []*KVPair) { d.w.remove(ch) }
+
+// SetFilter installs a filter applied to GetServices and later updates.
+func (d *EtcdV3Discovery) SetFilter(filter ServiceDiscoveryFilter) {
+	d.mu.Lock()
+	d.filter = filter
+	d.mu.Unlock()
+}
+
+// Clone returns a new discovery of servicePath with the same etcd
+// addresses, base path and options (its own connection and watch). Errors
+// as for NewEtcdV3Discovery.
+func (d *EtcdV3Discovery) Clone(servicePath string) (ServiceDiscovery, error) {
+	return NewEtcdV3Discovery(d.basePath, servicePath, d.addrs, d.AllowKeyNotFound, d.options)
+}
+
+// Close stops the watch, closes the etcd connection and every watcher
+// channel. It is idempotent; GetServices keeps returning the last list.
+func (d *EtcdV3Discovery) Close() {
+	d.once.Do(func() {
+		if d.cancel != nil {
+			d.cancel()
+		}
+		<-d.done
+		if d.cli != nil {
+			d.cli.Close()
+		}
+		d.w.close()
+	})
+}
