@@ -363,3 +363,25 @@ func TestCourierClientAuth(t *testing.T) {
 		t.Errorf("auth failure %T is not a ServiceError", err)
 	}
 }
+
+// TestCourierClientHeartbeatKeepsConnection: an rpcx server with a read
+// timeout keeps the connection of a courier client that sends heartbeats.
+func TestCourierClientHeartbeatKeepsConnection(t *testing.T) {
+	srv := startRpcxServer(t, serverConfig{readTimeout: 150 * time.Millisecond})
+	opt := courierOption(stMsgPack, false)
+	opt.Heartbeat = true
+	opt.HeartbeatInterval = 30 * time.Millisecond
+	opt.MaxWaitForHeartbeat = 2 * time.Second
+	cl := newCourierClient(t, srv.addr(), opt)
+	// 15 heartbeats span well over three read timeouts.
+	if !waitUntil(10*time.Second, func() bool { return srv.heartbeats() >= 15 }) {
+		t.Fatalf("rpcx server saw %d heartbeats in 10s, want 15", srv.heartbeats())
+	}
+	var r testsvc.Reply
+	if err := cl.Call(ctxTimeout(t), "Arith", "Mul", &testsvc.Args{A: 3, B: 2}, &r); err != nil || r.C != 6 {
+		t.Fatalf("Mul after heartbeats: %d, %v", r.C, err)
+	}
+	if accepted, ended := srv.tap.Conns(); accepted != 1 || ended != 0 || cl.IsShutdown() {
+		t.Fatalf("connections accepted %d, ended %d, client shut down %v; want 1, 0, false", accepted, ended, cl.IsShutdown())
+	}
+}

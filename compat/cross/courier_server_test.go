@@ -21,7 +21,11 @@ func init() {
 func startCourierServer(t *testing.T, cfg serverConfig) *testServer {
 	t.Helper()
 	svc := testsvc.NewArith(testsvc.CourierMeta)
-	s := cserver.NewServer()
+	var opts []cserver.OptionFn
+	if cfg.readTimeout > 0 {
+		opts = append(opts, cserver.WithReadTimeout(cfg.readTimeout))
+	}
+	s := cserver.NewServer(opts...)
 	if err := s.RegisterName("Arith", svc, ""); err != nil {
 		t.Fatalf("courier RegisterName: %v", err)
 	}

@@ -303,3 +303,45 @@ func TestRpcxClientAuth(t *testing.T) {
 		}
 	})
 }
+
+// TestRpcxClientHeartbeatKeepsConnection: a server with a read timeout
+// closes an idle rpcx connection, and keeps one whose rpcx client sends
+// heartbeats.
+func TestRpcxClientHeartbeatKeepsConnection(t *testing.T) {
+	const readTimeout = 150 * time.Millisecond
+	forEachServer(t, serverConfig{readTimeout: readTimeout}, func(t *testing.T, srv *testServer) {
+		// Premise: without heartbeats the idle connection is closed.
+		idle := newRpcxXClient(t, "Arith", srv.addr(), rpcxOption(stMsgPack, false))
+		var r testsvc.Reply
+		if err := idle.Call(ctxTimeout(t), "Mul", &testsvc.Args{A: 1, B: 2}, &r); err != nil {
+			t.Fatalf("Mul: %v", err)
+		}
+		if !waitUntil(5*time.Second, func() bool { _, ended := srv.tap.Conns(); return ended == 1 }) {
+			t.Fatalf("the server kept an idle connection open for 5s with a %v read timeout", readTimeout)
+		}
+
+		opt := rpcxOption(stMsgPack, false)
+		opt.Heartbeat = true
+		opt.HeartbeatInterval = 30 * time.Millisecond
+		opt.MaxWaitForHeartbeat = 2 * time.Second
+		xc := newRpcxXClient(t, "Arith", srv.addr(), opt)
+		rec := &decodeRecorder{}
+		pc := rclient.NewPluginContainer()
+		pc.Add(rec)
+		xc.SetPlugins(pc)
+		if err := xc.Call(ctxTimeout(t), "Mul", &testsvc.Args{A: 2, B: 2}, &r); err != nil || r.C != 4 {
+			t.Fatalf("Mul: %d, %v", r.C, err)
+		}
+		// 15 heartbeat replies span well over three read timeouts.
+		isHB := func(m *rprotocol.Message) bool { return m.IsHeartbeat() }
+		if !waitUntil(10*time.Second, func() bool { return rec.count(isHB) >= 15 }) {
+			t.Fatalf("%d heartbeat replies in 10s, want 15", rec.count(isHB))
+		}
+		if err := xc.Call(ctxTimeout(t), "Mul", &testsvc.Args{A: 3, B: 2}, &r); err != nil || r.C != 6 {
+			t.Fatalf("Mul after heartbeats: %d, %v", r.C, err)
+		}
+		if accepted, ended := srv.tap.Conns(); accepted != 2 || ended != 1 {
+			t.Fatalf("connections accepted %d, ended %d; want 2 and 1 (the heartbeating one kept)", accepted, ended)
+		}
+	})
+}

@@ -31,7 +31,8 @@ func checkToken(token string) error {
 
 // serverConfig selects optional server behaviour.
 type serverConfig struct {
-	auth bool // install an AuthFunc that calls checkToken
+	auth        bool          // install an AuthFunc that calls checkToken
+	readTimeout time.Duration // WithReadTimeout, when not 0
 }
 
 // testServer is a running server of either kind behind a tap.
@@ -86,7 +87,11 @@ func (h *heartbeatCounter) count() int {
 func startRpcxServer(t *testing.T, cfg serverConfig) *testServer {
 	t.Helper()
 	svc := testsvc.NewArith(testsvc.RpcxMeta(rshare.ReqMetaDataKey, rshare.ResMetaDataKey))
-	s := rserver.NewServer()
+	var opts []rserver.OptionFn
+	if cfg.readTimeout > 0 {
+		opts = append(opts, rserver.WithReadTimeout(cfg.readTimeout))
+	}
+	s := rserver.NewServer(opts...)
 	hb := &heartbeatCounter{}
 	s.Plugins.Add(hb)
 	if err := s.RegisterName("Arith", svc, ""); err != nil {

@@ -25,11 +25,13 @@ type Tap struct {
 	ln     net.Listener
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	conns  []net.Conn
-	c2s    []byte // client to server
-	s2c    []byte // server to client
-	closed bool
+	mu       sync.Mutex
+	conns    []net.Conn
+	accepted int    // client connections accepted
+	ended    int    // proxied connections that ended
+	c2s      []byte // client to server
+	s2c      []byte // server to client
+	closed   bool
 }
 
 // NewTap starts a proxy to target; t.Cleanup stops it and, if the test
@@ -70,6 +72,14 @@ func (p *Tap) Close() {
 	p.wg.Wait()
 }
 
+// Conns returns how many client connections the tap accepted and how many
+// of them have ended (closed by either side).
+func (p *Tap) Conns() (accepted, ended int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.accepted, p.ended
+}
+
 // ClientBytes returns a copy of what clients sent.
 func (p *Tap) ClientBytes() []byte {
 	p.mu.Lock()
@@ -104,18 +114,28 @@ func (p *Tap) accept() {
 			return
 		}
 		p.conns = append(p.conns, c, s)
+		p.accepted++
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go p.pipe(s, c, &p.c2s)
-		go p.pipe(c, s, &p.s2c)
+		var once sync.Once
+		end := func() {
+			once.Do(func() {
+				p.mu.Lock()
+				p.ended++
+				p.mu.Unlock()
+			})
+		}
+		go p.pipe(s, c, &p.c2s, end)
+		go p.pipe(c, s, &p.s2c, end)
 	}
 }
 
 // pipe copies from src to dst, recording into rec; when either side ends it
 // closes both, so that a server closing its connection is seen by the
 // client.
-func (p *Tap) pipe(dst, src net.Conn, rec *[]byte) {
+func (p *Tap) pipe(dst, src net.Conn, rec *[]byte, end func()) {
 	defer p.wg.Done()
+	defer end()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
