@@ -412,7 +412,7 @@ consul_build_now() {
 	[[ -f $CONSUL_TOOLS/go.mod ]] || die "missing $CONSUL_TOOLS/go.mod"
 	mkdir -p "$CONSUL_DIR"
 	exec 8>"$CONSUL_DIR/build.lock"
-	flock -w 1800 8 || die "another Consul build holds $CONSUL_DIR/build.lock for 30 min"
+	flock -w 2700 8 || die "another Consul build holds $CONSUL_DIR/build.lock for 45 min"
 	if [[ -x $CONSUL_BIN ]]; then
 		exec 8>&-
 		return 0
@@ -420,7 +420,7 @@ consul_build_now() {
 	echo $$ >"$CONSUL_DIR/build.pid"
 	t0=$(date +%s)
 	say "building Consul v$CONSUL_VERSION into $CONSUL_BIN (one time; 6-14 min cold)"
-	if (cd "$CONSUL_TOOLS" && GOFLAGS=-mod=readonly timeout 1800 nice -n 10 \
+	if (cd "$CONSUL_TOOLS" && GOFLAGS=-mod=readonly timeout 2700 nice -n 10 \
 		go build -trimpath -ldflags='-s -w' -o "$CONSUL_BIN.tmp" github.com/hashicorp/consul); then
 		mv -f "$CONSUL_BIN.tmp" "$CONSUL_BIN"
 		say "Consul built in $(($(date +%s) - t0)) s"
