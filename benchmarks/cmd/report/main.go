@@ -172,9 +172,10 @@ func write(w io.Writer, rs []load.Result, codec float64) {
 		}
 	}
 	fmt.Fprintf(w, "Medians of %d repetition(s). Latency in µs; CPU in µs per request; allocs per request. "+
-		"\"fw allocs\" subtracts protobuf's own %.0f allocs per side (one Marshal + one Unmarshal).\n\n", reps, codec)
-	fmt.Fprintln(w, "| scenario | framework | req/s | p50 | p99 | p99.9 | max | CPU client | CPU server | CPU total | allocs client | allocs server | fw allocs client | fw allocs server | errors |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		"\"fw allocs\" subtracts protobuf's own %.0f allocs per side (one Marshal + one Unmarshal); "+
+		"\"cli/srv reads/writes\": read/write syscalls per request of the client/server process (/proc/PID/io).\n\n", reps, codec)
+	fmt.Fprintln(w, "| scenario | framework | req/s | p50 | p99 | p99.9 | max | CPU client | CPU server | CPU total | allocs client | allocs server | fw allocs client | fw allocs server | cli reads | cli writes | srv reads | srv writes | errors |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, l := range t.labels {
 		for _, f := range t.fws {
 			g, ok := t.runs[l][f]
@@ -185,12 +186,14 @@ func write(w io.Writer, rs []load.Result, codec float64) {
 			for _, r := range g {
 				errs += float64(r.Errors)
 			}
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f |\n",
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.0f |\n",
 				l, f, g.med(rps), g.med(func(r load.Result) float64 { return r.P50 }), g.med(p99),
 				g.med(func(r load.Result) float64 { return r.P999 }), g.med(func(r load.Result) float64 { return r.Max }),
 				g.med(func(r load.Result) float64 { return r.ClientCPU }), g.med(func(r load.Result) float64 { return r.ServerCPU }),
 				g.med(cpu), g.med(func(r load.Result) float64 { return r.ClientAllocs }), g.med(func(r load.Result) float64 { return r.ServerAllocs }),
 				g.med(func(r load.Result) float64 { return r.ClientAllocs - codec }), g.med(func(r load.Result) float64 { return r.ServerAllocs - codec }),
+				g.med(func(r load.Result) float64 { return r.ClientReads }), g.med(func(r load.Result) float64 { return r.ClientWrites }),
+				g.med(func(r load.Result) float64 { return r.ServerReads }), g.med(func(r load.Result) float64 { return r.ServerWrites }),
 				errs)
 		}
 	}

@@ -156,6 +156,7 @@ func Run(cfg Config) (Result, error) {
 		}
 	}
 	cpu0 := stats.CPU()
+	io0 := stats.Take()
 	runtime.ReadMemStats(&ms0)
 	start := r.now()
 	r.phase.Store(1)
@@ -179,6 +180,7 @@ func Run(cfg Config) (Result, error) {
 		end = last
 	}
 	runtime.ReadMemStats(&ms1)
+	io1 := stats.Take()
 	cpu1 := stats.CPU()
 	if cfg.StatsAddr != "" {
 		if srv1, err = stats.Fetch(cfg.StatsAddr, "end"); err != nil {
@@ -220,9 +222,17 @@ func Run(cfg Config) (Result, error) {
 	if n := float64(res.Requests + res.Errors); n > 0 {
 		res.ClientCPU = float64(cpu1-cpu0) / n
 		res.ClientAllocs = float64(ms1.Mallocs-ms0.Mallocs) / n
+		if io0.ReadCalls >= 0 && io1.ReadCalls >= 0 {
+			res.ClientReads = float64(io1.ReadCalls-io0.ReadCalls) / n
+			res.ClientWrites = float64(io1.WriteCalls-io0.WriteCalls) / n
+		}
 		if cfg.StatsAddr != "" {
 			res.ServerCPU = float64(srv1.CPUMicros-srv0.CPUMicros) / n
 			res.ServerAllocs = float64(srv1.Mallocs-srv0.Mallocs) / n
+			if srv0.ReadCalls >= 0 && srv1.ReadCalls >= 0 {
+				res.ServerReads = float64(srv1.ReadCalls-srv0.ReadCalls) / n
+				res.ServerWrites = float64(srv1.WriteCalls-srv0.WriteCalls) / n
+			}
 		}
 	}
 	res.ServerRSSKB = srv1.RSSKB

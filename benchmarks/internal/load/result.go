@@ -30,6 +30,10 @@ type Result struct {
 	ServerCPU    float64 `json:"server_cpu_us"`     // server CPU µs per request
 	ClientAllocs float64 `json:"client_allocs"`     // client mallocs per request
 	ServerAllocs float64 `json:"server_allocs"`     // server mallocs per request
+	ClientReads  float64 `json:"client_reads"`      // client read syscalls per request
+	ClientWrites float64 `json:"client_writes"`     // client write syscalls per request
+	ServerReads  float64 `json:"server_reads"`      // server read syscalls per request
+	ServerWrites float64 `json:"server_writes"`     // server write syscalls per request
 	ServerRSSKB  int64   `json:"server_rss_kb"`     // server VmRSS at the end
 	ServerGorout int     `json:"server_goroutines"` // server goroutines at the end
 
@@ -46,6 +50,6 @@ func Summary(r Result) string {
 		return fmt.Sprintf("%-8s idle=%d (in %.1fs) server rss/conn=%.0f B heap+stack/conn=%.0f B goroutines/conn=%.2f errors=%d %s",
 			r.Framework, r.Idle, r.IdleConnectSeconds, r.IdleRSSPerConn, r.IdleHeapPerConn, r.IdleGoroutPerConn, r.Errors, r.FirstError)
 	}
-	return fmt.Sprintf("%-8s %s c=%d pool=%d: %.0f req/s p50=%.0fµs p99=%.0fµs p99.9=%.0fµs max=%.0fµs cpu/req client=%.1fµs server=%.1fµs allocs/req client=%.1f server=%.1f errors=%d %s",
-		r.Framework, r.Mode, r.C, r.Pool, r.RPS, r.P50, r.P99, r.P999, r.Max, r.ClientCPU, r.ServerCPU, r.ClientAllocs, r.ServerAllocs, r.Errors, r.FirstError)
+	return fmt.Sprintf("%-8s %s c=%d pool=%d: %.0f req/s p50=%.0fµs p99=%.0fµs p99.9=%.0fµs max=%.0fµs cpu/req client=%.1fµs server=%.1fµs allocs/req client=%.1f server=%.1f syscalls/req client r/w=%.2f/%.2f server r/w=%.2f/%.2f errors=%d %s",
+		r.Framework, r.Mode, r.C, r.Pool, r.RPS, r.P50, r.P99, r.P999, r.Max, r.ClientCPU, r.ServerCPU, r.ClientAllocs, r.ServerAllocs, r.ClientReads, r.ClientWrites, r.ServerReads, r.ServerWrites, r.Errors, r.FirstError)
 }

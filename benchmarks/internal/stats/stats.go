@@ -25,6 +25,8 @@ type Snapshot struct {
 	HeapInuse  uint64 `json:"heap_inuse"`  // runtime.MemStats.HeapInuse
 	StackInuse uint64 `json:"stack_inuse"` // runtime.MemStats.StackInuse
 	Goroutines int    `json:"goroutines"`
+	ReadCalls  int64  `json:"syscr"` // read syscalls since start (/proc/self/io), -1 if unknown
+	WriteCalls int64  `json:"syscw"` // write syscalls since start (/proc/self/io), -1 if unknown
 }
 
 // CPU returns the user+system CPU time of this process in microseconds.
@@ -43,13 +45,41 @@ func tvMicros(tv syscall.Timeval) int64 { return int64(tv.Sec)*1e6 + int64(tv.Us
 func Take() Snapshot {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return Snapshot{
+	s := Snapshot{
 		CPUMicros:  CPU(),
 		Mallocs:    ms.Mallocs,
 		RSSKB:      rssKB(),
 		HeapInuse:  ms.HeapInuse,
 		StackInuse: ms.StackInuse,
 		Goroutines: runtime.NumGoroutine(),
+		ReadCalls:  -1,
+		WriteCalls: -1,
+	}
+	fillIO(&s)
+	return s
+}
+
+// fillIO reads this process's read and write syscall counts.
+func fillIO(s *Snapshot) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch string(k) {
+		case "syscr":
+			s.ReadCalls = n
+		case "syscw":
+			s.WriteCalls = n
+		}
 	}
 }
 

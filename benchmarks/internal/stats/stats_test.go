@@ -14,7 +14,7 @@ func TestTakeReadsCounters(t *testing.T) {
 	}
 	_ = strings.Repeat("y", x&1+1000)
 	b := Take()
-	if a.RSSKB <= 0 || a.Goroutines < 1 {
+	if a.RSSKB <= 0 || a.Goroutines < 1 || a.ReadCalls < 0 || a.WriteCalls < 0 {
 		t.Fatalf("implausible snapshot %+v", a)
 	}
 	if b.CPUMicros < a.CPUMicros || b.Mallocs <= a.Mallocs {
