@@ -84,6 +84,7 @@ type dialFunc func(key string, published func(RPCClient)) (RPCClient, error)
 type connCache struct {
 	mu         sync.RWMutex
 	entries    map[string]*connEntry
+	servers    map[string]string // the current discovery set; nil until the first retain
 	closed     bool
 	dial       dialFunc
 	genBreaker func() Breaker
@@ -167,6 +168,12 @@ func (c *connCache) get(ctx context.Context, key, servicePath, serviceMethod str
 	if c.closed {
 		c.mu.Unlock()
 		return nil, ErrXClientShutdown
+	}
+	if _, ok := c.servers[key]; c.servers != nil && !ok {
+		// A caller that selected from an older list must not dial a server
+		// that has left discovery (its connection would stay open).
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s left discovery", ErrServerUnavailable, key)
 	}
 	e := c.entry(key)
 	toClose := c.sweep(e)
@@ -306,6 +313,7 @@ func (c *connCache) fromBuilder(b CacheClientBuilder, key, servicePath, serviceM
 func (c *connCache) retain(servers map[string]string) {
 	var toClose []RPCClient
 	c.mu.Lock()
+	c.servers = servers
 	for k, e := range c.entries {
 		if _, ok := servers[k]; ok {
 			continue

@@ -11,7 +11,7 @@ import (
 	"github.com/courier-rpc/courier/share"
 )
 
-func sleepCtx(parent context.Context, ms int) context.Context {
+func sleepMsCtx(parent context.Context, ms int) context.Context {
 	return context.WithValue(parent, share.ReqMetaDataKey, map[string]string{"ms": strconv.Itoa(ms)})
 }
 
@@ -22,7 +22,7 @@ func TestClientTimeoutLateResponse(t *testing.T) {
 	c := dialTest(t, s, DefaultOption)
 	before := c.pendingLen()
 
-	ctx, cancel := context.WithTimeout(sleepCtx(context.Background(), 200), 20*time.Millisecond)
+	ctx, cancel := context.WithTimeout(sleepMsCtx(context.Background(), 200), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	err := c.Call(ctx, "S", "Sleep", &echoArgs{A: 1}, nil)
@@ -46,7 +46,7 @@ func TestClientTimeoutLateResponse(t *testing.T) {
 	}
 
 	// Cancellation works the same way.
-	cctx, ccancel := context.WithCancel(sleepCtx(context.Background(), 10000))
+	cctx, ccancel := context.WithCancel(sleepMsCtx(context.Background(), 10000))
 	go func() {
 		waitFor(t, 5*time.Second, "the call to be pending", func() bool { return c.pendingLen() == before+1 })
 		ccancel()
@@ -71,7 +71,7 @@ func TestClientConcurrentOutOfOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var reply echoArgs
-			ctx, cancel := context.WithTimeout(sleepCtx(context.Background(), (n-i)%7), 20*time.Second)
+			ctx, cancel := context.WithTimeout(sleepMsCtx(context.Background(), (n-i)%7), 20*time.Second)
 			defer cancel()
 			if err := c.Call(ctx, "S", "Sleep", &echoArgs{A: i}, &reply); err != nil {
 				errs <- err
@@ -100,7 +100,7 @@ func TestClientServerKilledMidCall(t *testing.T) {
 			c := dialTest(t, s, DefaultOption)
 			done := make(chan *Call, 10)
 			for range 5 {
-				c.Go(sleepCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, nil, done)
+				c.Go(sleepMsCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, nil, done)
 			}
 			waitFor(t, 5*time.Second, "5 pending calls", func() bool { return c.pendingLen() == 5 })
 			err := c.Call(context.Background(), "S", "Kill", &echoArgs{}, nil)
@@ -163,7 +163,7 @@ func TestClientClose(t *testing.T) {
 		const n = 50
 		errs := make(chan error, n)
 		for range n {
-			go func() { errs <- c.Call(sleepCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, nil) }()
+			go func() { errs <- c.Call(sleepMsCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, nil) }()
 		}
 		waitFor(t, 5*time.Second, "calls in flight", func() bool { return c.pendingLen() == n })
 		var wg sync.WaitGroup
@@ -202,7 +202,7 @@ func TestClientClose(t *testing.T) {
 func TestClientDrain(t *testing.T) {
 	s := startTestServer(t, "memu", nil)
 	c := dialTest(t, s, DefaultOption)
-	inflight := c.Go(sleepCtx(context.Background(), 100), "S", "Sleep", &echoArgs{A: 5}, &echoArgs{}, nil)
+	inflight := c.Go(sleepMsCtx(context.Background(), 100), "S", "Sleep", &echoArgs{A: 5}, &echoArgs{}, nil)
 	waitFor(t, 5*time.Second, "call in flight", func() bool { return c.pendingLen() == 1 })
 	if err := c.Call(context.Background(), "S", "Drain", &echoArgs{}, nil); err != nil {
 		t.Fatal(err)
@@ -238,7 +238,7 @@ func TestClientHeartbeat(t *testing.T) {
 	}
 
 	s.swallowHeartbeats.Store(true) // the peer stops answering
-	call := c.Go(sleepCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, nil, nil)
+	call := c.Go(sleepMsCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, nil, nil)
 	start := time.Now()
 	select {
 	case got := <-call.Done:
@@ -266,7 +266,7 @@ func TestClientIdleTimeout(t *testing.T) {
 	if err := c.Call(context.Background(), "S", "Echo", &echoArgs{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	err := c.Call(sleepCtx(context.Background(), 2000), "S", "Sleep", &echoArgs{}, nil)
+	err := c.Call(sleepMsCtx(context.Background(), 2000), "S", "Sleep", &echoArgs{}, nil)
 	if !errors.Is(err, ErrShutdown) {
 		t.Fatalf("err %v", err)
 	}

@@ -148,7 +148,8 @@ func TestDeadlineNeverExceeded(t *testing.T) {
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("err = %v", err)
 			}
-			if el > 300*time.Millisecond {
+			if el > 450*time.Millisecond { // 200ms + a margin for loaded CI machines
+
 				t.Fatalf("returned after %v", el)
 			}
 		})
