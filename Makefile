@@ -10,7 +10,7 @@ TAGSETS := etcd zookeeper consul mdns quic kcp "etcd zookeeper consul mdns quic 
 ENGINE_TAGS := etcd
 FUZZTIME ?= 30s
 
-.PHONY: help test test-all test-unit test-tags test-examples test-compat test-engines bench bench-ci lint fmt fuzz cover
+.PHONY: help test test-all test-unit test-tags test-examples test-transports test-compat test-engines bench bench-ci lint fmt fuzz cover
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -28,10 +28,14 @@ test-examples: ## build every example and smoke-run the self-contained ones
 	$(GO) build ./examples/...
 	./scripts/run-examples.sh
 
-test-all: test bench-ci test-compat test-engines ## everything CI runs: test + benchmarks once + rpcx compat + real engines
+test-all: test test-transports bench-ci test-compat test-engines ## everything CI runs: test + tagged transports + benchmarks once + rpcx compat + real engines
+
+test-transports: ## server and client tests with the quic and kcp transports compiled in
+	$(GO) test -race -count=1 -timeout 15m -tags "quic kcp" ./server/ ./client/
 
 test-compat: ## rpcx v1.9.1 wire compatibility, both directions (separate module)
-	@if [ -f compat/go.mod ]; then cd compat && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...; fi
+	cd compat && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...
+	cd protocol/testdata/rpcxcheck && $(GO) run .
 
 test-engines: ## tagged tests against real etcd/ZooKeeper/Consul started by scripts/testenv.sh
 	@if [ -x scripts/testenv.sh ]; then ./scripts/engine-tests.sh $(ENGINE_TAGS); else echo "scripts/testenv.sh missing"; exit 1; fi
