@@ -22,6 +22,7 @@ var (
 		"tcp6": tcpMakeListener("tcp6"),
 		"unix": unixMakeListener,
 		"memu": memuMakeListener,
+		"http": tcpMakeListener("tcp"), // HTTP CONNECT: sniffed like tcp
 	}
 )
 

@@ -59,6 +59,7 @@ type Server struct {
 	maxConnRequests int
 	maxNotifyQueue  int
 	tlsConfig       *tls.Config
+	blockCrypt      any // kcp.BlockCrypt of the kcp network (WithBlockCrypt, tag kcp)
 	limits          protocol.Limits
 	codecs          *share.CodecTable
 
@@ -86,6 +87,7 @@ type Server struct {
 	doneCh      chan struct{} // closed when Shutdown/Close completed
 
 	stats serverStats
+	cors  atomic.Pointer[corsPolicy] // SetCORS; nil: no CORS handling
 }
 
 // job is one request for the default worker pool.
@@ -306,18 +308,14 @@ func (s *Server) serveConn(nc net.Conn) {
 type connHandler func(c *conn)
 
 // chooseHandler picks the protocol of a connection by its first byte: the
-// rpcx magic number selects the rpcx protocol. This is the seam where the
-// HTTP gateway, HTTP CONNECT and JSON-RPC handlers plug in; until they are
-// there, any other first byte closes the connection.
+// rpcx magic number selects the rpcx protocol; anything else is served as
+// HTTP/1 (CONNECT switches to the rpcx protocol, X-JSONRPC-2.0 requests
+// are JSON-RPC 2.0, X-RPCX-* requests are HTTP invoke; see ServeHTTP).
 func (s *Server) chooseHandler(first byte) connHandler {
 	if first == protocol.MagicNumber() {
 		return s.serveRPC
 	}
-	return func(c *conn) {
-		log.Debugf("server: closing connection from %s: first byte 0x%02x is not the rpcx magic number", c.nc.RemoteAddr(), first)
-		s.stats.protocol.Add(1)
-		c.close()
-	}
+	return s.serveHTTPConn
 }
 
 func (s *Server) trackConn(c *conn) bool {

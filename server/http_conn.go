@@ -1,0 +1,206 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	stdlog "log"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/courier-rpc/courier/log"
+)
+
+// connectedStatus is the status line rpcx answers an HTTP CONNECT with
+// (followed by "\n\n"), after which both sides speak the rpcx protocol.
+const connectedStatus = "HTTP/1.0 200 Connected to rpcx\n\n"
+
+// serveHTTPConn serves HTTP/1 on a connection whose first byte is not the
+// rpcx magic number (the byte is still buffered in c.br). Requests go to
+// serveHTTPRequest; a CONNECT request switches the connection to the rpcx
+// protocol. It returns once the connection is closed.
+func (s *Server) serveHTTPConn(c *conn) {
+	hc := &replayConn{Conn: c.nc, r: c.br}
+	ln := newOneConnListener(hc)
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodConnect {
+				s.connectSniffed(w, c, ln)
+				return
+			}
+			s.serveHTTPRequest(w, r, hc)
+		}),
+		ReadHeaderTimeout: s.frameTimeout,
+		IdleTimeout:       s.readTimeout,
+		MaxHeaderBytes:    maxHTTPHeaderBytes,
+		ErrorLog:          stdlog.New(debugWriter{}, "", 0),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateClosed {
+				ln.Close()
+			}
+		},
+		ConnContext: func(context.Context, net.Conn) context.Context {
+			return context.WithValue(c.ctx, HttpConnContextKey, c.nc)
+		},
+	}
+	_ = srv.Serve(ln) // returns when the connection is closed (ln closes)
+	ln.wait()
+	c.close()
+}
+
+// maxHTTPHeaderBytes caps the request header of HTTP requests on the rpcx
+// port (net/http's default).
+const maxHTTPHeaderBytes = 1 << 20
+
+// connectSniffed answers an HTTP CONNECT that arrived on the rpcx port and
+// serves the rpcx protocol on the hijacked connection until it closes.
+func (s *Server) connectSniffed(w http.ResponseWriter, c *conn, ln *oneConnListener) {
+	defer ln.Close()
+	_, rest, ok := hijackConnect(w)
+	if !ok {
+		return
+	}
+	if rest != nil {
+		// The client sent frames right behind its CONNECT: read them first.
+		c.br = bufio.NewReaderSize(io.MultiReader(rest, c.br), readBufferSize)
+	}
+	_ = c.nc.SetDeadline(time.Time{})
+	if _, err := io.WriteString(c.nc, connectedStatus); err != nil {
+		c.close()
+		return
+	}
+	s.serveRPC(c)
+}
+
+// hijackConnect takes over the connection of a CONNECT request. It
+// returns the connection and the bytes net/http read past the request
+// (nil: none); on failure it has answered the request itself.
+func hijackConnect(w http.ResponseWriter) (nc net.Conn, rest io.Reader, ok bool) {
+	hj, isHJ := w.(http.Hijacker)
+	if !isHJ {
+		http.Error(w, "server: connection cannot be hijacked", http.StatusInternalServerError)
+		return nil, nil, false
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		http.Error(w, "server: hijack: "+err.Error(), http.StatusInternalServerError)
+		return nil, nil, false
+	}
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		return nc, bytes.NewReader(append([]byte(nil), b...)), true
+	}
+	return nc, nil, true
+}
+
+// serveHijacked serves the rpcx protocol on a connection taken over from
+// a user's HTTP server by ServeHTTP (CONNECT): it is tracked like an
+// accepted connection and closed when done.
+func (s *Server) serveHijacked(nc net.Conn, rest io.Reader) {
+	s.mu.Lock()
+	if s.state.Load() != stateServing {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	defer s.connWG.Done()
+	s.stats.accepted.Add(1)
+	nc, ok := s.Plugins.DoPostConnAccept(nc)
+	if !ok {
+		log.Debugf("server: %v: %s", ErrNotAccept, nc.RemoteAddr())
+		nc.Close()
+		s.stats.closed.Add(1)
+		return
+	}
+	c := newConn(s, nc)
+	if rest != nil {
+		c.br = bufio.NewReaderSize(io.MultiReader(rest, nc), readBufferSize)
+	}
+	if !s.trackConn(c) {
+		c.close()
+		s.stats.closed.Add(1)
+		return
+	}
+	defer s.untrackConn(c)
+	_ = nc.SetDeadline(time.Time{})
+	if _, err := io.WriteString(nc, connectedStatus); err != nil {
+		c.close()
+		return
+	}
+	s.serveRPC(c)
+}
+
+// replayConn is a connection whose reads go through the buffered reader
+// that sniffed its first byte. It is the net.Conn of HTTP requests served
+// on the rpcx port (SendMessage does not know it: HTTP has no push).
+type replayConn struct {
+	net.Conn
+	r io.Reader
+}
+
+// Read reads through the sniffing reader.
+func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// oneConnListener hands one connection to http.Server.Serve, then blocks
+// in Accept until closed.
+type oneConnListener struct {
+	mu     sync.Mutex
+	conn   net.Conn
+	addr   net.Addr
+	done   chan struct{}
+	closed bool
+}
+
+func newOneConnListener(nc net.Conn) *oneConnListener {
+	return &oneConnListener{conn: nc, addr: nc.LocalAddr(), done: make(chan struct{})}
+}
+
+// Accept returns the connection once, then waits for Close.
+func (l *oneConnListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	nc := l.conn
+	l.conn = nil
+	l.mu.Unlock()
+	if nc != nil {
+		return nc, nil
+	}
+	<-l.done
+	return nil, net.ErrClosed
+}
+
+// Close makes Accept return net.ErrClosed. It is idempotent.
+func (l *oneConnListener) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.closed = true
+		close(l.done)
+	}
+	return nil
+}
+
+// wait blocks until Close was called.
+func (l *oneConnListener) wait() { <-l.done }
+
+// Addr returns the local address of the connection.
+func (l *oneConnListener) Addr() net.Addr { return l.addr }
+
+// debugWriter sends net/http's own error log lines to the Debug level.
+type debugWriter struct{}
+
+func (debugWriter) Write(p []byte) (int, error) {
+	log.Debugf("server: http: %s", trimNewline(p))
+	return len(p), nil
+}
+
+func trimNewline(p []byte) string {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return string(p)
+}
