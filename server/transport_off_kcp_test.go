@@ -1,0 +1,5 @@
+//go:build !kcp
+
+package server_test
+
+func init() { offNets = append(offNets, "kcp") }

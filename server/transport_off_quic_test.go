@@ -1,0 +1,5 @@
+//go:build !quic
+
+package server_test
+
+func init() { offNets = append(offNets, "quic") }
