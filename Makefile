@@ -7,7 +7,7 @@ PKGS := ./... $(TESTUTILS)
 # Build tag sets that must always compile and vet.
 TAGSETS := etcd zookeeper consul mdns quic kcp "etcd zookeeper consul mdns quic kcp"
 # Tags whose tests need the real engines started by scripts/testenv.sh.
-ENGINE_TAGS := etcd
+ENGINE_TAGS := etcd zookeeper consul mdns
 FUZZTIME ?= 30s
 
 .PHONY: help test test-all test-unit test-tags test-examples test-transports test-compat test-engines bench bench-ci lint fmt fuzz cover

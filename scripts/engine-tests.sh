@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Starts the real engines (scripts/testenv.sh up), runs the tests of each
-# build tag given as an argument against them, and stops the engines it
-# started, whatever happens.
+# Installs what the engine tests need (scripts/ci-deps.sh: apt packages and
+# the cached Consul build), starts the real engines (scripts/testenv.sh up),
+# runs the tests compiled with the build tags given as arguments against
+# them, and stops the engines it started, whatever happens.
+#
+#   scripts/engine-tests.sh etcd zookeeper consul mdns
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tags=("$@")
-env_out=$(./scripts/testenv.sh up)
-eval "$env_out"
+tags="$*"
+./scripts/ci-deps.sh
+env_out=$(COURIER_TESTENV_WAIT_CONSUL=1 ./scripts/testenv.sh up)
 trap './scripts/testenv.sh down >/dev/null 2>&1 || true' EXIT
+eval "$env_out"
 export COURIER_REQUIRE_ENGINES=1
-for t in "${tags[@]}"; do
-  echo "== engine tests, tags: $t"
-  go test -race -count=1 -timeout 20m -tags "$t" ./client/ ./serverplugin/... $(find _testutils -name "*_test.go" -printf "./%h\n" | sort -u)
-done
+echo "== engine tests, tags: $tags"
+# -p 1: fault tests stop whole engines, which must not hit another package's tests.
+pkgs=(./client/ ./serverplugin/ $(find _testutils -name '*_test.go' -printf './%h\n' | sort -u))
+go test -p 1 -race -count=1 -timeout 40m -tags "$tags" "${pkgs[@]}"
