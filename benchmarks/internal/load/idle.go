@@ -107,7 +107,7 @@ func RunIdle(cfg IdleConfig) (Result, error) {
 	}
 	defer closeAll(open)
 	time.Sleep(cfg.Settle)
-	after, err := stats.Fetch(cfg.StatsAddr, "stats")
+	after, err := stats.Fetch(cfg.StatsAddr, "end") // "end": a server run with -memprofile writes its heap now
 	if err != nil {
 		return Result{}, err
 	}
