@@ -130,6 +130,7 @@ func (client *Client) readLoop(conn net.Conn) {
 		if err := msg.DecodeLimited(br, &client.limits); err != nil {
 			protocol.FreeMsg(msg)
 			client.terminate(readError(err, idle))
+			client.serverMessagesClosed()
 			return
 		}
 		msg = client.dispatch(msg)

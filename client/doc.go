@@ -75,6 +75,22 @@
 // ServerMessageChan field), without blocking unless Option.BidirectionalBlock
 // is set; dropped ones are counted by DroppedServerMessages. Without a
 // channel they go to Option.NilCallServerMessageHandler. Messages pushed
-// before a reply are delivered before that reply. The client never closes
-// the channel.
+// before a reply are delivered before that reply (ordering contract: a
+// handler that calls SendMessage and then returns has its notification in
+// the channel when Call returns). The client never closes the channel; the
+// end of a connection's notifications is reported to
+// Option.ServerMessageClosed, after the last notification of that
+// connection was delivered. With BidirectionalBlock a slow consumer slows
+// the connection down (back-pressure reaches the server's
+// SendMessageContext); without it nothing blocks and every message is
+// either delivered or counted.
+//
+// # Transports
+//
+// Besides tcp, unix and memu: "reuseport" dials plain TCP; "quic" (build
+// tag quic) needs Option.TLSConfig and carries the connection on one QUIC
+// stream; "kcp" (build tag kcp) needs a kcp.BlockCrypt in Option.Block
+// and, having no keep-alive, Option.IdleTimeout or heartbeats to notice a
+// dead server. Without the tags these networks fail with an error naming
+// the tag to build with.
 package client

@@ -61,6 +61,14 @@ type Option struct {
 	// NilCallServerMessageHandler receives server notifications when no
 	// channel is registered.
 	NilCallServerMessageHandler func(msg *protocol.Message)
+	// ServerMessageClosed, when set, is called once per connection when it
+	// ends (closed by the server, by an I/O error, a missed heartbeat or
+	// Close), after the last server notification of that connection was
+	// delivered: the terminal event of the notification stream (courier
+	// addition). remoteAddr is the server's address, err wraps ErrShutdown
+	// and the cause. It runs on the connection's reader goroutine; the
+	// notification channel itself is never closed.
+	ServerMessageClosed func(remoteAddr string, err error)
 
 	// MaxMessageLength bounds the frames the client accepts (courier
 	// addition). 0 means protocol.DefaultMaxMessageLength; protocol.NoLimit
