@@ -1,0 +1,366 @@
+//go:build zookeeper
+
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/courier-rpc/courier/log"
+	"github.com/courier-rpc/courier/share"
+)
+
+// zkDiscoverySession is the ZooKeeper session timeout a discovery asks for.
+// It only matters for how long a discovery may be cut off from ZooKeeper
+// and still keep its watches; its list is kept regardless.
+const zkDiscoverySession = 10 * time.Second
+
+// ErrZooKeeperNotCompiled is returned by the ZooKeeper discovery when
+// courier was built without the "zookeeper" build tag; this build has
+// ZooKeeper support, so nothing returns it here.
+var ErrZooKeeperNotCompiled = errors.New("courier: zookeeper support not compiled in; rebuild with -tags zookeeper")
+
+// ZookeeperDiscovery is a ServiceDiscovery backed by ZooKeeper. It lists
+// the children "network@address" of the node "/basePath/servicePath"
+// (rpcx's layout) with their data as URL-encoded metadata, drops servers
+// whose metadata says state=inactive, and watches the node and every
+// child, so servers joining, leaving and changing metadata are seen at
+// once.
+//
+// When ZooKeeper is unreachable the discovery keeps its last good list;
+// go-zookeeper reconnects (about once a second) and re-arms the watches,
+// and when the session was lost the discovery re-reads the list, retrying
+// with a backoff of 100 ms doubling to 5 s, so changes made during the
+// outage arrive as soon as ZooKeeper answers again. Compiled in with the
+// build tag "zookeeper"; without it the constructors return
+// ErrZooKeeperNotCompiled. It is safe for concurrent use.
+type ZookeeperDiscovery struct {
+	// RetriesAfterWatchFailed is how many consecutive failed re-reads the
+	// watch loop tries before it gives up (keeping the last list); negative,
+	// the default, means forever. Set it right after construction.
+	RetriesAfterWatchFailed int
+
+	basePath    string
+	servicePath string
+	dir         string
+	addrs       []string
+	options     *share.RegistryOptions
+	template    bool
+
+	conn   *zk.Conn
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+	fired  chan zk.Event   // watch events forwarded by one goroutine per watch
+	armed  map[string]bool // paths with an outstanding watch (run goroutine only)
+	list   registryList
+
+	retries atomic.Int64 // re-reads after failures (for tests)
+}
+
+// NewZookeeperDiscovery returns a discovery of the servers of servicePath
+// registered under basePath in the ZooKeeper ensemble zkAddr ("host:port").
+// It waits at most options' connection timeout (default
+// share.DefaultRegistryConnectionTimeout) for a session and reads the list
+// once, then watches. A service with no node yet gives an empty list that
+// fills as servers register. Errors: bad arguments wrap ErrBadDiscovery;
+// ZooKeeper not answering wraps share.ErrRegistryUnavailable. It never
+// panics.
+func NewZookeeperDiscovery(basePath string, servicePath string, zkAddr []string, options *share.RegistryOptions) (*ZookeeperDiscovery, error) {
+	if strings.Trim(servicePath, "/") == "" {
+		return nil, fmt.Errorf("%w: empty service path", ErrBadDiscovery)
+	}
+	return newZookeeperDiscovery(basePath, servicePath, zkAddr, options, false)
+}
+
+// NewZookeeperDiscoveryTemplate returns a template discovery for XClient
+// pools and OneClient: it lists nothing itself; Clone(servicePath) returns
+// a working discovery of that service with the same settings. It does not
+// contact ZooKeeper. Bad arguments give an error wrapping ErrBadDiscovery.
+func NewZookeeperDiscoveryTemplate(basePath string, zkAddr []string, options *share.RegistryOptions) (*ZookeeperDiscovery, error) {
+	return newZookeeperDiscovery(basePath, "", zkAddr, options, true)
+}
+
+func newZookeeperDiscovery(basePath, servicePath string, zkAddr []string, options *share.RegistryOptions, template bool) (*ZookeeperDiscovery, error) {
+	addrs := slices.DeleteFunc(slices.Clone(zkAddr), func(s string) bool { return strings.TrimSpace(s) == "" })
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%w: no zookeeper address", ErrBadDiscovery)
+	}
+	servicePath = strings.Trim(servicePath, "/")
+	d := &ZookeeperDiscovery{
+		RetriesAfterWatchFailed: -1,
+		basePath:                basePath,
+		servicePath:             servicePath,
+		addrs:                   addrs,
+		options:                 options,
+		template:                template,
+		done:                    make(chan struct{}),
+		fired:                   make(chan zk.Event),
+		armed:                   make(map[string]bool),
+	}
+	if template {
+		close(d.done)
+		return d, nil
+	}
+	if base := strings.Trim(basePath, "/"); base != "" {
+		d.dir = "/" + base + "/" + servicePath
+	} else {
+		d.dir = "/" + servicePath
+	}
+	conn, events, err := zkDial(addrs, options)
+	if err != nil {
+		return nil, fmt.Errorf("%w: zookeeper client: %w", ErrBadDiscovery, err)
+	}
+	d.conn = conn
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	if err := zkWaitSession(events, options.Timeout()); err != nil {
+		d.cancel()
+		conn.Close()
+		return nil, fmt.Errorf("%w: zookeeper %v: %w", share.ErrRegistryUnavailable, addrs, err)
+	}
+	if err := d.refresh(); err != nil {
+		d.cancel()
+		conn.Close()
+		return nil, fmt.Errorf("%w: zookeeper %v: %w", share.ErrRegistryUnavailable, addrs, err)
+	}
+	go d.run()
+	return d, nil
+}
+
+type zkDiscoveryLogger struct{}
+
+func (zkDiscoveryLogger) Printf(format string, args ...interface{}) {
+	log.Debugf("zookeeper: "+format, args...)
+}
+
+// zkDial opens a ZooKeeper connection that connects and reconnects in the
+// background, logging at Debug level, over TLS when configured, with
+// digest auth when options has a Username.
+func zkDial(addrs []string, o *share.RegistryOptions) (*zk.Conn, <-chan zk.Event, error) {
+	tlsCfg, err := o.TLSConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	dialer := zk.Dialer(net.DialTimeout)
+	if tlsCfg != nil {
+		dialer = func(network, address string, timeout time.Duration) (net.Conn, error) {
+			cfg := tlsCfg.Clone()
+			if cfg.ServerName == "" {
+				cfg.ServerName, _, _ = net.SplitHostPort(address)
+			}
+			return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, address, cfg)
+		}
+	}
+	conn, events, err := zk.Connect(addrs, zkDiscoverySession, zk.WithLogger(zkDiscoveryLogger{}), zk.WithLogInfo(false), zk.WithDialer(dialer))
+	if err != nil {
+		return nil, nil, err
+	}
+	if o != nil && o.Username != "" {
+		go func() { _ = conn.AddAuth("digest", []byte(o.Username+":"+o.Password)) }()
+	}
+	return conn, events, nil
+}
+
+// zkWaitSession waits until the connection has a session, at most timeout.
+func zkWaitSession(events <-chan zk.Event, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("connection closed")
+			}
+			if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
+				return nil
+			}
+		case <-t.C:
+			return fmt.Errorf("no session within %v", timeout)
+		}
+	}
+}
+
+// forward hands the one event of a watch to the run loop.
+func (d *ZookeeperDiscovery) forward(path string, ch <-chan zk.Event) {
+	d.armed[path] = true
+	go func() {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				ev = zk.Event{Type: zk.EventNotWatching}
+			}
+			ev.Path = path
+			select {
+			case d.fired <- ev:
+			case <-d.ctx.Done():
+			}
+		case <-d.ctx.Done():
+		}
+	}()
+}
+
+// refresh reads the children and their data, arming a watch on every path
+// that has none outstanding, and publishes the list. On error the list is
+// kept.
+func (d *ZookeeperDiscovery) refresh() error {
+	var children []string
+	if d.armed[d.dir] {
+		c, _, err := d.conn.Children(d.dir)
+		if err != nil && !errors.Is(err, zk.ErrNoNode) {
+			return err
+		}
+		children = c
+	} else {
+		c, _, ch, err := d.conn.ChildrenW(d.dir)
+		switch {
+		case errors.Is(err, zk.ErrNoNode):
+			exists, _, ech, err := d.conn.ExistsW(d.dir)
+			if err != nil {
+				return err
+			}
+			d.forward(d.dir, ech)
+			if exists { // created meanwhile: its event is on the way
+				return nil
+			}
+		case err != nil:
+			return err
+		default:
+			d.forward(d.dir, ch)
+			children = c
+		}
+	}
+	kvs := make(map[string]string, len(children))
+	for _, child := range children {
+		p := d.dir + "/" + child
+		var data []byte
+		var err error
+		if d.armed[p] {
+			data, _, err = d.conn.Get(p)
+		} else {
+			var ch <-chan zk.Event
+			data, _, ch, err = d.conn.GetW(p)
+			if err == nil {
+				d.forward(p, ch)
+			}
+		}
+		if errors.Is(err, zk.ErrNoNode) {
+			continue // gone meanwhile; the children watch fires
+		}
+		if err != nil {
+			return err
+		}
+		kvs[child] = string(data)
+	}
+	d.list.set(kvs)
+	return nil
+}
+
+// run re-reads the list whenever a watch fires, retrying failed reads with
+// backoff, until Close.
+func (d *ZookeeperDiscovery) run() {
+	defer close(d.done)
+	failures := 0
+	delay := time.Duration(0)
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case ev := <-d.fired:
+			delete(d.armed, ev.Path)
+		}
+		d.drainFired()
+		for {
+			err := d.refresh()
+			if err == nil {
+				failures, delay = 0, 0
+				break
+			}
+			if d.ctx.Err() != nil {
+				return
+			}
+			failures++
+			if limit := d.RetriesAfterWatchFailed; limit >= 0 && failures > limit {
+				log.Errorf("client: zookeeper discovery of %q gave up after %d failed reads; keeping %d servers", d.servicePath, failures-1, len(d.GetServices()))
+				return
+			}
+			log.Debugf("client: zookeeper discovery of %q: read failed: %v", d.servicePath, err)
+			delay = nextBackoff(delay)
+			if !sleepCtx(d.ctx.Done(), delay+rand.N(delay/5+1)) {
+				return
+			}
+			d.retries.Add(1)
+			d.drainFired()
+		}
+	}
+}
+
+// drainFired takes every watch event already waiting, so one refresh
+// covers a burst of changes.
+func (d *ZookeeperDiscovery) drainFired() {
+	for {
+		select {
+		case ev := <-d.fired:
+			delete(d.armed, ev.Path)
+		default:
+			return
+		}
+	}
+}
+
+// GetServices returns the active servers (after the filter), as copies. A
+// template returns nil.
+func (d *ZookeeperDiscovery) GetServices() []*KVPair {
+	if d.template {
+		return nil
+	}
+	return d.list.get()
+}
+
+// WatchService returns a channel that receives the list after each change
+// (latest wins when the reader lags). It is closed by RemoveWatcher or
+// Close.
+func (d *ZookeeperDiscovery) WatchService() chan []*KVPair { return d.list.w.add() }
+
+// RemoveWatcher unregisters and closes ch.
+func (d *ZookeeperDiscovery) RemoveWatcher(ch chan []*KVPair) { d.list.w.remove(ch) }
+
+// SetFilter installs a filter applied to GetServices and later updates.
+func (d *ZookeeperDiscovery) SetFilter(filter ServiceDiscoveryFilter) { d.list.setFilter(filter) }
+
+// Clone returns a new discovery of servicePath with the same ZooKeeper
+// addresses, base path and options (its own session and watches). Errors
+// as for NewZookeeperDiscovery.
+func (d *ZookeeperDiscovery) Clone(servicePath string) (ServiceDiscovery, error) {
+	c, err := NewZookeeperDiscovery(d.basePath, servicePath, d.addrs, d.options)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close stops watching, closes the ZooKeeper session and every watcher
+// channel. It is idempotent; GetServices keeps returning the last list.
+func (d *ZookeeperDiscovery) Close() {
+	d.once.Do(func() {
+		if d.cancel != nil {
+			d.cancel()
+		}
+		<-d.done
+		if d.conn != nil {
+			d.conn.Close()
+		}
+		d.list.w.close()
+	})
+}

@@ -1,0 +1,403 @@
+//go:build zookeeper
+
+package serverplugin
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/courier-rpc/courier/log"
+)
+
+// Retry bounds of the ZooKeeper registrar's background loop.
+const (
+	zkRetryMin = 100 * time.Millisecond
+	zkRetryMax = 5 * time.Second
+)
+
+var errZKNoSession = errors.New("no zookeeper session")
+
+// zkLogger sends go-zookeeper's messages to courier's log at Debug level.
+type zkLogger struct{}
+
+func (zkLogger) Printf(format string, args ...interface{}) {
+	log.Debugf("zookeeper: "+format, args...)
+}
+
+// zkConnect opens a ZooKeeper connection (it connects and reconnects in the
+// background) with courier's logger, TLS when configured, and digest auth
+// when o has a Username.
+func zkConnect(servers []string, session time.Duration, o *RegistryOptions) (*zk.Conn, <-chan zk.Event, error) {
+	tlsCfg, err := o.TLSConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	dialer := zk.Dialer(net.DialTimeout)
+	if tlsCfg != nil {
+		dialer = func(network, address string, timeout time.Duration) (net.Conn, error) {
+			cfg := tlsCfg.Clone()
+			if cfg.ServerName == "" {
+				cfg.ServerName, _, _ = net.SplitHostPort(address)
+			}
+			return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, address, cfg)
+		}
+	}
+	conn, events, err := zk.Connect(servers, session, zk.WithLogger(zkLogger{}), zk.WithLogInfo(false), zk.WithDialer(dialer))
+	if err != nil {
+		return nil, nil, err
+	}
+	if o != nil && o.Username != "" {
+		// AddAuth is remembered and re-sent by go-zookeeper on reconnect;
+		// it waits for the first connection, so run it in the background.
+		go func() { _ = conn.AddAuth("digest", []byte(o.Username+":"+o.Password)) }()
+	}
+	return conn, events, nil
+}
+
+// zkRegistrar keeps one plugin's ephemeral nodes in ZooKeeper, recreating
+// them whenever the plugin's session is replaced.
+type zkRegistrar struct {
+	cfg     zkConfig
+	timeout time.Duration
+	conn    *zk.Conn
+	events  <-chan zk.Event
+	entries entrySet
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+	kick    chan struct{} // buffered(1): entries changed
+	syncMu  sync.Mutex    // serializes writers of ZooKeeper (sync)
+
+	mu      sync.Mutex
+	written map[string]string // service -> data written under session
+	dirs    map[string]bool   // service dirs known to exist
+	session int64             // session the written nodes belong to
+	ready   bool              // ServerStarted closed (or nil)
+	failing bool              // an outage was logged; log recovery once
+}
+
+func newZKRegistrar(cfg zkConfig) (registrar, error) {
+	if len(cfg.servers) == 0 {
+		return nil, fmt.Errorf("%w: no ZooKeeperServers", ErrRegistryConfig)
+	}
+	if err := checkServiceAddress(cfg.serviceAddress); err != nil {
+		return nil, err
+	}
+	if strings.Contains(cfg.serviceAddress, "/") {
+		return nil, fmt.Errorf("%w: ServiceAddress %q contains '/', which cannot be a ZooKeeper node name", ErrRegistryConfig, cfg.serviceAddress)
+	}
+	conn, events, err := zkConnect(cfg.servers, cfg.session, cfg.options)
+	if err != nil {
+		return nil, fmt.Errorf("%w: zookeeper client: %w", ErrRegistryConfig, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &zkRegistrar{
+		cfg:     cfg,
+		timeout: cfg.options.Timeout(),
+		conn:    conn,
+		events:  events,
+		ctx:     ctx,
+		cancel:  cancel,
+		done:    make(chan struct{}),
+		kick:    make(chan struct{}, 1),
+		written: make(map[string]string),
+		dirs:    make(map[string]bool),
+	}
+	go r.run()
+	return r, nil
+}
+
+func (r *zkRegistrar) dir(service string) string {
+	return "/" + registryDir(r.cfg.basePath, service)
+}
+
+func (r *zkRegistrar) path(service string) string {
+	return r.dir(service) + "/" + r.cfg.serviceAddress
+}
+
+func (r *zkRegistrar) poke() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *zkRegistrar) register(name, metadata string) error {
+	if err := r.entries.set(name, metadata); err != nil {
+		return err
+	}
+	return r.syncNow()
+}
+
+func (r *zkRegistrar) update(name, metadata string) error {
+	if err := r.entries.replace(name, metadata); err != nil {
+		return err
+	}
+	return r.syncNow()
+}
+
+func (r *zkRegistrar) unregister(name string) error {
+	r.entries.remove(name)
+	return r.syncNow()
+}
+
+// syncNow writes pending changes at once when a session is up, so the node
+// exists when Register returns; failures are left to the background loop.
+func (r *zkRegistrar) syncNow() error {
+	if r.ctx.Err() != nil {
+		return ErrRegistryStopped
+	}
+	r.mu.Lock()
+	ready := r.ready
+	r.mu.Unlock()
+	if ready && r.conn.State() == zk.StateHasSession {
+		if err := r.sync(); err == nil {
+			return nil
+		}
+	}
+	r.poke()
+	return nil
+}
+
+// sync brings ZooKeeper in line with the entries under the current session.
+func (r *zkRegistrar) sync() error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	if r.conn.State() != zk.StateHasSession {
+		return errZKNoSession
+	}
+	sid := r.conn.SessionID()
+	vals := r.entries.snapshot(r.cfg.metrics, r.cfg.updateInterval)
+	r.mu.Lock()
+	if sid != r.session {
+		r.session = sid
+		r.written = make(map[string]string)
+	}
+	var puts, dels []string
+	for name, v := range vals {
+		if w, ok := r.written[name]; !ok || w != v {
+			puts = append(puts, name)
+		}
+	}
+	for name := range r.written {
+		if _, ok := vals[name]; !ok {
+			dels = append(dels, name)
+		}
+	}
+	r.mu.Unlock()
+	for _, name := range puts {
+		if err := r.put(name, vals[name], sid); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		if r.session == sid {
+			r.written[name] = vals[name]
+		}
+		r.mu.Unlock()
+	}
+	for _, name := range dels {
+		if err := r.conn.Delete(r.path(name), -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			return fmt.Errorf("delete %s: %w", r.path(name), err)
+		}
+		r.mu.Lock()
+		delete(r.written, name)
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+// put creates (or updates) the ephemeral node of service name. A node left
+// by another session (this address's previous process, or this plugin's
+// expired session) is replaced.
+func (r *zkRegistrar) put(name, value string, sid int64) error {
+	if err := r.ensureDir(name); err != nil {
+		return err
+	}
+	path := r.path(name)
+	for attempt := 0; attempt < 3; attempt++ {
+		_, err := r.conn.Create(path, []byte(value), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("create %s: %w", path, err)
+		}
+		_, stat, err := r.conn.Get(path)
+		if errors.Is(err, zk.ErrNoNode) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("get %s: %w", path, err)
+		}
+		if stat.EphemeralOwner == sid {
+			if _, err := r.conn.Set(path, []byte(value), stat.Version); err == nil || !errors.Is(err, zk.ErrBadVersion) {
+				if err != nil {
+					return fmt.Errorf("set %s: %w", path, err)
+				}
+				return nil
+			}
+			continue
+		}
+		if err := r.conn.Delete(path, stat.Version); err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrBadVersion) {
+			return fmt.Errorf("replace stale %s: %w", path, err)
+		}
+	}
+	return fmt.Errorf("create %s: node keeps changing", path)
+}
+
+// ensureDir creates the persistent parents of a service's nodes.
+func (r *zkRegistrar) ensureDir(name string) error {
+	r.mu.Lock()
+	done := r.dirs[name]
+	r.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := zkCreateParents(r.conn, r.dir(name)); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.dirs[name] = true
+	r.mu.Unlock()
+	return nil
+}
+
+// zkCreateParents creates every node of path that does not exist yet, as
+// persistent nodes without data.
+func zkCreateParents(conn *zk.Conn, path string) error {
+	cur := ""
+	for _, part := range strings.Split(strings.Trim(path, "/"), "/") {
+		if part == "" {
+			continue
+		}
+		cur += "/" + part
+		_, err := conn.Create(cur, nil, 0, zk.WorldACL(zk.PermAll))
+		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("create %s: %w", cur, err)
+		}
+	}
+	return nil
+}
+
+// run is the background loop: wait for ServerStarted, then keep the nodes
+// in place until stop, re-syncing on every new session, change and tick.
+func (r *zkRegistrar) run() {
+	defer close(r.done)
+	if r.cfg.serverStarted != nil {
+		select {
+		case <-r.cfg.serverStarted:
+		case <-r.ctx.Done():
+			return
+		}
+	}
+	r.mu.Lock()
+	r.ready = true
+	r.mu.Unlock()
+	var tick <-chan time.Time
+	if r.cfg.metrics != nil && r.cfg.updateInterval > 0 {
+		t := time.NewTicker(r.cfg.updateInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	retry := time.NewTimer(0) // first sync at once
+	defer retry.Stop()
+	delay := time.Duration(0)
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case ev, ok := <-r.events:
+			if !ok {
+				return
+			}
+			if ev.Type != zk.EventSession || ev.State != zk.StateHasSession {
+				continue
+			}
+		case <-tick:
+		case <-r.kick:
+		case <-retry.C:
+		}
+		if err := r.sync(); err != nil {
+			if !errors.Is(err, errZKNoSession) {
+				r.outage(err)
+			}
+			delay = min(max(2*delay, zkRetryMin), zkRetryMax)
+			retry.Reset(delay + rand.N(delay/5+1))
+			continue
+		}
+		delay = 0
+		r.recovered()
+	}
+}
+
+func (r *zkRegistrar) outage(err error) {
+	r.mu.Lock()
+	first := !r.failing
+	r.failing = true
+	r.mu.Unlock()
+	if first {
+		log.Warnf("serverplugin: zookeeper registry %v: cannot register %s (%v); retrying in the background", r.cfg.servers, r.cfg.serviceAddress, err)
+	}
+}
+
+func (r *zkRegistrar) recovered() {
+	r.mu.Lock()
+	was := r.failing
+	r.failing = false
+	r.mu.Unlock()
+	if was {
+		log.Infof("serverplugin: zookeeper registry reachable again; %s registered", r.cfg.serviceAddress)
+	}
+}
+
+// stop ends the loop, deletes the nodes (bounded by the connection
+// timeout) and closes the session, which removes any node left.
+func (r *zkRegistrar) stop() error {
+	r.cancel()
+	<-r.done
+	r.syncMu.Lock() // wait for a Register in flight
+	defer r.syncMu.Unlock()
+	r.mu.Lock()
+	var paths []string
+	for name := range r.written {
+		paths = append(paths, r.path(name))
+	}
+	r.written = make(map[string]string)
+	r.mu.Unlock()
+	var err error
+	if len(paths) > 0 && r.conn.State() == zk.StateHasSession {
+		errc := make(chan error, 1)
+		go func() {
+			var first error
+			for _, p := range paths {
+				if e := r.conn.Delete(p, -1); e != nil && !errors.Is(e, zk.ErrNoNode) && first == nil {
+					first = e
+				}
+			}
+			errc <- first
+		}()
+		t := time.NewTimer(r.timeout)
+		select {
+		case err = <-errc:
+		case <-t.C:
+			err = context.DeadlineExceeded
+		}
+		t.Stop()
+		r.conn.Close() // ends a Delete still waiting
+		if err != nil {
+			err = fmt.Errorf("serverplugin: deregister %s from zookeeper (nodes go with the session): %w", r.cfg.serviceAddress, err)
+		}
+		return err
+	}
+	r.conn.Close()
+	return nil
+}
