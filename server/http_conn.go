@@ -27,8 +27,14 @@ func (s *Server) serveHTTPConn(c *conn) {
 	ln := newOneConnListener(hc)
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodConnect {
+			switch {
+			case r.Method == http.MethodConnect:
 				s.connectSniffed(w, c, ln)
+				return
+			case isWSUpgrade(r):
+				if s.serveWSUpgrade(w, r) {
+					ln.Close() // the connection was taken over and is done
+				}
 				return
 			}
 			s.serveHTTPRequest(w, r, hc)
@@ -58,11 +64,11 @@ const maxHTTPHeaderBytes = 1 << 20
 // connectSniffed answers an HTTP CONNECT that arrived on the rpcx port and
 // serves the rpcx protocol on the hijacked connection until it closes.
 func (s *Server) connectSniffed(w http.ResponseWriter, c *conn, ln *oneConnListener) {
-	defer ln.Close()
 	_, rest, ok := hijackConnect(w)
 	if !ok {
 		return
 	}
+	defer ln.Close()
 	if rest != nil {
 		// The client sent frames right behind its CONNECT: read them first.
 		c.br = bufio.NewReaderSize(io.MultiReader(rest, c.br), readBufferSize)
@@ -96,10 +102,11 @@ func hijackConnect(w http.ResponseWriter) (nc net.Conn, rest io.Reader, ok bool)
 	return nc, nil, true
 }
 
-// serveHijacked serves the rpcx protocol on a connection taken over from
-// a user's HTTP server by ServeHTTP (CONNECT): it is tracked like an
-// accepted connection and closed when done.
-func (s *Server) serveHijacked(nc net.Conn, rest io.Reader) {
+// serveStream serves the rpcx protocol on a connection taken over from an
+// HTTP server (CONNECT, WebSocket) after writing greeting: it is tracked
+// like an accepted connection and closed when done. rest holds bytes read
+// ahead (nil: none).
+func (s *Server) serveStream(nc net.Conn, rest io.Reader, greeting string) {
 	s.mu.Lock()
 	if s.state.Load() != stateServing {
 		s.mu.Unlock()
@@ -128,9 +135,11 @@ func (s *Server) serveHijacked(nc net.Conn, rest io.Reader) {
 	}
 	defer s.untrackConn(c)
 	_ = nc.SetDeadline(time.Time{})
-	if _, err := io.WriteString(nc, connectedStatus); err != nil {
-		c.close()
-		return
+	if greeting != "" {
+		if _, err := io.WriteString(nc, greeting); err != nil {
+			c.close()
+			return
+		}
 	}
 	s.serveRPC(c)
 }

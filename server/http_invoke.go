@@ -32,8 +32,10 @@ const JSONRPCHeader = "X-JSONRPC-2.0"
 
 // ServeHTTP is the http.Handler of the server's HTTP side, for programs that
 // mount the server on their own HTTP server. A CONNECT request is hijacked
-// and served with the rpcx protocol (what rpcx's ServeHTTP does); a request
-// with header X-JSONRPC-2.0: true is JSON-RPC 2.0; a request with X-RPCX-*
+// and served with the rpcx protocol (what rpcx's ServeHTTP does); a GET
+// with a WebSocket upgrade is served with the rpcx protocol over binary
+// WebSocket frames (rpcx's ws network); a request with header
+// X-JSONRPC-2.0: true is JSON-RPC 2.0; a request with X-RPCX-*
 // headers is an HTTP invoke (one call: headers as in protocol.MessageFromHTTP,
 // body the encoded argument; answered by protocol.WriteHTTPResponse). Other
 // requests, and kinds turned off with DisableJSONRPC or DisableHTTPGateway,
@@ -45,7 +47,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		s.serveHijacked(conn, rest)
+		s.serveStream(conn, rest, connectedStatus)
+		return
+	}
+	if isWSUpgrade(r) {
+		_ = s.serveWSUpgrade(w, r)
 		return
 	}
 	s.serveHTTPRequest(w, r, &addrConn{remote: r.RemoteAddr})

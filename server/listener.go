@@ -23,6 +23,8 @@ var (
 		"unix": unixMakeListener,
 		"memu": memuMakeListener,
 		"http": tcpMakeListener("tcp"), // HTTP CONNECT: sniffed like tcp
+		"ws":   tcpMakeListener("tcp"), // WebSocket upgrade: sniffed like tcp
+		"wss":  wssMakeListener,
 	}
 )
 
