@@ -89,4 +89,3 @@ func (s *Server) wsMaxFrame() int64 {
 func (s *Server) ServeWS(conn net.Conn) {
 	s.serveStream(conn, nil, "")
 }
-
