@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/courier-rpc/courier/protocol"
+	"github.com/courier-rpc/courier/share"
 )
 
 // OneClient is a client of many services over one discovery: it creates
@@ -196,22 +197,32 @@ func (c *OneClient) SendRaw(ctx context.Context, r *protocol.Message) (map[strin
 	return x.SendRaw(ctx, r)
 }
 
-// SendFile is not available yet: it returns an error wrapping
-// ErrStreamUnsupported.
+// SendFile is XClient.SendFile on the service share.SendFileServiceName.
 func (c *OneClient) SendFile(ctx context.Context, fileName string, rateInBytesPerSecond int64, meta map[string]string) error {
-	return fmt.Errorf("%w: SendFile %q", ErrStreamUnsupported, fileName)
+	x, err := c.xclient(share.SendFileServiceName)
+	if err != nil {
+		return err
+	}
+	return x.SendFile(ctx, fileName, rateInBytesPerSecond, meta)
 }
 
-// DownloadFile is not available yet: it returns an error wrapping
-// ErrStreamUnsupported.
+// DownloadFile is XClient.DownloadFile on the service
+// share.SendFileServiceName.
 func (c *OneClient) DownloadFile(ctx context.Context, requestFileName string, saveTo io.Writer, meta map[string]string) error {
-	return fmt.Errorf("%w: DownloadFile %q", ErrStreamUnsupported, requestFileName)
+	x, err := c.xclient(share.SendFileServiceName)
+	if err != nil {
+		return err
+	}
+	return x.DownloadFile(ctx, requestFileName, saveTo, meta)
 }
 
-// Stream is not available yet: it returns an error wrapping
-// ErrStreamUnsupported.
+// Stream is XClient.Stream on the service share.StreamServiceName.
 func (c *OneClient) Stream(ctx context.Context, meta map[string]string) (net.Conn, error) {
-	return nil, fmt.Errorf("%w: Stream", ErrStreamUnsupported)
+	x, err := c.xclient(share.StreamServiceName)
+	if err != nil {
+		return nil, err
+	}
+	return x.Stream(ctx, meta)
 }
 
 // Close closes every XClient and the discovery clones made for them (not

@@ -2,32 +2,42 @@ package client
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net"
 )
 
-// ErrStreamUnsupported is wrapped by the errors of SendFile, DownloadFile
-// and Stream: file transfer and the stream service are not available in
-// this version of the XClient yet.
-var ErrStreamUnsupported = errors.New("client: file transfer and streams are not available yet")
-
-// SendFile is meant to upload a file to the file-transfer service. It is
-// not available yet and returns an error wrapping ErrStreamUnsupported.
+// SendFile uploads the file fileName to the FileTransfer service of this
+// XClient's service path (usually share.SendFileServiceName): it calls
+// TransferFile (with the fail mode, selector and plugins of Call), dials
+// the data address the server returned, sends the token and streams the
+// file, at most rateInBytesPerSecond bytes per second when > 0. Memory use
+// is one 32 KiB buffer. It returns after the server closed the data
+// connection (its handler returned; with servers that keep it open, after
+// ctx's deadline or 10s). It fails when ctx ends (ctx.Err()), when the
+// connection breaks, and with the RPC's error.
 func (x *xClient) SendFile(ctx context.Context, fileName string, rateInBytesPerSecond int64, meta map[string]string) error {
-	return fmt.Errorf("%w: SendFile %q", ErrStreamUnsupported, fileName)
+	return sendFile(ctx, x.dataCall, x.option.ConnectTimeout, fileName, rateInBytesPerSecond, meta)
 }
 
-// DownloadFile is meant to download a file from the file-transfer
-// service. It is not available yet and returns an error wrapping
-// ErrStreamUnsupported.
+// DownloadFile downloads requestFileName from the FileTransfer service of
+// this XClient's service path into saveTo, through DownloadFile and a
+// data connection like SendFile. It returns nil when the server ended the
+// download normally, and an error when ctx ends, the connection is reset
+// (the server's handler failed or the transfer was stopped) or saveTo
+// fails.
 func (x *xClient) DownloadFile(ctx context.Context, requestFileName string, saveTo io.Writer, meta map[string]string) error {
-	return fmt.Errorf("%w: DownloadFile %q", ErrStreamUnsupported, requestFileName)
+	return downloadFile(ctx, x.dataCall, x.option.ConnectTimeout, requestFileName, saveTo, meta)
 }
 
-// Stream is meant to open a raw stream to the stream service. It is not
-// available yet and returns an error wrapping ErrStreamUnsupported.
+// Stream opens a raw bidirectional stream to the StreamService of this
+// XClient's service path (usually share.StreamServiceName): it calls
+// Stream, dials the data address and sends the token. ctx bounds the
+// setup only; the caller owns the connection and must close it. A server
+// acceptor's refusal is a ServiceError with CodePermissionDenied.
 func (x *xClient) Stream(ctx context.Context, meta map[string]string) (net.Conn, error) {
-	return nil, fmt.Errorf("%w: Stream", ErrStreamUnsupported)
+	return openStream(ctx, x.dataCall, x.option.ConnectTimeout, meta)
+}
+
+func (x *xClient) dataCall(ctx context.Context, serviceMethod string, args, reply interface{}) error {
+	return x.Call(ctx, serviceMethod, args, reply)
 }
