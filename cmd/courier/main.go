@@ -4,6 +4,7 @@
 //	courier list     [flags]                              list the services of a server
 //	courier describe [flags] Service                      describe one service's methods and types
 //	courier bench    [flags] Service.Method [json-args]   load a method, print a latency histogram
+//	courier gateway  -listen host:port -servers tcp@a,tcp@b  serve an HTTP gateway to the servers
 //
 // The server must register reflection (reflection.New) under the name
 // "Reflection" for list and describe. Arguments and replies travel as JSON
@@ -42,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdDescribe(args[1:], stdout)
 	case "bench":
 		err = cmdBench(args[1:], stdout)
+	case "gateway":
+		err = cmdGateway(args[1:], stdout)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -67,6 +70,7 @@ func usage(w io.Writer) {
   courier list     [flags]
   courier describe [flags] Service
   courier bench    [flags] Service.Method [json-args]
+  courier gateway  -listen 127.0.0.1:8080 -servers tcp@host:port[,...]
 run "courier <command> -h" for the flags of a command
 `)
 }
