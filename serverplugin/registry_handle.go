@@ -2,8 +2,10 @@ package serverplugin
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -168,4 +170,19 @@ func withTPS(metadata string, reg metrics.Registry, updateInterval time.Duration
 		return "tps=" + tps
 	}
 	return metadata + "&tps=" + tps
+}
+
+// splitServiceHostPort returns the host and port of "network@host:port"
+// (port 0 when the address has none, e.g. a Unix socket).
+func splitServiceHostPort(serviceAddress string) (string, int) {
+	_, hostport, _ := strings.Cut(serviceAddress, "@")
+	host, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport, 0
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return host, 0
+	}
+	return host, port
 }
