@@ -137,13 +137,18 @@ func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request, nc net.Conn
 		protocol.WriteHTTPError(w, http.StatusServiceUnavailable, limitErr)
 		return
 	}
+	clear := s.bodyDeadline(w)
 	req, err := httpToMessage(r, s.limits)
 	if err != nil {
+		// Keep the read deadline and drop the connection: net/http would
+		// otherwise wait for the rest of an unread body.
+		w.Header().Set("Connection", "close")
 		s.stats.protocol.Add(1)
 		_ = s.Plugins.DoPostReadRequest(ctx, nil, err)
 		protocol.WriteHTTPError(w, httpStatusOf(err), err)
 		return
 	}
+	clear()
 	s.stats.requests.Add(1)
 	if err := s.Plugins.DoPostHTTPRequest(ctx, r, Params{{Key: "servicePath", Value: req.ServicePath}}); err != nil {
 		s.writeHTTPResult(w, s.errorResponse(req, err))
@@ -191,6 +196,20 @@ func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request, nc net.Conn
 	res, rc, herr := s.handleSync(ctx, nc, req)
 	s.writeHTTPResult(w, res)
 	_ = s.Plugins.DoPostWriteResponse(rc, req, res, herr)
+}
+
+// bodyDeadline bounds the reading of a request body by the frame timeout
+// (a peer trickling its body is cut off); the returned func lifts the
+// bound once the body is read.
+func (s *Server) bodyDeadline(w http.ResponseWriter) func() {
+	if s.frameTimeout <= 0 {
+		return func() {}
+	}
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(s.frameTimeout)) != nil {
+		return func() {}
+	}
+	return func() { _ = rc.SetReadDeadline(time.Time{}) }
 }
 
 // errorResponse returns the error response of req for err.

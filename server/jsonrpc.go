@@ -48,16 +48,21 @@ func (s *Server) serveJSONRPC(w http.ResponseWriter, r *http.Request, nc net.Con
 	if max <= 0 {
 		max = math.MaxInt32
 	}
+	clear := s.bodyDeadline(w)
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
-	if err != nil {
-		protocol.WriteHTTPError(w, http.StatusBadRequest, err)
-		return
-	}
-	if len(body) > max {
+	if err != nil || len(body) > max {
+		// Keep the read deadline and drop the connection: net/http would
+		// otherwise wait for the rest of an unread body.
+		w.Header().Set("Connection", "close")
 		s.stats.protocol.Add(1)
-		protocol.WriteHTTPError(w, http.StatusRequestEntityTooLarge, protocol.ErrMessageTooLong)
+		if err != nil {
+			protocol.WriteHTTPError(w, http.StatusBadRequest, err)
+		} else {
+			protocol.WriteHTTPError(w, http.StatusRequestEntityTooLarge, protocol.ErrMessageTooLong)
+		}
 		return
 	}
+	clear()
 	meta, err := httpMeta(r.Header, s.limits.MaxMetadataEntries)
 	if err != nil {
 		s.stats.protocol.Add(1)

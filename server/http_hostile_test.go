@@ -1,0 +1,129 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/courier-rpc/courier/protocol"
+)
+
+// Bad HTTP input on the rpcx port gets a clear 4xx answer or a closed
+// connection, never a hang, and the port keeps serving.
+func TestHTTPHostileInput(t *testing.T) {
+	_, addr := newArithServer(t, WithFrameTimeout(300*time.Millisecond), WithMaxMessageLength(1<<10))
+	tests := []struct {
+		name   string
+		data   string
+		status int // 0: the connection is just closed
+	}{
+		{"garbage first byte", "\x00\x01\x02 garbage\r\n\r\n", http.StatusBadRequest},
+		{"header never ends", "POST / HTTP/1.1\r\nHost: x\r\nX-RPCX-ServicePath: Arith\r\n", 0},
+		{"huge header", "POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 2<<20) + "\r\n\r\n", http.StatusRequestHeaderFieldsTooLarge},
+		{"body shorter than content-length", "POST / HTTP/1.1\r\nHost: x\r\nX-RPCX-SerializeType: 1\r\nX-RPCX-ServicePath: Arith\r\nX-RPCX-ServiceMethod: Mul\r\nContent-Length: 100\r\n\r\n{}", http.StatusBadRequest},
+		{"body over limit", "POST / HTTP/1.1\r\nHost: x\r\nX-RPCX-SerializeType: 1\r\nX-RPCX-ServicePath: Arith\r\nX-RPCX-ServiceMethod: Mul\r\nContent-Length: 5000\r\n\r\n" + strings.Repeat(" ", 5000), http.StatusRequestEntityTooLarge},
+		{"jsonrpc body over limit", "POST / HTTP/1.1\r\nHost: x\r\nX-JSONRPC-2.0: true\r\nContent-Length: 5000\r\n\r\n" + strings.Repeat(" ", 5000), http.StatusRequestEntityTooLarge},
+		{"too many metadata entries", "POST / HTTP/1.1\r\nHost: x\r\nX-RPCX-SerializeType: 1\r\nX-RPCX-ServicePath: Arith\r\nX-RPCX-ServiceMethod: Mul\r\nX-RPCX-Meta: " + manyMeta(2000) + "\r\nContent-Length: 2\r\n\r\n{}", http.StatusRequestHeaderFieldsTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+			go func() { _, _ = io.WriteString(conn, tt.data) }() // the server may stop reading
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if tt.status == 0 {
+				if err == nil {
+					res.Body.Close()
+					t.Fatalf("got %s, want the connection closed", res.Status)
+				}
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Fatal("connection not closed within 5s")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("read answer: %v", err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", res.StatusCode, tt.status)
+			}
+		})
+	}
+	assertServing(t, addr)
+}
+
+func manyMeta(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString("k")
+		b.WriteString(strings.Repeat("x", i%7))
+		b.WriteString(string(rune('a' + i%26)))
+		b.WriteString(strings.Repeat("y", i/26))
+		b.WriteString("=v")
+	}
+	return b.String()
+}
+
+// Graceful shutdown lets an HTTP request in flight finish and refuses new
+// ones on the same connection with the drain error.
+func TestHTTPInvokeShutdown(t *testing.T) {
+	s := NewServer()
+	entered, release := make(chan struct{}), make(chan struct{})
+	if err := Handle(s, "S", "Slow", func(ctx context.Context, req *[]byte, res *[]byte) error {
+		close(entered)
+		<-release
+		*res = []byte("done")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	addr := testServer(t, s)
+	hc := httpClient(t)
+	type result struct {
+		body string
+		err  error
+	}
+	resc := make(chan result, 1)
+	go func() {
+		r, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", strings.NewReader("x"))
+		r.Header.Set(protocol.HeaderSerializeType, "0")
+		r.Header.Set(protocol.HeaderServicePath, "S")
+		r.Header.Set(protocol.HeaderServiceMethod, "Slow")
+		res, err := hc.Do(r)
+		if err != nil {
+			resc <- result{err: err}
+			return
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		resc <- result{string(b), err}
+	}()
+	<-entered
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shut <- s.Shutdown(ctx)
+	}()
+	waitFor(t, func() bool { return s.state.Load() == stateDraining })
+	close(release)
+	if r := <-resc; r.err != nil || r.body != "done" {
+		t.Fatalf("in-flight request: %q %v", r.body, r.err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
