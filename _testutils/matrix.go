@@ -23,7 +23,8 @@ type Transport struct {
 var pipeSeq atomic.Int64
 
 // Transports returns the transport matrix: in-memory pipe (memu), TCP,
-// Unix socket, TLS over TCP and mutual TLS over TCP. Listeners are closed
+// Unix socket, TLS over TCP, mutual TLS over TCP, HTTP CONNECT, WebSocket
+// and WebSocket over TLS. Listeners are closed
 // by t.Cleanup.
 func Transports() []Transport {
 	return []Transport{
@@ -34,12 +35,7 @@ func Transports() []Transport {
 			t.Cleanup(func() { ln.Close() })
 			return ln, "memu", name, nil
 		}},
-		{Name: "tcp", Listen: func(t testing.TB) (net.Listener, string, string, *tls.Config) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			must(t, err)
-			t.Cleanup(func() { ln.Close() })
-			return ln, "tcp", ln.Addr().String(), nil
-		}},
+		{Name: "tcp", Listen: tcpAs("tcp")},
 		{Name: "unix", Listen: func(t testing.TB) (net.Listener, string, string, *tls.Config) {
 			dir, err := os.MkdirTemp("", "cr") // short: socket paths are limited to ~100 bytes
 			must(t, err)
@@ -52,6 +48,24 @@ func Transports() []Transport {
 		}},
 		{Name: "tls", Listen: tlsListen(false)},
 		{Name: "mtls", Listen: tlsListen(true)},
+		// The server sniffs every connection, so HTTP CONNECT and WebSocket
+		// clients reach a plain listener.
+		{Name: "http-connect", Listen: tcpAs("http")},
+		{Name: "ws", Listen: tcpAs("ws")},
+		{Name: "wss", Listen: func(t testing.TB) (net.Listener, string, string, *tls.Config) {
+			ln, _, addr, cfg := tlsListen(false)(t)
+			return ln, "wss", addr, cfg
+		}},
+	}
+}
+
+// tcpAs listens on loopback TCP and has the client dial with network.
+func tcpAs(network string) func(t testing.TB) (net.Listener, string, string, *tls.Config) {
+	return func(t testing.TB) (net.Listener, string, string, *tls.Config) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		must(t, err)
+		t.Cleanup(func() { ln.Close() })
+		return ln, network, ln.Addr().String(), nil
 	}
 }
 

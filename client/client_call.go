@@ -47,7 +47,9 @@ func putSyncCall(rc *rpcCall) {
 }
 
 // Call invokes servicePath.serviceMethod with args and waits for the reply,
-// which is decoded into reply (a pointer, or nil to ignore the payload).
+// which is decoded into reply (a pointer). As in rpcx, a nil reply makes the
+// call oneway: the request is sent with the oneway bit, the server does not
+// answer, and Call returns once the request is queued.
 //
 // Request metadata is taken from ctx.Value(share.ReqMetaDataKey) (a
 // map[string]string, never modified); response metadata is copied into the
@@ -67,6 +69,12 @@ func (client *Client) Call(ctx context.Context, servicePath, serviceMethod strin
 	}
 	m, err := client.newRequest(ctx, servicePath, serviceMethod, args)
 	if err != nil {
+		return err
+	}
+	if reply == nil { // rpcx: a call without a reply is oneway
+		m.SetOneway(true)
+		err = client.transmit(nil, m)
+		protocol.FreeMsg(m)
 		return err
 	}
 	rc := getSyncCall()
@@ -126,6 +134,15 @@ func (client *Client) goStart(ctx context.Context, rc *rpcCall) error {
 		return err
 	}
 	rc.Metadata = m.Metadata
+	if rc.Reply == nil { // rpcx: a call without a reply is oneway, done once queued
+		m.SetOneway(true)
+		err = client.transmit(nil, m)
+		protocol.FreeMsg(m)
+		if err == nil {
+			deliver(&rc.Call)
+		}
+		return err
+	}
 	rc.resMeta, _ = ctx.Value(resMetaKey).(map[string]string)
 	err = client.transmit(rc, m)
 	protocol.FreeMsg(m)

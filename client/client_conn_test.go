@@ -113,7 +113,7 @@ func (p *lifecyclePlugin) ConnCreated(c net.Conn) (net.Conn, error) {
 
 // ClientConnected calls back into the client (scenario 23, rpcx#582).
 func (p *lifecyclePlugin) ClientConnected(c net.Conn) (net.Conn, error) {
-	p.connectedErr <- p.client.Call(context.Background(), "S", "Echo", &echoArgs{}, nil)
+	p.connectedErr <- p.client.Call(context.Background(), "S", "Echo", &echoArgs{}, new(ignored))
 	return c, nil
 }
 
@@ -148,7 +148,7 @@ func TestClientPlugins(t *testing.T) {
 	if err := <-p.connectedErr; err != nil {
 		t.Fatalf("call from ClientConnected: %v", err)
 	}
-	if err := c.Call(context.Background(), "S", "Echo", &echoArgs{}, nil); err != nil {
+	if err := c.Call(context.Background(), "S", "Echo", &echoArgs{}, new(ignored)); err != nil {
 		t.Fatal(err)
 	}
 	if p.written.Load() == 0 || p.before.Load() != 2 || p.after.Load() != 2 {
@@ -174,7 +174,7 @@ func TestClientBeforeEncodeError(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.Call(context.Background(), "S", "Echo", &echoArgs{}, nil); err == nil || !strings.Contains(err.Error(), "nope") {
+	if err := c.Call(context.Background(), "S", "Echo", &echoArgs{}, new(ignored)); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("err %v", err)
 	}
 	if c.pendingLen() != 0 {

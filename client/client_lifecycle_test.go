@@ -25,7 +25,7 @@ func TestClientTimeoutLateResponse(t *testing.T) {
 	ctx, cancel := context.WithTimeout(sleepMsCtx(context.Background(), 200), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := c.Call(ctx, "S", "Sleep", &echoArgs{A: 1}, nil)
+	err := c.Call(ctx, "S", "Sleep", &echoArgs{A: 1}, new(ignored))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v", err)
 	}
@@ -51,7 +51,7 @@ func TestClientTimeoutLateResponse(t *testing.T) {
 		waitFor(t, 5*time.Second, "the call to be pending", func() bool { return c.pendingLen() == before+1 })
 		ccancel()
 	}()
-	if err := c.Call(cctx, "S", "Sleep", &echoArgs{}, nil); !errors.Is(err, context.Canceled) {
+	if err := c.Call(cctx, "S", "Sleep", &echoArgs{}, new(ignored)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v", err)
 	}
 	if n := c.pendingLen(); n != before {
@@ -100,10 +100,10 @@ func TestClientServerKilledMidCall(t *testing.T) {
 			c := dialTest(t, s, DefaultOption)
 			done := make(chan *Call, 10)
 			for range 5 {
-				c.Go(sleepMsCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, nil, done)
+				c.Go(sleepMsCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, new(ignored), done)
 			}
 			waitFor(t, 5*time.Second, "5 pending calls", func() bool { return c.pendingLen() == 5 })
-			err := c.Call(context.Background(), "S", "Kill", &echoArgs{}, nil)
+			err := c.Call(context.Background(), "S", "Kill", &echoArgs{}, new(ignored))
 			if !errors.Is(err, ErrShutdown) {
 				t.Fatalf("killed call: %v", err)
 			}
@@ -120,10 +120,10 @@ func TestClientServerKilledMidCall(t *testing.T) {
 			if !c.IsShutdown() || c.IsClosing() {
 				t.Fatalf("shutdown %t closing %t", c.IsShutdown(), c.IsClosing())
 			}
-			if err := c.Call(context.Background(), "S", "Echo", &echoArgs{}, nil); !errors.Is(err, ErrShutdown) {
+			if err := c.Call(context.Background(), "S", "Echo", &echoArgs{}, new(ignored)); !errors.Is(err, ErrShutdown) {
 				t.Fatalf("call on a dead client: %v", err)
 			}
-			if call := <-c.Go(context.Background(), "S", "Echo", &echoArgs{}, nil, nil).Done; !errors.Is(call.Error, ErrShutdown) {
+			if call := <-c.Go(context.Background(), "S", "Echo", &echoArgs{}, new(ignored), nil).Done; !errors.Is(call.Error, ErrShutdown) {
 				t.Fatalf("go on a dead client: %v", call.Error)
 			}
 		})
@@ -138,7 +138,7 @@ func TestClientClose(t *testing.T) {
 		if c.IsShutdown() || c.IsClosing() {
 			t.Fatal("new client reports shut down")
 		}
-		if err := c.Call(context.Background(), "S", "Echo", 1, nil); !errors.Is(err, ErrShutdown) {
+		if err := c.Call(context.Background(), "S", "Echo", 1, new(ignored)); !errors.Is(err, ErrShutdown) {
 			t.Fatalf("call before connect: %v", err)
 		}
 		if err := c.Close(); err != nil {
@@ -163,7 +163,7 @@ func TestClientClose(t *testing.T) {
 		const n = 50
 		errs := make(chan error, n)
 		for range n {
-			go func() { errs <- c.Call(sleepMsCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, nil) }()
+			go func() { errs <- c.Call(sleepMsCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, new(ignored)) }()
 		}
 		waitFor(t, 5*time.Second, "calls in flight", func() bool { return c.pendingLen() == n })
 		var wg sync.WaitGroup
@@ -204,16 +204,16 @@ func TestClientDrain(t *testing.T) {
 	c := dialTest(t, s, DefaultOption)
 	inflight := c.Go(sleepMsCtx(context.Background(), 100), "S", "Sleep", &echoArgs{A: 5}, &echoArgs{}, nil)
 	waitFor(t, 5*time.Second, "call in flight", func() bool { return c.pendingLen() == 1 })
-	if err := c.Call(context.Background(), "S", "Drain", &echoArgs{}, nil); err != nil {
+	if err := c.Call(context.Background(), "S", "Drain", &echoArgs{}, new(ignored)); err != nil {
 		t.Fatal(err)
 	}
 	if !c.IsClosing() || c.IsShutdown() {
 		t.Fatalf("closing %t shutdown %t", c.IsClosing(), c.IsShutdown())
 	}
-	if err := c.Call(context.Background(), "S", "Echo", &echoArgs{}, nil); !errors.Is(err, ErrDraining) || IsServiceError(err) {
+	if err := c.Call(context.Background(), "S", "Echo", &echoArgs{}, new(ignored)); !errors.Is(err, ErrDraining) || IsServiceError(err) {
 		t.Fatalf("call while draining: %v", err)
 	}
-	if call := <-c.Go(context.Background(), "S", "Echo", &echoArgs{}, nil, nil).Done; !errors.Is(call.Error, ErrDraining) {
+	if call := <-c.Go(context.Background(), "S", "Echo", &echoArgs{}, new(ignored), nil).Done; !errors.Is(call.Error, ErrDraining) {
 		t.Fatalf("go while draining: %v", call.Error)
 	}
 	if call := <-inflight.Done; call.Error != nil || call.Reply.(*echoArgs).A != 5 {
@@ -238,7 +238,7 @@ func TestClientHeartbeat(t *testing.T) {
 	}
 
 	s.swallowHeartbeats.Store(true) // the peer stops answering
-	call := c.Go(sleepMsCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, nil, nil)
+	call := c.Go(sleepMsCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, new(ignored), nil)
 	start := time.Now()
 	select {
 	case got := <-call.Done:
@@ -263,10 +263,10 @@ func TestClientIdleTimeout(t *testing.T) {
 	opt := DefaultOption
 	opt.IdleTimeout = 50 * time.Millisecond
 	c := dialTest(t, s, opt)
-	if err := c.Call(context.Background(), "S", "Echo", &echoArgs{}, nil); err != nil {
+	if err := c.Call(context.Background(), "S", "Echo", &echoArgs{}, new(ignored)); err != nil {
 		t.Fatal(err)
 	}
-	err := c.Call(sleepMsCtx(context.Background(), 2000), "S", "Sleep", &echoArgs{}, nil)
+	err := c.Call(sleepMsCtx(context.Background(), 2000), "S", "Sleep", &echoArgs{}, new(ignored))
 	if !errors.Is(err, ErrShutdown) {
 		t.Fatalf("err %v", err)
 	}
@@ -281,11 +281,11 @@ func TestClientWriteTimeout(t *testing.T) {
 	opt := DefaultOption
 	opt.WriteTimeout = 50 * time.Millisecond
 	c := dialTest(t, s, opt)
-	stall := c.Go(context.Background(), "S", "Stall", &echoArgs{}, nil, nil)
+	stall := c.Go(context.Background(), "S", "Stall", &echoArgs{}, new(ignored), nil)
 	// The server reads nothing after Stall; the next write blocks on the pipe.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := c.Call(ctx, "S", "Echo", make([]byte, 64<<10), nil) // more than the server buffers
+	err := c.Call(ctx, "S", "Echo", make([]byte, 64<<10), new(ignored)) // more than the server buffers
 	if !errors.Is(err, ErrShutdown) {
 		t.Fatalf("err %v", err)
 	}

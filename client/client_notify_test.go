@@ -27,7 +27,7 @@ func TestClientNotifications(t *testing.T) {
 		c := dialTest(t, s, DefaultOption)
 		ch := make(chan *protocol.Message, n)
 		c.RegisterServerMessageChan(ch)
-		if err := c.Call(notifyCtx(3), "S", "Notify", &echoArgs{}, nil); err != nil {
+		if err := c.Call(notifyCtx(3), "S", "Notify", &echoArgs{}, new(ignored)); err != nil {
 			t.Fatal(err)
 		}
 		if len(ch) != 3 { // ordering contract: pushes before the reply are delivered first
@@ -41,7 +41,7 @@ func TestClientNotifications(t *testing.T) {
 			protocol.FreeMsg(m)
 		}
 		c.UnregisterServerMessageChan()
-		if err := c.Call(notifyCtx(2), "S", "Notify", &echoArgs{}, nil); err != nil {
+		if err := c.Call(notifyCtx(2), "S", "Notify", &echoArgs{}, new(ignored)); err != nil {
 			t.Fatal(err)
 		}
 		if len(ch) != 0 || c.DroppedServerMessages() != 0 {
@@ -65,7 +65,7 @@ func TestClientNotifications(t *testing.T) {
 				got.Add(1)
 			}
 		}()
-		if err := c.Call(notifyCtx(n), "S", "Notify", &echoArgs{}, nil); err != nil {
+		if err := c.Call(notifyCtx(n), "S", "Notify", &echoArgs{}, new(ignored)); err != nil {
 			t.Fatal(err)
 		}
 		wg.Wait()
@@ -78,7 +78,7 @@ func TestClientNotifications(t *testing.T) {
 		c := dialTest(t, s, DefaultOption)
 		ch := make(chan *protocol.Message, 10)
 		c.RegisterServerMessageChan(ch)
-		if err := c.Call(notifyCtx(n), "S", "Notify", &echoArgs{}, nil); err != nil {
+		if err := c.Call(notifyCtx(n), "S", "Notify", &echoArgs{}, new(ignored)); err != nil {
 			t.Fatal(err)
 		}
 		if got := uint64(len(ch)) + c.DroppedServerMessages(); got != n || len(ch) != 10 {
@@ -91,7 +91,7 @@ func TestClientNotifications(t *testing.T) {
 		opt := DefaultOption
 		opt.NilCallServerMessageHandler = func(m *protocol.Message) { got.Add(1) }
 		c := dialTest(t, s, opt)
-		if err := c.Call(notifyCtx(5), "S", "Notify", &echoArgs{}, nil); err != nil {
+		if err := c.Call(notifyCtx(5), "S", "Notify", &echoArgs{}, new(ignored)); err != nil {
 			t.Fatal(err)
 		}
 		if got.Load() != 5 {
@@ -108,7 +108,7 @@ func TestClientNotifications(t *testing.T) {
 		if err := c.Connect(s.network, s.addr); err != nil {
 			t.Fatal(err)
 		}
-		call := c.Go(notifyCtx(1), "S", "Notify", &echoArgs{}, nil, make(chan *Call, 1))
+		call := c.Go(notifyCtx(1), "S", "Notify", &echoArgs{}, new(ignored), make(chan *Call, 1))
 		select {
 		case err := <-closed:
 			if err != nil {
@@ -127,7 +127,7 @@ func TestClientNotifications(t *testing.T) {
 		opt.BidirectionalBlock = true
 		c := dialTest(t, s, opt)
 		c.RegisterServerMessageChan(make(chan *protocol.Message)) // nobody reads
-		call := c.Go(notifyCtx(1), "S", "Notify", &echoArgs{}, nil, nil)
+		call := c.Go(notifyCtx(1), "S", "Notify", &echoArgs{}, new(ignored), nil)
 		waitFor(t, 5*time.Second, "the notification to be sent", func() bool { return c.pendingLen() == 1 })
 		if err := c.Close(); err != nil {
 			t.Fatal(err)
@@ -160,9 +160,9 @@ func TestClientSharedResMetadataRace(t *testing.T) {
 			}
 			var err error
 			if i%3 == 0 {
-				err = (<-c.Go(ctx, "S", "Error", &echoArgs{}, nil, nil).Done).Error
+				err = (<-c.Go(ctx, "S", "Error", &echoArgs{}, new(ignored), nil).Done).Error
 			} else {
-				err = c.Call(ctx, "S", "Error", &echoArgs{}, nil)
+				err = c.Call(ctx, "S", "Error", &echoArgs{}, new(ignored))
 			}
 			if share.CodeOf(err) != share.CodeInternal {
 				t.Errorf("err %v code %v", err, share.CodeOf(err))

@@ -147,13 +147,13 @@ func TestClientGo(t *testing.T) {
 	})
 	t.Run("unbuffered done", func(t *testing.T) {
 		done := make(chan *Call)
-		call := c.Go(ctx, "S", "Echo", &echoArgs{}, nil, done)
+		call := c.Go(ctx, "S", "Echo", &echoArgs{}, new(ignored), done)
 		if got := <-done; got != call || !errors.Is(got.Error, errUnbufferedDone) {
 			t.Fatalf("got %+v", got)
 		}
 	})
 	t.Run("error response", func(t *testing.T) {
-		call := <-c.Go(ctx, "S", "Error", &echoArgs{}, nil, nil).Done
+		call := <-c.Go(ctx, "S", "Error", &echoArgs{}, new(ignored), nil).Done
 		if !IsServiceError(call.Error) || call.Error.Error() != "boom" || call.ResMetadata["k"] != "v" {
 			t.Fatalf("error %v, res meta %v", call.Error, call.ResMetadata)
 		}
@@ -162,7 +162,7 @@ func TestClientGo(t *testing.T) {
 		before := c.pendingLen()
 		cctx, cancel := context.WithCancel(ctx)
 		md := map[string]string{"ms": "10000"}
-		call := c.Go(context.WithValue(cctx, share.ReqMetaDataKey, md), "S", "Sleep", &echoArgs{}, nil, nil)
+		call := c.Go(context.WithValue(cctx, share.ReqMetaDataKey, md), "S", "Sleep", &echoArgs{}, new(ignored), nil)
 		cancel()
 		got := <-call.Done
 		if !errors.Is(got.Error, context.Canceled) {
@@ -177,7 +177,7 @@ func TestClientGo(t *testing.T) {
 		md := map[string]string{"ms": "10000"}
 		dctx, cancel := context.WithTimeout(context.WithValue(ctx, share.ReqMetaDataKey, md), 20*time.Millisecond)
 		defer cancel()
-		got := <-c.Go(dctx, "S", "Sleep", &echoArgs{}, nil, nil).Done
+		got := <-c.Go(dctx, "S", "Sleep", &echoArgs{}, new(ignored), nil).Done
 		if !errors.Is(got.Error, context.DeadlineExceeded) || got.Metadata[share.DeadlineKey] == "" {
 			t.Fatalf("error %v, sent metadata %v", got.Error, got.Metadata)
 		}
@@ -265,7 +265,7 @@ func TestClientMetadata(t *testing.T) {
 	resMeta2 := map[string]string{}
 	ctx2 := context.WithValue(context.Background(), share.ReqMetaDataKey, reqMeta)
 	ctx2 = context.WithValue(ctx2, share.ResMetaDataKey, resMeta2)
-	if err := c.Call(ctx2, "S", "Meta", &echoArgs{}, nil); err != nil {
+	if err := c.Call(ctx2, "S", "Meta", &echoArgs{}, new(ignored)); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := resMeta2[share.DeadlineKey]; ok || resMeta2["trace"] != "abc" {
@@ -275,7 +275,7 @@ func TestClientMetadata(t *testing.T) {
 	// An expired deadline fails before anything is sent.
 	past, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel2()
-	if err := c.Call(past, "S", "Echo", &echoArgs{}, nil); !errors.Is(err, context.DeadlineExceeded) {
+	if err := c.Call(past, "S", "Echo", &echoArgs{}, new(ignored)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("expired ctx: %v", err)
 	}
 }
@@ -330,7 +330,7 @@ func TestClientErrors(t *testing.T) {
 				cctx = context.WithValue(ctx, share.ReqMetaDataKey, tt.md)
 			}
 			c := dialTest(t, s, DefaultOption)
-			err := c.Call(cctx, "S", tt.method, &echoArgs{}, nil)
+			err := c.Call(cctx, "S", tt.method, &echoArgs{}, new(ignored))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -348,7 +348,7 @@ func TestClientErrors(t *testing.T) {
 		opt := DefaultOption
 		opt.SerializeType = 9
 		c2 := dialTest(t, s, opt)
-		if err := c2.Call(ctx, "S", "Echo", 1, nil); !errors.Is(err, ErrUnsupportedCodec) {
+		if err := c2.Call(ctx, "S", "Echo", 1, new(ignored)); !errors.Is(err, ErrUnsupportedCodec) {
 			t.Fatalf("err %v", err)
 		}
 	})
@@ -356,7 +356,7 @@ func TestClientErrors(t *testing.T) {
 		opt := DefaultOption
 		opt.SerializeType = protocol.ProtoBuffer
 		c2 := dialTest(t, s, opt)
-		if err := c2.Call(ctx, "S", "Echo", &echoArgs{}, nil); err == nil || IsServiceError(err) {
+		if err := c2.Call(ctx, "S", "Echo", &echoArgs{}, new(ignored)); err == nil || IsServiceError(err) {
 			t.Fatalf("err %v", err)
 		}
 	})
@@ -365,7 +365,7 @@ func TestClientErrors(t *testing.T) {
 		if err := c.Call(ctx, "S", "Echo", "text", &reply); err == nil || IsServiceError(err) {
 			t.Fatalf("err %v", err)
 		}
-		if err := c.Call(ctx, "S", "Echo", &echoArgs{}, nil); err != nil {
+		if err := c.Call(ctx, "S", "Echo", &echoArgs{}, new(ignored)); err != nil {
 			t.Fatalf("client unusable after a decode error: %v", err)
 		}
 	})
@@ -377,7 +377,7 @@ func TestClientErrorFunc(t *testing.T) {
 	ClientErrorFunc = func(res *protocol.Message, e string) ServiceError { return NewServiceError("custom: " + e) }
 	c := dialTest(t, s, DefaultOption)
 	ClientErrorFunc = old
-	if err := c.Call(context.Background(), "S", "Error", &echoArgs{}, nil); err == nil || err.Error() != "custom: boom" {
+	if err := c.Call(context.Background(), "S", "Error", &echoArgs{}, new(ignored)); err == nil || err.Error() != "custom: boom" {
 		t.Fatalf("err %v", err)
 	}
 }
@@ -388,7 +388,7 @@ func TestClientMaxMessageLength(t *testing.T) {
 	opt.MaxMessageLength = 4096
 	c := dialTest(t, s, opt)
 	ctx := context.WithValue(context.Background(), share.ReqMetaDataKey, map[string]string{"size": "10000"})
-	err := c.Call(ctx, "S", "Big", &echoArgs{}, nil)
+	err := c.Call(ctx, "S", "Big", &echoArgs{}, new(ignored))
 	if !errors.Is(err, ErrShutdown) || !errors.Is(err, protocol.ErrMessageTooLong) {
 		t.Fatalf("err %v", err)
 	}

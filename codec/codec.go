@@ -6,6 +6,7 @@
 package codec
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/json"
 	"errors"
@@ -64,8 +65,13 @@ type JSONCodec struct{}
 // Encode marshals i to JSON.
 func (c JSONCodec) Encode(i interface{}) ([]byte, error) { return json.Marshal(i) }
 
-// Decode unmarshals JSON into i.
-func (c JSONCodec) Decode(data []byte, i interface{}) error { return json.Unmarshal(data, i) }
+// Decode unmarshals JSON into i. Numbers inside interface{} values become
+// json.Number (as in rpcx), so large integers keep their precision.
+func (c JSONCodec) Decode(data []byte, i interface{}) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	return d.Decode(i)
+}
 
 // PBCodec uses protocol buffers. It accepts google.golang.org/protobuf
 // messages and any type with gogo-style Marshal/Unmarshal methods.

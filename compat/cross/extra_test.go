@@ -179,8 +179,6 @@ func TestLargePayload(t *testing.T) {
 // written. A courier Client must do the same for a program moved from rpcx
 // to behave the same.
 func TestCourierClientNilReplyIsOneway(t *testing.T) {
-	t.Skip("known incompatibility, reported: courier client.Client.Call/Go with a nil reply send a two-way request " +
-		"(flags 0x00) and wait for the reply, where rpcx sends it oneway (flags 0x20); remove this Skip once fixed")
 	srv := startRpcxServer(t, serverConfig{})
 	cl := newCourierClient(t, srv.addr(), courierOption(stMsgPack, false))
 	if err := cl.Call(ctxTimeout(t), "Arith", "Note", &testsvc.Args{A: 5}, nil); err != nil {

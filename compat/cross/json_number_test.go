@@ -8,11 +8,6 @@ import (
 // bigInt is above 2^53: a float64 cannot hold it exactly.
 const bigInt = int64(1152921504606846977)
 
-// jsonNumberSkip names the known codec incompatibility.
-const jsonNumberSkip = "known incompatibility, reported: courier codec.JSONCodec.Decode uses json.Unmarshal without UseNumber, " +
-	"so numbers in interface{} values become float64 (1152921504606846977 comes back as 1152921504606847000); " +
-	"rpcx decodes them as json.Number; remove this Skip once fixed"
-
 // TestJSONNumbersInInterfaceValues: with JSON, rpcx decodes numbers inside
 // interface{} values as json.Number, exact for every int64. A handler
 // taking map[string]any and a caller decoding into one must see the same
@@ -20,9 +15,6 @@ const jsonNumberSkip = "known incompatibility, reported: courier codec.JSONCodec
 func TestJSONNumbersInInterfaceValues(t *testing.T) {
 	t.Run("rpcx-client", func(t *testing.T) {
 		forEachServer(t, serverConfig{}, func(t *testing.T, srv *testServer) {
-			if srv.kind == "courier" {
-				t.Skip(jsonNumberSkip)
-			}
 			xc := newRpcxXClient(t, "Arith", srv.addr(), rpcxOption(stJSON, false))
 			in := map[string]any{"n": bigInt}
 			var out map[string]any
@@ -33,7 +25,6 @@ func TestJSONNumbersInInterfaceValues(t *testing.T) {
 		})
 	})
 	t.Run("courier-client", func(t *testing.T) {
-		t.Skip(jsonNumberSkip)
 		srv := startRpcxServer(t, serverConfig{})
 		cl := newCourierClient(t, srv.addr(), courierOption(stJSON, false))
 		in := map[string]any{"n": bigInt}
