@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/courier-rpc/courier/benchmarks/internal/fw"
@@ -31,6 +32,7 @@ func main() {
 		payload = flag.Int("payload", 0, "bytes in Field4 (e.g. 1048576); 0: the 581-byte message")
 		idle    = flag.Int("idle", 0, "idle mode: hold this many connections open and report server memory per connection")
 		asJSON  = flag.Bool("json", false, "print the result as one JSON line on stdout")
+		cpuprof = flag.String("cpuprofile", "", "write a CPU profile of the client over the measured window to this file")
 	)
 	flag.Parse()
 	if *addr == "" {
@@ -45,6 +47,7 @@ func main() {
 		res, err = load.Run(load.Config{
 			Framework: *name, Addr: *addr, StatsAddr: *st, Label: *label, Rep: *rep,
 			C: *c, Pool: *pool, Duration: *d, N: *n, Warmup: *warmup, Rate: *rate, Payload: *payload,
+			OnWindow: profileWindow(*cpuprof),
 		})
 	}
 	if err != nil && res.Framework == "" {
@@ -59,5 +62,33 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		os.Exit(1)
+	}
+}
+
+// profileWindow returns a load.Config.OnWindow that profiles the client's
+// CPU into path, or nil when path is empty.
+func profileWindow(path string) func(bool) {
+	if path == "" {
+		return nil
+	}
+	var f *os.File
+	return func(open bool) {
+		if open {
+			var err error
+			if f, err = os.Create(path); err != nil {
+				fmt.Fprintln(os.Stderr, "client: cpuprofile:", err)
+				return
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				fmt.Fprintln(os.Stderr, "client: cpuprofile:", err)
+				f.Close()
+				f = nil
+			}
+			return
+		}
+		if f != nil {
+			pprof.StopCPUProfile()
+			f.Close()
+		}
 	}
 }

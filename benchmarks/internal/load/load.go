@@ -38,6 +38,10 @@ type Config struct {
 	Rate     float64       // total calls per second; 0 means closed loop
 	Payload  int           // bytes of Field4; 0 keeps the 581-byte message
 
+	// OnWindow, when set, is called as the measured window opens (true) and
+	// closes (false), e.g. to profile the client over the window.
+	OnWindow func(open bool)
+
 	// Drain bounds the wait for calls in flight when the window ends; calls
 	// still pending after it are counted as errors and the run returns.
 	Drain time.Duration
@@ -155,6 +159,9 @@ func Run(cfg Config) (Result, error) {
 			return Result{}, err
 		}
 	}
+	if cfg.OnWindow != nil {
+		cfg.OnWindow(true)
+	}
 	cpu0 := stats.CPU()
 	io0 := stats.Take()
 	runtime.ReadMemStats(&ms0)
@@ -169,6 +176,9 @@ func Run(cfg Config) (Result, error) {
 	}
 	r.phase.Store(2)
 	end := r.now()
+	if cfg.OnWindow != nil {
+		defer cfg.OnWindow(false)
+	}
 
 	hung := false
 	select {
