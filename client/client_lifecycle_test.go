@@ -163,7 +163,9 @@ func TestClientClose(t *testing.T) {
 		const n = 50
 		errs := make(chan error, n)
 		for range n {
-			go func() { errs <- c.Call(sleepMsCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, new(ignored)) }()
+			go func() {
+				errs <- c.Call(sleepMsCtx(context.Background(), 10000), "S", "Sleep", &echoArgs{}, new(ignored))
+			}()
 		}
 		waitFor(t, 5*time.Second, "calls in flight", func() bool { return c.pendingLen() == n })
 		var wg sync.WaitGroup
