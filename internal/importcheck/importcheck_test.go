@@ -46,7 +46,7 @@ type rule struct {
 
 // leaves import nothing of ours. errors (MultiError) is one too: rpcx's
 // client returns it from Broadcast.
-var leaves = []string{"protocol", "codec", "log", "util", "util/memconn", "errors"}
+var leaves = []string{"protocol", "codec", "log", "util", "util/memconn", "util/wsconn", "errors"}
 
 var rules = []rule{
 	{pkg: "protocol"},
@@ -54,6 +54,7 @@ var rules = []rule{
 	{pkg: "log"},
 	{pkg: "util"},
 	{pkg: "util/memconn"},
+	{pkg: "util/wsconn"},
 	{pkg: "errors"},
 	{pkg: "share", ours: leaves},
 	{pkg: "server", ours: append(slices.Clone(leaves), "share"), tree: true, never: []string{"client"}},
