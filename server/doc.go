@@ -27,9 +27,15 @@
 //
 // # Serving and lifecycle
 //
-// Serve(network, address) listens on tcp, tcp4, tcp6, unix or memu (TLS on
-// all of them with WithTLSConfig; more networks with RegisterMakeListener)
-// and serves until Close or Shutdown, then returns ErrServerClosed. Started
+// Serve(network, address) listens on tcp, tcp4, tcp6, unix, memu or
+// reuseport (TCP with SO_REUSEPORT, Linux: several servers share one
+// port), with TLS on all of them with WithTLSConfig, and on quic (build tag
+// quic; WithTLSConfig required, ALPN "rpcx" by default) or kcp (build tag
+// kcp; WithBlockCrypt required, TLS optional); builds without a tag fail
+// those networks with an error naming the tag. More networks come with
+// RegisterMakeListener. IPv6 addresses ("[::1]:8972") work on every IP
+// network. Serve serves until Close or Shutdown, then returns
+// ErrServerClosed. Started
 // is closed once the first listener accepts. Shutdown(ctx) is graceful:
 // listeners close, every connection gets the drain notice (a heartbeat
 // response with message ID share.DrainSeq and metadata share.DrainKey),
@@ -56,6 +62,15 @@
 // (metadata count, inflated size) are answered with an error instead.
 // Per-connection logs are Debug only; Stats counts connections and
 // requests.
+//
+// # Files and streams
+//
+// EnableFileTransfer and EnableStreamService add rpcx's file transfer and
+// raw stream services: the RPC returns a single-use token and the address
+// of a separate TCP listener, where the client sends the token and then
+// raw bytes (see FileTransfer and StreamService). PeerCertificates gives
+// handlers and AuthFunc the verified client certificate of a TLS
+// connection, for authorization by identity.
 //
 // # Handler ctx
 //
