@@ -266,7 +266,7 @@ func TestMDNS(t *testing.T) {
 		if id, err := xcall(xc); err != nil || id != 1 {
 			t.Fatalf("first call: id %d, %v", id, err)
 		}
-		l := startLoad(xc, 4)
+		l := startLoad(xc, 4, 2*time.Millisecond)
 		s2 := startRegServer(t, 2, "", newPlugin)
 		s2.serve()
 		waitKeys(t, d, 5*time.Second, s1.addr, s2.addr)

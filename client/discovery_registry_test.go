@@ -136,8 +136,8 @@ func (rs *regServer) stop() {
 	rs.ln.Close()
 }
 
-// load calls ID through xc from workers goroutines until stop is closed,
-// counting calls per server id and failures.
+// load calls ID through xc from workers goroutines, each pausing between
+// calls, until finish, counting calls per server id and failures.
 type load struct {
 	mu     sync.Mutex
 	hits   map[int]int
@@ -147,7 +147,7 @@ type load struct {
 	stop   chan struct{}
 }
 
-func startLoad(xc XClient, workers int) *load {
+func startLoad(xc XClient, workers int, pause time.Duration) *load {
 	l := &load{hits: make(map[int]int), stop: make(chan struct{})}
 	for i := 0; i < workers; i++ {
 		l.wg.Add(1)
@@ -173,7 +173,7 @@ func startLoad(xc XClient, workers int) *load {
 					l.hits[reply.C]++
 				}
 				l.mu.Unlock()
-				time.Sleep(2 * time.Millisecond) // a steady rate, not a spin
+				time.Sleep(pause) // a steady rate, not a spin
 			}
 		}()
 	}

@@ -125,7 +125,15 @@ func newZookeeperDiscovery(basePath, servicePath string, zkAddr []string, option
 	}
 	d.conn = conn
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	if err := zkWaitSession(events, options.Timeout()); err != nil {
+	err = zkWaitSession(events, options.Timeout())
+	if err == nil {
+		// go-zookeeper v1.0.4 reads lastZxid unsynchronized while it
+		// re-sends watches right after a session is up; a first request
+		// without a watch lets that pass before any watch exists (a data
+		// race the race detector sees otherwise).
+		_, _, err = conn.Exists("/")
+	}
+	if err != nil {
 		d.cancel()
 		conn.Close()
 		return nil, fmt.Errorf("%w: zookeeper %v: %w", share.ErrRegistryUnavailable, addrs, err)
@@ -211,35 +219,50 @@ func (d *ZookeeperDiscovery) forward(path string, ch <-chan zk.Event) {
 	}()
 }
 
+// children lists the service node's children, arming a children watch
+// when none is outstanding. While the node does not exist it arms an
+// existence watch instead and returns no children.
+func (d *ZookeeperDiscovery) children() ([]string, error) {
+	if d.armed[d.dir] {
+		c, _, err := d.conn.Children(d.dir)
+		if errors.Is(err, zk.ErrNoNode) {
+			return nil, nil // the children watch fires with the deletion
+		}
+		return c, err
+	}
+	existsKey := d.dir + "\x00exists"
+	for attempt := 0; attempt < 3; attempt++ {
+		c, _, ch, err := d.conn.ChildrenW(d.dir)
+		if err == nil {
+			d.forward(d.dir, ch)
+			return c, nil
+		}
+		if !errors.Is(err, zk.ErrNoNode) {
+			return nil, err
+		}
+		if d.armed[existsKey] {
+			return nil, nil // the existence watch fires with the creation
+		}
+		exists, _, ech, err := d.conn.ExistsW(d.dir)
+		if err != nil {
+			return nil, err
+		}
+		d.forward(existsKey, ech)
+		if !exists {
+			return nil, nil
+		}
+		// Created meanwhile: list it now.
+	}
+	return nil, fmt.Errorf("%s keeps being created and deleted", d.dir)
+}
+
 // refresh reads the children and their data, arming a watch on every path
 // that has none outstanding, and publishes the list. On error the list is
 // kept.
 func (d *ZookeeperDiscovery) refresh() error {
-	var children []string
-	if d.armed[d.dir] {
-		c, _, err := d.conn.Children(d.dir)
-		if err != nil && !errors.Is(err, zk.ErrNoNode) {
-			return err
-		}
-		children = c
-	} else {
-		c, _, ch, err := d.conn.ChildrenW(d.dir)
-		switch {
-		case errors.Is(err, zk.ErrNoNode):
-			exists, _, ech, err := d.conn.ExistsW(d.dir)
-			if err != nil {
-				return err
-			}
-			d.forward(d.dir, ech)
-			if exists { // created meanwhile: its event is on the way
-				return nil
-			}
-		case err != nil:
-			return err
-		default:
-			d.forward(d.dir, ch)
-			children = c
-		}
+	children, err := d.children()
+	if err != nil {
+		return err
 	}
 	kvs := make(map[string]string, len(children))
 	for _, child := range children {
