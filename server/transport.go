@@ -55,3 +55,12 @@ func PeerCertificatesOf(nc net.Conn) []*x509.Certificate {
 	}
 	return st.ConnectionState().PeerCertificates
 }
+
+// Listen creates the listener that Serve(network, address) would serve,
+// with the server's TLS config and transport options, without serving it:
+// pass it to ServeListener (for example to learn a free port first, or to
+// serve it from another server). It fails like Serve for unknown networks
+// and for quic/kcp without their options or build tags.
+func (s *Server) Listen(network, address string) (net.Listener, error) {
+	return s.makeListener(network, address)
+}

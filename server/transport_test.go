@@ -258,3 +258,30 @@ func TestTLSMismatch(t *testing.T) {
 		})
 	}
 }
+
+// Listen makes the listener Serve would use; ServeListener serves it.
+func TestListen(t *testing.T) {
+	s := newPushServer(t)
+	if _, err := s.Listen("nope", "127.0.0.1:0"); !errors.Is(err, server.ErrUnsupportedNetwork) {
+		t.Fatalf("unknown network: %v", err)
+	}
+	ln, err := s.Listen("reuseport", "[::1]:0")
+	if err != nil {
+		ln, err = s.Listen("reuseport", "127.0.0.1:0") // no IPv6 loopback
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.ServeListener("reuseport", ln) }()
+	<-s.Started
+	c := connect(t, client.DefaultOption, "reuseport", ln.Addr().String())
+	var r testutils.Reply
+	if err := c.Call(t.Context(), "Arith", "Mul", &testutils.Args{A: 4, B: 5}, &r); err != nil || r.C != 20 {
+		t.Fatalf("Mul = %d, %v", r.C, err)
+	}
+	s.Close()
+	if err := <-errc; !errors.Is(err, server.ErrServerClosed) {
+		t.Fatalf("serve: %v", err)
+	}
+}
