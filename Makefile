@@ -30,8 +30,10 @@ test-examples: ## build every example and smoke-run the self-contained ones
 
 test-all: test test-transports bench-ci test-compat test-engines ## everything CI runs: test + tagged transports + benchmarks once + rpcx compat + real engines
 
-test-transports: ## server and client tests with the quic and kcp transports compiled in
-	$(GO) test -race -count=1 -timeout 15m -tags "quic kcp" ./server/ ./client/
+test-transports: ## quic and kcp compiled in: server, client and transport-matrix tests, tagged examples
+	$(GO) test -race -count=1 -timeout 15m -tags "quic kcp" ./server/ ./client/ ./_testutils/
+	timeout 120 $(GO) run -tags quic ./examples/transport/quic
+	timeout 120 $(GO) run -tags kcp ./examples/transport/kcp
 
 test-compat: ## rpcx v1.9.1 wire compatibility, both directions (separate module)
 	cd compat && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...

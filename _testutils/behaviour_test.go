@@ -55,6 +55,12 @@ func start(t *testing.T, tr tu.Transport, opt client.Option) *env {
 		}
 	})
 	opt.TLSConfig = clientTLS
+	if network == "kcp" {
+		opt.Block = tu.KCPBlock()
+		// KCP runs on UDP: a closed server sends nothing, so heartbeats are
+		// how the client notices (as documented for the kcp network).
+		opt.Heartbeat, opt.HeartbeatInterval, opt.MaxWaitForHeartbeat = true, 100*time.Millisecond, time.Second
+	}
 	c := client.NewClient(opt)
 	if err := c.Connect(network, address); err != nil {
 		t.Fatalf("connect %s %s: %v", network, address, err)
@@ -64,7 +70,7 @@ func start(t *testing.T, tr tu.Transport, opt client.Option) *env {
 }
 
 func forEachTransport(t *testing.T, fn func(t *testing.T, tr tu.Transport)) {
-	for _, tr := range tu.Transports() {
+	for _, tr := range append(tu.Transports(), tu.ExtraTransports()...) {
 		t.Run(tr.Name, func(t *testing.T) { fn(t, tr) })
 	}
 }

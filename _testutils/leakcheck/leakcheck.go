@@ -37,6 +37,7 @@ var ignored = []string{
 	"github.com/rcrowley/go-metrics.(*meterArbiter).tick",
 	"go.etcd.io/etcd/client/v3/internal/resolver",
 	"google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer)",
+	"github.com/xtaci/kcp-go/v5.(*TimedSched)", // kcp-go's process-wide scheduler, started at init
 }
 
 // Main runs the tests and then fails the binary if goroutines started by
