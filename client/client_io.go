@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -94,6 +95,9 @@ func (client *Client) writeLoop(conn net.Conn) {
 		case <-client.done:
 			return
 		}
+		// Let other callers queue their requests so that one write carries
+		// them all; with nothing else runnable this returns at once.
+		runtime.Gosched()
 		client.wmu.Lock()
 		batch := client.wbuf
 		client.wbuf = spare

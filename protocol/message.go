@@ -223,7 +223,8 @@ func grow(b []byte, n int) []byte {
 	if cap(b)-len(b) >= n {
 		return b
 	}
-	nb := make([]byte, len(b), len(b)+n)
+	// Grow geometrically: writers append frame after frame to one batch.
+	nb := make([]byte, len(b), max(2*cap(b), len(b)+n))
 	copy(nb, b)
 	return nb
 }
@@ -280,8 +281,11 @@ func (m *Message) DecodeLimited(r io.Reader, lim *Limits) error {
 // readBody reads n bytes into buf, growing it at most by doubling past 64 KiB
 // so that memory follows the bytes actually received.
 func readBody(r io.Reader, buf []byte, n int) ([]byte, error) {
-	const step = 64 << 10
-	if cap(buf) >= n || n <= step {
+	// Bodies up to eager bytes are allocated at once (one read, no copies);
+	// longer ones grow as their bytes arrive, so a peer that claims a long
+	// frame and sends little costs at most eager bytes.
+	const step, eager = 64 << 10, 1 << 20
+	if cap(buf) >= n || n <= eager {
 		if cap(buf) < n {
 			buf = make([]byte, n)
 		}

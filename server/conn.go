@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,6 +176,11 @@ func (c *conn) writeLoop() {
 		case <-c.wake:
 		case <-c.stop:
 			return
+		}
+		if len(c.sem) > 1 {
+			// Other requests of this connection are running: let them
+			// queue their replies so that one write carries them all.
+			runtime.Gosched()
 		}
 		for {
 			c.mu.Lock()

@@ -100,8 +100,10 @@ const (
 	WriterBuffsize = 1024
 )
 
-// readBufferSize is the size of each connection's bufio.Reader.
-const readBufferSize = 16 << 10
+// readBufferSize is the size of each connection's bufio.Reader: 4 KiB keeps
+// an idle connection small (frames longer than it are read straight into
+// the message) while one read still brings many small frames.
+const readBufferSize = 4 << 10
 
 // Reset is implemented by argument and reply types that can be reset for
 // reuse (rpcx pools them). courier allocates arguments and replies per call

@@ -25,6 +25,10 @@ type reqCtx struct {
 	start       int64
 	sendAt      atomic.Int64
 	callPlugins bool // PreCall/PostCall hooks may exist
+	// self holds this reqCtx as a context.Context, so that reflect.Value.Call
+	// gets an argument of the exact parameter type (no per-call
+	// method-set check); set by reflectInvoker.
+	self context.Context
 
 	mu      sync.Mutex
 	resMeta map[string]string

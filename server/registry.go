@@ -240,7 +240,10 @@ func reflectInvoker(svc, name string, fn, rcvr reflect.Value, argType, replyType
 			in[0] = rcvr
 			n = 1
 		}
-		in[n], in[n+1], in[n+2] = reflect.ValueOf(context.Context(ctx)), a, replyv
+		if ctx.self == nil {
+			ctx.self = ctx
+		}
+		in[n], in[n+1], in[n+2] = reflect.ValueOf(&ctx.self).Elem(), a, replyv
 		out := fn.Call(in[:n+3])
 		err, _ := out[0].Interface().(error)
 		reply = replyv.Interface()
