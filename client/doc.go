@@ -87,7 +87,9 @@
 //
 // # Transports
 //
-// Besides tcp, unix and memu: "reuseport" dials plain TCP; "quic" (build
+// Besides tcp, unix and memu: "http" sends HTTP CONNECT to Option.RPCPath
+// and then speaks the binary protocol; "ws" and "wss" carry it over
+// WebSocket; "reuseport" dials plain TCP; "quic" (build
 // tag quic) needs Option.TLSConfig and carries the connection on one QUIC
 // stream; "kcp" (build tag kcp) needs a kcp.BlockCrypt in Option.Block
 // and, having no keep-alive, Option.IdleTimeout or heartbeats to notice a

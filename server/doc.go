@@ -32,7 +32,14 @@
 // port), with TLS on all of them with WithTLSConfig, and on quic (build tag
 // quic; WithTLSConfig required, ALPN "rpcx" by default) or kcp (build tag
 // kcp; WithBlockCrypt required, TLS optional); builds without a tag fail
-// those networks with an error naming the tag. More networks come with
+// those networks with an error naming the tag. "http" serves HTTP with
+// rpcx's CONNECT handler at /_rpcx_, "ws" and "wss" serve the protocol over
+// WebSocket. Every stream listener sniffs the first byte of a connection:
+// 0x08 is the binary protocol; anything else is HTTP/1, where CONNECT
+// switches to the binary protocol, a WebSocket upgrade to WebSocket, a
+// request with "X-JSONRPC-2.0: true" is JSON-RPC 2.0 and one with
+// X-RPCX-* headers is an HTTP invocation (see ServeHTTP, DisableHTTPGateway,
+// DisableJSONRPC, SetCORS). More networks come with
 // RegisterMakeListener. IPv6 addresses ("[::1]:8972") work on every IP
 // network. Serve serves until Close or Shutdown, then returns
 // ErrServerClosed. Started
