@@ -35,6 +35,8 @@ echo "building into $BIN" >&2
 go build -o "$BIN/server" ./cmd/server
 go build -o "$BIN/client" ./cmd/client
 go build -o "$BIN/report" ./cmd/report
+# What was built, recorded now: the tree may move on while the runs go.
+VERSIONS="$(go version -m "$BIN/server" | awk '$1 == "dep" && $2 ~ /(smallnest\/rpcx|google.golang.org\/grpc|google.golang.org\/protobuf)$/ { printf "%s %s; ", $2, $3 }')courier at $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- ../server ../client ../protocol ../share ../codec 2>/dev/null || echo ' + uncommitted changes in server/client/protocol/share/codec') (built $(date -u +%H:%MZ))"
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -174,7 +176,7 @@ LPID=""
 	echo "## Run $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB; $(go version | cut -d' ' -f3-4)"
-	echo "- versions: $(go version -m "$BIN/server" | awk '$1 == "dep" && $2 ~ /(smallnest\/rpcx|google.golang.org\/grpc|google.golang.org\/protobuf)$/ { printf "%s %s; ", $2, $3 }')courier at $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- ../server ../client ../protocol 2>/dev/null || echo ' (+ uncommitted changes)')"
+	echo "- versions: $VERSIONS"
 	echo "- command: REPS=$REPS DUR=$DUR WARMUP=$WARMUP FRAMEWORKS=\"$FRAMEWORKS\" SCENARIOS=\"$SCENARIOS\" IDLE=$IDLE benchmarks/run.sh ($elapsed s)"
 	awk '{ if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2; s += $2; n++ }
 		END { if (n) printf "- load average (1 min) during the run: min %.2f, mean %.2f, max %.2f (%d samples)\n", min, s / n, max, n }' "$OUT/loadavg.txt"
