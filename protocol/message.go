@@ -284,7 +284,7 @@ func readBody(r io.Reader, buf []byte, n int) ([]byte, error) {
 	// Bodies up to eager bytes are allocated at once (one read, no copies);
 	// longer ones grow as their bytes arrive, so a peer that claims a long
 	// frame and sends little costs at most eager bytes.
-	const step, eager = 64 << 10, 1 << 20
+	const step, eager = 64 << 10, 1<<20 + 64<<10 // a 1 MiB payload plus its framing
 	if cap(buf) >= n || n <= eager {
 		if cap(buf) < n {
 			buf = make([]byte, n)

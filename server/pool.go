@@ -124,19 +124,31 @@ func (p *pool[T]) runOne(t T) {
 	p.run(t)
 }
 
+// worker runs t, then waits for more tasks. It exits when a whole idle
+// period passed without a task (so after one to two periods of idleness);
+// the timer is re-armed only when it fires, not after every task, which
+// keeps timer locking off the request path.
 func (p *pool[T]) worker(t T) {
 	defer p.wg.Done()
 	timer := time.NewTimer(p.idleTime)
 	defer timer.Stop()
 	for {
 		p.runOne(t)
-		timer.Reset(p.idleTime)
-		select {
-		case t = <-p.tasks:
-		case <-timer.C:
-			return
-		case <-p.stop:
-			return
+		worked := true
+	wait:
+		for {
+			select {
+			case t = <-p.tasks:
+				break wait
+			case <-timer.C:
+				if !worked {
+					return
+				}
+				worked = false
+				timer.Reset(p.idleTime)
+			case <-p.stop:
+				return
+			}
 		}
 	}
 }
