@@ -16,63 +16,9 @@ import (
 	"time"
 
 	"github.com/courier-rpc/courier/client"
+	"github.com/courier-rpc/courier/examples/internal/demo"
 	"github.com/courier-rpc/courier/server"
 )
-
-// Args are the arguments of Arith.Mul.
-type Args struct {
-	A int
-	B int
-}
-
-// Reply is the result of Arith.Mul.
-type Reply struct {
-	C    int
-	From string // the server that answered
-}
-
-// Arith is the service. Its behaviour is set per server.
-type Arith struct {
-	name  string
-	delay time.Duration
-	fail  func() error
-}
-
-// Mul multiplies after the server's delay, unless the server fails.
-func (t *Arith) Mul(ctx context.Context, args *Args, reply *Reply) error {
-	if t.fail != nil {
-		if err := t.fail(); err != nil {
-			return err
-		}
-	}
-	if t.delay > 0 {
-		timer := time.NewTimer(t.delay)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	reply.C = args.A * args.B
-	reply.From = t.name
-	return nil
-}
-
-// startServer serves svc as "Arith" on a free loopback port and returns
-// its discovery key ("tcp@127.0.0.1:port") and a stop function.
-func startServer(svc *Arith, metadata string) (string, func(), error) {
-	s := server.NewServer()
-	if err := s.RegisterName("Arith", svc, metadata); err != nil {
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	go s.ServeListener("tcp", ln)
-	return "tcp@" + ln.Addr().String(), func() { s.Close() }, nil
-}
 
 func main() {
 	if err := run(); err != nil {
@@ -86,7 +32,7 @@ func run() error {
 	s := server.NewServer()
 	// The handler fails at the connection level: it closes the connection
 	// it was called on for attempts 1 and 2 of each call.
-	if err := s.RegisterFunctionName("Flaky", "Mul", func(ctx context.Context, args *Args, reply *Reply) error {
+	if err := s.RegisterFunctionName("Flaky", "Mul", func(ctx context.Context, args *demo.Args, reply *demo.Reply) error {
 		if attempts.Add(1)%3 != 0 {
 			if c, ok := ctx.Value(server.RemoteConnContextKey).(net.Conn); ok {
 				c.Close()
@@ -119,8 +65,8 @@ func run() error {
 	defer cancel()
 	for i := 1; i <= 3; i++ {
 		before := attempts.Load()
-		reply := &Reply{}
-		if err := xclient.Call(ctx, "Mul", &Args{A: i, B: 10}, reply); err != nil {
+		reply := &demo.Reply{}
+		if err := xclient.Call(ctx, "Mul", &demo.Args{A: i, B: 10}, reply); err != nil {
 			return fmt.Errorf("call %d: %w", i, err)
 		}
 		fmt.Printf("call %d: %d * 10 = %d after %d attempts on the same server\n", i, i, reply.C, attempts.Load()-before)

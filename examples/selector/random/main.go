@@ -9,68 +9,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"time"
 
 	"github.com/courier-rpc/courier/client"
-	"github.com/courier-rpc/courier/server"
+	"github.com/courier-rpc/courier/examples/internal/demo"
 )
-
-// Args are the arguments of Arith.Mul.
-type Args struct {
-	A int
-	B int
-}
-
-// Reply is the result of Arith.Mul.
-type Reply struct {
-	C    int
-	From string // the server that answered
-}
-
-// Arith is the service. Its behaviour is set per server.
-type Arith struct {
-	name  string
-	delay time.Duration
-	fail  func() error
-}
-
-// Mul multiplies after the server's delay, unless the server fails.
-func (t *Arith) Mul(ctx context.Context, args *Args, reply *Reply) error {
-	if t.fail != nil {
-		if err := t.fail(); err != nil {
-			return err
-		}
-	}
-	if t.delay > 0 {
-		timer := time.NewTimer(t.delay)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	reply.C = args.A * args.B
-	reply.From = t.name
-	return nil
-}
-
-// startServer serves svc as "Arith" on a free loopback port and returns
-// its discovery key ("tcp@127.0.0.1:port") and a stop function.
-func startServer(svc *Arith, metadata string) (string, func(), error) {
-	s := server.NewServer()
-	if err := s.RegisterName("Arith", svc, metadata); err != nil {
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	go s.ServeListener("tcp", ln)
-	return "tcp@" + ln.Addr().String(), func() { s.Close() }, nil
-}
 
 func main() {
 	if err := run(); err != nil {
@@ -80,10 +24,10 @@ func main() {
 }
 
 func run() error {
-	services := []*Arith{{name: "a"}, {name: "b"}, {name: "c"}}
+	services := []*demo.Arith{{Name: "a"}, {Name: "b"}, {Name: "c"}}
 	var pairs []*client.KVPair
 	for _, svc := range services {
-		key, stop, err := startServer(svc, "")
+		key, stop, err := demo.StartServer(svc, "")
 		if err != nil {
 			return err
 		}
@@ -101,14 +45,14 @@ func run() error {
 	defer cancel()
 	counts := map[string]int{}
 	for i := 1; i <= 300; i++ {
-		reply := &Reply{}
-		if err := xclient.Call(ctx, "Mul", &Args{A: i, B: 10}, reply); err != nil {
+		reply := &demo.Reply{}
+		if err := xclient.Call(ctx, "Mul", &demo.Args{A: i, B: 10}, reply); err != nil {
 			return fmt.Errorf("call %d: %w", i, err)
 		}
 		counts[reply.From]++
 	}
 	for _, svc := range services {
-		fmt.Printf("%-10s %d calls\n", svc.name, counts[svc.name])
+		fmt.Printf("%-10s %d calls\n", svc.Name, counts[svc.Name])
 	}
 	return nil
 }
