@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"slices"
-	"sync"
 	"time"
 
 	metrics "github.com/rcrowley/go-metrics"
@@ -79,7 +77,7 @@ type EtcdV3RegisterPlugin struct {
 	// ServerStarted delays all writes until it is closed (see above).
 	ServerStarted chan struct{}
 
-	h etcdHandle
+	h registryHandle
 }
 
 // EtcdRegisterPlugin is EtcdV3RegisterPlugin under rpcx's name for the etcd
@@ -108,7 +106,7 @@ type EtcdRegisterPlugin struct {
 	// Options configures the etcd connection (TLS, user, timeout).
 	Options *RegistryOptions
 
-	h etcdHandle
+	h registryHandle
 }
 
 // ErrEtcdNotCompiled is returned by the etcd plugins' Start (and by the
@@ -144,7 +142,7 @@ func (p *EtcdRegisterPlugin) config() etcdConfig {
 // "etcd" build tag Start returns ErrEtcdNotCompiled. Calling Start on a
 // started plugin does nothing; Start after Stop starts afresh with no
 // services.
-func (p *EtcdV3RegisterPlugin) Start() error { return p.h.start(p.config(), &p.Services) }
+func (p *EtcdV3RegisterPlugin) Start() error { return startEtcd(&p.h, p.config(), &p.Services) }
 
 // Stop deregisters every service of this plugin (by revoking its lease, so
 // all its keys go at once), waits for the background work to end and closes
@@ -200,7 +198,7 @@ func (p *EtcdV3RegisterPlugin) PreCall(ctx context.Context, serviceName, methodN
 }
 
 // Start is EtcdV3RegisterPlugin.Start.
-func (p *EtcdRegisterPlugin) Start() error { return p.h.start(p.config(), &p.Services) }
+func (p *EtcdRegisterPlugin) Start() error { return startEtcd(&p.h, p.config(), &p.Services) }
 
 // Stop is EtcdV3RegisterPlugin.Stop.
 func (p *EtcdRegisterPlugin) Stop() error { return p.h.stop() }
@@ -243,88 +241,13 @@ func markMeter(reg metrics.Registry, name string) {
 	}
 }
 
-// etcdHandle is the started state of a plugin: the registrar (nil before
-// Start and after Stop) and the lock guarding it and the Services field.
-type etcdHandle struct {
-	mu      sync.Mutex
-	r       *etcdRegistrar
-	stopped bool
-}
-
-func (h *etcdHandle) start(cfg etcdConfig, services *[]string) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.r != nil {
-		return nil
-	}
-	r, err := newEtcdRegistrar(cfg)
-	if err != nil {
-		return err
-	}
-	h.r = r
-	h.stopped = false
-	*services = nil
-	return nil
-}
-
-func (h *etcdHandle) stop() error {
-	h.mu.Lock()
-	r := h.r
-	h.r = nil
-	h.stopped = h.stopped || r != nil
-	h.mu.Unlock()
-	if r == nil {
-		return nil
-	}
-	return r.stop()
-}
-
-func (h *etcdHandle) registrar() (*etcdRegistrar, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.r == nil {
-		if h.stopped {
-			return nil, ErrRegistryStopped
+// startEtcd starts h with a new etcd registrar for cfg.
+func startEtcd(h *registryHandle, cfg etcdConfig, services *[]string) error {
+	return h.start(services, func() (registrar, error) {
+		r, err := newEtcdRegistrar(cfg)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
 		}
-		return nil, ErrRegistryNotStarted
-	}
-	return h.r, nil
-}
-
-func (h *etcdHandle) register(services *[]string, name, metadata string) error {
-	r, err := h.registrar()
-	if err != nil {
-		return err
-	}
-	if err := r.register(name, metadata); err != nil {
-		return err
-	}
-	h.mu.Lock()
-	if !slices.Contains(*services, name) {
-		*services = append(*services, name)
-	}
-	h.mu.Unlock()
-	return nil
-}
-
-func (h *etcdHandle) unregister(services *[]string, name string) error {
-	r, err := h.registrar()
-	if err != nil {
-		return err
-	}
-	if err := r.unregister(name); err != nil {
-		return err
-	}
-	h.mu.Lock()
-	*services = slices.DeleteFunc(*services, func(s string) bool { return s == name })
-	h.mu.Unlock()
-	return nil
-}
-
-func (h *etcdHandle) update(name, metadata string) error {
-	r, err := h.registrar()
-	if err != nil {
-		return err
-	}
-	return r.update(name, metadata)
+		return r, nil
+	})
 }
