@@ -10,7 +10,7 @@ TAGSETS := etcd zookeeper consul mdns quic kcp "etcd zookeeper consul mdns quic 
 ENGINE_TAGS := etcd zookeeper consul mdns
 FUZZTIME ?= 30s
 
-.PHONY: help test test-all test-unit test-tags test-examples test-transports test-compat test-engines bench bench-ci lint fmt fuzz cover
+.PHONY: help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines bench bench-compare bench-ci lint fmt fuzz cover
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ test-examples: ## build every example and smoke-run the self-contained ones
 	$(GO) build ./examples/...
 	./scripts/run-examples.sh
 
-test-all: test test-transports bench-ci test-compat test-engines ## everything CI runs: test + tagged transports + benchmarks once + rpcx compat + real engines
+test-all: test test-transports bench-ci test-compat test-benchmarks test-engines ## everything CI runs: test + tagged transports + benchmarks once + rpcx compat + benchmark module builds + real engines
 
 test-transports: ## quic and kcp compiled in: server, client and transport-matrix tests, tagged examples
 	$(GO) test -race -count=1 -timeout 15m -tags "quic kcp" ./server/ ./client/ ./_testutils/
@@ -41,6 +41,12 @@ test-compat: ## rpcx v1.9.1 wire compatibility, both directions (separate module
 
 test-engines: ## tagged tests against real etcd/ZooKeeper/Consul started by scripts/testenv.sh
 	@if [ -x scripts/testenv.sh ]; then ./scripts/engine-tests.sh $(ENGINE_TAGS); else echo "scripts/testenv.sh missing"; exit 1; fi
+
+test-benchmarks: ## the side-by-side benchmark module (rpcx, grpc-go) still vets and builds
+	cd benchmarks && $(GO) vet ./... && $(GO) build ./...
+
+bench-compare: ## courier vs rpcx vs grpc-go, interleaved (about 6 minutes; see benchmarks/README.md)
+	cd benchmarks && ./run.sh
 
 bench: ## micro-benchmarks with -benchmem
 	$(GO) test -run '^$$' -bench . -benchmem ./protocol/ ./server/ ./client/
