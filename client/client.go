@@ -102,6 +102,9 @@ type Client struct {
 	wbuf    []byte
 	wopen   bool // Connect started the writer
 	wclosed bool // shutdown: nothing more is queued
+	wbusy   bool // a write is in progress (writer goroutine or an inline caller)
+	wconn   net.Conn
+	ibuf    []byte // frame buffer of inline writes; used only while wbusy
 	wake    chan struct{}
 
 	dropped  atomic.Uint64 // notifications dropped because the channel was full

@@ -299,12 +299,14 @@ func (client *Client) transmit(rc *rpcCall, m *protocol.Message) error {
 			return fmt.Errorf("client: before encode plugin: %w", err)
 		}
 	}
+	alone := false
 	if rc != nil {
-		if err := client.register(rc, seq); err != nil {
+		var err error
+		if alone, err = client.register(rc, seq); err != nil {
 			return err
 		}
 	}
-	if err := client.enqueue(m); err != nil {
+	if err := client.enqueue(m, alone); err != nil {
 		if rc == nil || client.unregister(rc) {
 			return err
 		}
@@ -313,18 +315,20 @@ func (client *Client) transmit(rc *rpcCall, m *protocol.Message) error {
 	return nil
 }
 
-func (client *Client) register(rc *rpcCall, seq uint64) error {
+// register adds rc to the pending table under seq; alone reports that it
+// is the only call in flight (then the caller may write its frame itself).
+func (client *Client) register(rc *rpcCall, seq uint64) (alone bool, err error) {
 	client.mu.Lock()
 	defer client.mu.Unlock()
 	if client.shutdown.Load() || !client.started {
 		if client.shutErr != nil {
-			return client.shutErr
+			return false, client.shutErr
 		}
-		return shutdownError(errNotConnected)
+		return false, shutdownError(errNotConnected)
 	}
 	rc.seq = seq
 	client.pending[seq] = rc
-	return nil
+	return len(client.pending) == 1, nil
 }
 
 // unregister removes rc from the pending table; false means someone else

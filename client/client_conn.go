@@ -101,6 +101,7 @@ func (client *Client) start(conn net.Conn) error {
 
 	client.wmu.Lock()
 	client.wopen = true
+	client.wconn = conn
 	client.wmu.Unlock()
 
 	go client.readLoop(conn)

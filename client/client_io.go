@@ -20,8 +20,11 @@ const maxKeptBatch = 1 << 20
 
 // enqueue appends the encoding of m to the write queue and wakes the
 // writer. Uncompressed frames are encoded straight into the queue; frames
-// to compress are encoded outside the lock first.
-func (client *Client) enqueue(m *protocol.Message) error {
+// to compress are encoded outside the lock first. When the call is alone
+// (no other call in flight) and no write is in progress, the caller writes
+// its frame itself: that saves waking the writer goroutine, which is most
+// of a lone call's cost.
+func (client *Client) enqueue(m *protocol.Message, alone bool) error {
 	if m.CompressType() != protocol.None {
 		bp := frameBufs.Get().(*[]byte)
 		b, err := m.AppendTo((*bp)[:0])
@@ -42,6 +45,9 @@ func (client *Client) enqueue(m *protocol.Message) error {
 		return client.shutdownErr()
 	}
 	wasEmpty := len(client.wbuf) == 0
+	if alone && wasEmpty && !client.wbusy {
+		return client.writeInline(m) // unlocks wmu
+	}
 	if client.wbuf == nil {
 		client.wbuf = make([]byte, 0, WriterBuffsize)
 	}
@@ -76,6 +82,40 @@ func (client *Client) enqueueBytes(frame []byte) error {
 	return nil
 }
 
+// writeInline writes m on the caller's goroutine. The caller holds wmu,
+// has checked that no write is in progress, and writeInline unlocks it.
+func (client *Client) writeInline(m *protocol.Message) error {
+	client.wbusy = true
+	conn := client.wconn
+	b, err := m.AppendTo(client.ibuf[:0])
+	if err != nil {
+		client.wbusy = false
+		client.wmu.Unlock()
+		return fmt.Errorf("client: encode request: %w", err)
+	}
+	client.wmu.Unlock()
+	if t := client.option.WriteTimeout; t > 0 {
+		_ = conn.SetWriteDeadline(time.Now().Add(t))
+	}
+	_, werr := conn.Write(b)
+	client.wmu.Lock()
+	if cap(b) <= maxKeptBatch {
+		client.ibuf = b[:0]
+	}
+	client.wbusy = false
+	more := len(client.wbuf) > 0
+	client.wmu.Unlock()
+	if werr != nil {
+		err := fmt.Errorf("client: write: %w", werr)
+		client.terminate(err)
+		return shutdownError(err)
+	}
+	if more { // frames queued during the write: the writer takes them
+		client.wakeWriter()
+	}
+	return nil
+}
+
 func (client *Client) wakeWriter() {
 	select {
 	case client.wake <- struct{}{}:
@@ -99,8 +139,13 @@ func (client *Client) writeLoop(conn net.Conn) {
 		// them all; with nothing else runnable this returns at once.
 		runtime.Gosched()
 		client.wmu.Lock()
+		if client.wbusy { // an inline write is in progress; it wakes us when it ends with frames queued
+			client.wmu.Unlock()
+			continue
+		}
 		batch := client.wbuf
 		client.wbuf = spare
+		client.wbusy = len(batch) > 0
 		client.wmu.Unlock()
 		if len(batch) == 0 {
 			spare = batch
@@ -109,9 +154,17 @@ func (client *Client) writeLoop(conn net.Conn) {
 		if timeout > 0 {
 			_ = conn.SetWriteDeadline(time.Now().Add(timeout))
 		}
-		if _, err := conn.Write(batch); err != nil {
+		_, err := conn.Write(batch)
+		client.wmu.Lock()
+		client.wbusy = false
+		more := len(client.wbuf) > 0
+		client.wmu.Unlock()
+		if err != nil {
 			client.terminate(fmt.Errorf("client: write: %w", err))
 			return
+		}
+		if more {
+			client.wakeWriter()
 		}
 		if cap(batch) > maxKeptBatch {
 			batch = nil
