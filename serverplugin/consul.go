@@ -69,18 +69,17 @@ func newConsulAPI(addr string, o *RegistryOptions) (*api.Client, *http.Transport
 // consulRegistrar keeps one plugin's keys in Consul under a session bound
 // to a TTL check of its own agent service.
 type consulRegistrar struct {
-	cfg       consulConfig
-	timeout   time.Duration
-	clients   []*api.Client
-	trs       []*http.Transport
-	serviceID string
-	checkID   string
-	entries   entrySet
-	ctx       context.Context
-	cancel    context.CancelFunc
-	done      chan struct{}
-	kick      chan struct{} // buffered(1): entries changed
-	syncMu    sync.Mutex    // serializes writers of Consul (sync)
+	changeQueue // entries, kick, register/update/unregister/poke
+	cfg         consulConfig
+	timeout     time.Duration
+	clients     []*api.Client
+	trs         []*http.Transport
+	serviceID   string
+	checkID     string
+	ctx         context.Context
+	cancel      context.CancelFunc
+	done        chan struct{}
+	syncMu      sync.Mutex // serializes writers of Consul (sync)
 
 	mu      sync.Mutex
 	cur     int               // index of the client in use
@@ -99,13 +98,14 @@ func newConsulRegistrar(cfg consulConfig) (registrar, error) {
 		return nil, err
 	}
 	r := &consulRegistrar{
-		cfg:     cfg,
-		timeout: cfg.options.Timeout(),
-		done:    make(chan struct{}),
-		kick:    make(chan struct{}, 1),
-		written: make(map[string]string),
-		dirs:    make(map[string]bool),
+		cfg:         cfg,
+		timeout:     cfg.options.Timeout(),
+		done:        make(chan struct{}),
+		changeQueue: changeQueue{kick: make(chan struct{}, 1)},
+		written:     make(map[string]string),
+		dirs:        make(map[string]bool),
 	}
+	r.flush = r.syncNow
 	for _, s := range cfg.servers {
 		c, tr, err := newConsulAPI(s, cfg.options)
 		if err != nil {
@@ -155,32 +155,6 @@ func (r *consulRegistrar) wopts() (*api.WriteOptions, context.CancelFunc) {
 func (r *consulRegistrar) qopts() (*api.QueryOptions, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
 	return (&api.QueryOptions{}).WithContext(ctx), cancel
-}
-
-func (r *consulRegistrar) poke() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (r *consulRegistrar) register(name, metadata string) error {
-	if err := r.entries.set(name, metadata); err != nil {
-		return err
-	}
-	return r.syncNow()
-}
-
-func (r *consulRegistrar) update(name, metadata string) error {
-	if err := r.entries.replace(name, metadata); err != nil {
-		return err
-	}
-	return r.syncNow()
-}
-
-func (r *consulRegistrar) unregister(name string) error {
-	r.entries.remove(name)
-	return r.syncNow()
 }
 
 // syncNow writes pending changes at once when a session is held, so the

@@ -108,6 +108,43 @@ func (h *registryHandle) update(name, metadata string) error {
 	return r.update(name, metadata)
 }
 
+// changeQueue is what the ZooKeeper and Consul registrars share: the
+// desired entries, a kick channel (buffered, 1) that wakes their background
+// loop, and register/update/unregister that record a change and write it
+// at once through flush (the registrar's syncNow; failures are left to
+// the loop).
+type changeQueue struct {
+	entries entrySet
+	kick    chan struct{}
+	flush   func() error
+}
+
+func (q *changeQueue) poke() {
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (q *changeQueue) register(name, metadata string) error {
+	if err := q.entries.set(name, metadata); err != nil {
+		return err
+	}
+	return q.flush()
+}
+
+func (q *changeQueue) update(name, metadata string) error {
+	if err := q.entries.replace(name, metadata); err != nil {
+		return err
+	}
+	return q.flush()
+}
+
+func (q *changeQueue) unregister(name string) error {
+	q.entries.remove(name)
+	return q.flush()
+}
+
 // entrySet is the desired content of a registrar: service name ->
 // metadata as registered. It is safe for concurrent use.
 type entrySet struct {

@@ -66,16 +66,15 @@ func zkConnect(servers []string, session time.Duration, o *RegistryOptions) (*zk
 // zkRegistrar keeps one plugin's ephemeral nodes in ZooKeeper, recreating
 // them whenever the plugin's session is replaced.
 type zkRegistrar struct {
-	cfg     zkConfig
-	timeout time.Duration
-	conn    *zk.Conn
-	events  <-chan zk.Event
-	entries entrySet
-	ctx     context.Context
-	cancel  context.CancelFunc
-	done    chan struct{}
-	kick    chan struct{} // buffered(1): entries changed
-	syncMu  sync.Mutex    // serializes writers of ZooKeeper (sync)
+	changeQueue // entries, kick, register/update/unregister/poke
+	cfg         zkConfig
+	timeout     time.Duration
+	conn        *zk.Conn
+	events      <-chan zk.Event
+	ctx         context.Context
+	cancel      context.CancelFunc
+	done        chan struct{}
+	syncMu      sync.Mutex // serializes writers of ZooKeeper (sync)
 
 	mu      sync.Mutex
 	written map[string]string // service -> data written under session
@@ -101,17 +100,18 @@ func newZKRegistrar(cfg zkConfig) (registrar, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &zkRegistrar{
-		cfg:     cfg,
-		timeout: cfg.options.Timeout(),
-		conn:    conn,
-		events:  events,
-		ctx:     ctx,
-		cancel:  cancel,
-		done:    make(chan struct{}),
-		kick:    make(chan struct{}, 1),
-		written: make(map[string]string),
-		dirs:    make(map[string]bool),
+		cfg:         cfg,
+		timeout:     cfg.options.Timeout(),
+		conn:        conn,
+		events:      events,
+		ctx:         ctx,
+		cancel:      cancel,
+		done:        make(chan struct{}),
+		changeQueue: changeQueue{kick: make(chan struct{}, 1)},
+		written:     make(map[string]string),
+		dirs:        make(map[string]bool),
 	}
+	r.flush = r.syncNow
 	go r.run()
 	return r, nil
 }
@@ -122,32 +122,6 @@ func (r *zkRegistrar) dir(service string) string {
 
 func (r *zkRegistrar) path(service string) string {
 	return r.dir(service) + "/" + r.cfg.serviceAddress
-}
-
-func (r *zkRegistrar) poke() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (r *zkRegistrar) register(name, metadata string) error {
-	if err := r.entries.set(name, metadata); err != nil {
-		return err
-	}
-	return r.syncNow()
-}
-
-func (r *zkRegistrar) update(name, metadata string) error {
-	if err := r.entries.replace(name, metadata); err != nil {
-		return err
-	}
-	return r.syncNow()
-}
-
-func (r *zkRegistrar) unregister(name string) error {
-	r.entries.remove(name)
-	return r.syncNow()
 }
 
 // syncNow writes pending changes at once when a session is up, so the node
