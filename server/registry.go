@@ -172,7 +172,11 @@ func methodInvoker(svc, name string, fn reflect.Value, mt reflect.Type, rcvr ref
 	if err != nil {
 		return nil, false, err
 	}
-	return reflectInvoker(svc, name, fn, rcvr, argType, replyType), true, nil
+	call := directMethodCall(name, fn, rcvr, argType)
+	if call == nil {
+		call = reflectCall(fn, rcvr, argType)
+	}
+	return argsInvoker(argType, replyType, call), true, nil
 }
 
 func checkSignature(what string, argType, replyType, mt reflect.Type) (reflect.Type, reflect.Type, error) {
@@ -198,38 +202,17 @@ func exportedOrBuiltin(t reflect.Type) bool {
 	return token.IsExported(t.Name()) || t.PkgPath() == ""
 }
 
-// reflectInvoker builds the invoker of a method found by reflection. rcvr
-// is invalid for functions. Per call it allocates the arguments and the
-// reply and calls through reflect.Value.Call; the types are resolved here.
-func reflectInvoker(svc, name string, fn, rcvr reflect.Value, argType, replyType reflect.Type) invoker {
+// methodCall calls a registered method or function with argv (a pointer
+// to the decoded arguments, dereferenced here for methods taking their
+// arguments by value) and replyv (a pointer to a fresh reply).
+type methodCall func(ctx *reqCtx, argv, replyv reflect.Value) error
+
+// reflectCall calls fn through reflect.Value.Call; rcvr is invalid for
+// functions. It serves every shape directMethodCall cannot.
+func reflectCall(fn, rcvr reflect.Value, argType reflect.Type) methodCall {
 	argIsPtr := argType.Kind() == reflect.Pointer
-	argElem := argType
-	if argIsPtr {
-		argElem = argType.Elem()
-	}
-	replyElem := replyType.Elem()
 	hasRcvr := rcvr.IsValid()
-	return func(ctx *reqCtx, cd codec.Codec, req *protocol.Message) ([]byte, error) {
-		argv := reflect.New(argElem)
-		if len(req.Payload) > 0 {
-			if err := cd.Decode(req.Payload, argv.Interface()); err != nil {
-				return nil, withCode(share.CodeInvalidArgument, err)
-			}
-		}
-		replyv := reflect.New(replyElem)
-		var args, reply interface{}
-		if ctx.callPlugins {
-			var err error
-			args, err = ctx.s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, argv.Interface())
-			if err != nil {
-				return nil, err
-			}
-			if v := reflect.ValueOf(args); v.Type() != argv.Type() {
-				return nil, withCode(share.CodeInternal, fmt.Errorf("server: PreCall returned args of type %T, want %s", args, argv.Type()))
-			} else {
-				argv = v
-			}
-		}
+	return func(ctx *reqCtx, argv, replyv reflect.Value) error {
 		a := argv
 		if !argIsPtr {
 			a = argv.Elem()
@@ -246,6 +229,42 @@ func reflectInvoker(svc, name string, fn, rcvr reflect.Value, argType, replyType
 		in[n], in[n+1], in[n+2] = reflect.ValueOf(&ctx.self).Elem(), a, replyv
 		out := fn.Call(in[:n+3])
 		err, _ := out[0].Interface().(error)
+		return err
+	}
+}
+
+// argsInvoker builds the invoker of a method or function found by
+// reflection: per call it allocates the arguments and the reply, decodes
+// the payload, runs the PreCall/PostCall hooks around call and encodes the
+// reply. The types are resolved here, once.
+func argsInvoker(argType, replyType reflect.Type, call methodCall) invoker {
+	argElem := argType
+	if argType.Kind() == reflect.Pointer {
+		argElem = argType.Elem()
+	}
+	replyElem := replyType.Elem()
+	return func(ctx *reqCtx, cd codec.Codec, req *protocol.Message) ([]byte, error) {
+		argv := reflect.New(argElem)
+		if len(req.Payload) > 0 {
+			if err := cd.Decode(req.Payload, argv.Interface()); err != nil {
+				return nil, withCode(share.CodeInvalidArgument, err)
+			}
+		}
+		replyv := reflect.New(replyElem)
+		var args, reply interface{}
+		if ctx.callPlugins {
+			var err error
+			args, err = ctx.s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, argv.Interface())
+			if err != nil {
+				return nil, err
+			}
+			if v := reflect.ValueOf(args); !v.IsValid() || v.Type() != argv.Type() {
+				return nil, withCode(share.CodeInternal, fmt.Errorf("server: PreCall returned args of type %T, want %s", args, argv.Type()))
+			} else {
+				argv = v
+			}
+		}
+		err := call(ctx, argv, replyv)
 		reply = replyv.Interface()
 		if ctx.callPlugins {
 			var perr error
@@ -312,8 +331,11 @@ func (s *Server) registerFunction(servicePath, name string, fn interface{}) (str
 	if err != nil {
 		return "", err
 	}
-	inv := reflectInvoker(servicePath, name, f, reflect.Value{}, argType, replyType)
-	return name, s.addMethod(servicePath, &method{name: name, invoke: inv})
+	call := directFuncCall(f, argType)
+	if call == nil {
+		call = reflectCall(f, reflect.Value{}, argType)
+	}
+	return name, s.addMethod(servicePath, &method{name: name, invoke: argsInvoker(argType, replyType, call)})
 }
 
 // funcName returns the last element of a function's Go name.
