@@ -47,19 +47,32 @@ func NewWorkerPool(maxWorkers, maxCapacity int, options ...PoolOption) WorkerPoo
 	return newPool(maxWorkers, func(f func()) { f() }, options...)
 }
 
-// pool runs tasks of type T with run on reused goroutines. A task goes to
-// a parked worker through an unbuffered channel, or to a new worker when
-// none is parked.
+// pool runs tasks of type T with run on reused goroutines. Idle workers
+// wait on their own channel in a LIFO stack: a task goes to the worker
+// that parked last (its stack and caches are warm) with one plain channel
+// send, or to a new worker when none is parked. A janitor goroutine, alive
+// while workers are, stops the workers idle for a whole period; so no
+// worker waits in a select or on a timer between tasks.
 type pool[T any] struct {
 	run      func(T)
-	tasks    chan T
 	slots    chan struct{} // nil: unbounded
 	stop     chan struct{}
 	stopOnce sync.Once
-	mu       sync.RWMutex // guards stopped against wg.Add after Wait
-	stopped  bool
-	wg       sync.WaitGroup
 	idleTime time.Duration
+
+	mu      sync.Mutex
+	idle    []*poolWorker[T] // parked workers, most recently parked last
+	stopped bool
+	epoch   uint64 // janitor ticks; a worker parked in an older epoch is idle
+	janitor bool   // the janitor goroutine runs
+	live    int    // workers not yet told to exit by the janitor
+	wg      sync.WaitGroup
+}
+
+// poolWorker is one parked or running worker.
+type poolWorker[T any] struct {
+	tasks  chan T // capacity 1: a send never blocks
+	parked uint64 // the pool's epoch when it last parked
 }
 
 func newPool[T any](maxWorkers int, run func(T), options ...PoolOption) *pool[T] {
@@ -67,15 +80,15 @@ func newPool[T any](maxWorkers int, run func(T), options ...PoolOption) *pool[T]
 	for _, o := range options {
 		o(&cfg)
 	}
-	p := &pool[T]{run: run, tasks: make(chan T), stop: make(chan struct{}), idleTime: cfg.idle}
+	p := &pool[T]{run: run, stop: make(chan struct{}), idleTime: cfg.idle}
 	if maxWorkers > 0 {
 		p.slots = make(chan struct{}, maxWorkers)
 	}
 	return p
 }
 
-// submit runs t on a parked worker or a new one, first waiting for a slot
-// in a bounded pool. It reports false when the pool is stopped.
+// submit runs t on the last parked worker or a new one, first waiting for
+// a slot in a bounded pool. It reports false when the pool is stopped.
 func (p *pool[T]) submit(t T) bool {
 	if p.slots != nil {
 		select {
@@ -84,23 +97,29 @@ func (p *pool[T]) submit(t T) bool {
 			return false
 		}
 	}
-	select {
-	case p.tasks <- t:
-		return true
-	case <-p.stop:
-		p.release()
-		return false
-	default:
-	}
-	p.mu.RLock()
+	p.mu.Lock()
 	if p.stopped {
-		p.mu.RUnlock()
+		p.mu.Unlock()
 		p.release()
 		return false
+	}
+	if n := len(p.idle); n > 0 {
+		w := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		w.tasks <- t
+		return true
 	}
 	p.wg.Add(1)
-	p.mu.RUnlock()
-	go p.worker(t)
+	p.live++
+	if !p.janitor {
+		p.janitor = true
+		p.wg.Add(1)
+		go p.sweep()
+	}
+	p.mu.Unlock()
+	go p.worker(&poolWorker[T]{tasks: make(chan T, 1)}, t)
 	return true
 }
 
@@ -109,6 +128,11 @@ func (p *pool[T]) halt() {
 		p.mu.Lock()
 		p.stopped = true
 		close(p.stop)
+		for i, w := range p.idle {
+			close(w.tasks)
+			p.idle[i] = nil
+		}
+		p.idle = nil
 		p.mu.Unlock()
 	})
 }
@@ -124,32 +148,61 @@ func (p *pool[T]) runOne(t T) {
 	p.run(t)
 }
 
-// worker runs t, then waits for more tasks. It exits when a whole idle
-// period passed without a task (so after one to two periods of idleness);
-// the timer is re-armed only when it fires, not after every task, which
-// keeps timer locking off the request path.
-func (p *pool[T]) worker(t T) {
+// worker runs t, parks, and runs what it is given until its channel is
+// closed (by the janitor or by halt).
+func (p *pool[T]) worker(w *poolWorker[T], t T) {
 	defer p.wg.Done()
-	timer := time.NewTimer(p.idleTime)
-	defer timer.Stop()
 	for {
 		p.runOne(t)
-		worked := true
-	wait:
-		for {
-			select {
-			case t = <-p.tasks:
-				break wait
-			case <-timer.C:
-				if !worked {
-					return
-				}
-				worked = false
-				timer.Reset(p.idleTime)
-			case <-p.stop:
-				return
-			}
+		p.mu.Lock()
+		if p.stopped {
+			p.mu.Unlock()
+			return
 		}
+		w.parked = p.epoch
+		p.idle = append(p.idle, w)
+		p.mu.Unlock()
+		var ok bool
+		if t, ok = <-w.tasks; !ok {
+			return
+		}
+	}
+}
+
+// sweep is the janitor: every idle period it stops the workers that parked
+// before the previous tick (so idle for one to two periods), oldest first.
+// It exits, with the last worker, when none is left, and on stop.
+func (p *pool[T]) sweep() {
+	defer p.wg.Done()
+	tick := time.NewTicker(p.idleTime)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+		case <-p.stop:
+			return
+		}
+		p.mu.Lock()
+		p.epoch++
+		n := 0
+		for n < len(p.idle) && p.idle[n].parked+1 < p.epoch {
+			close(p.idle[n].tasks)
+			n++
+		}
+		p.live -= n
+		if n > 0 {
+			k := copy(p.idle, p.idle[n:])
+			clear(p.idle[k:])
+			p.idle = p.idle[:k]
+		}
+		// When no worker is left the janitor goes too; the next new
+		// worker starts it again.
+		if p.live == 0 {
+			p.janitor = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
 	}
 }
 
