@@ -54,11 +54,15 @@ type conn struct {
 	spare   []outItem
 	closing bool // close once the queue is flushed
 	closed  bool
-	writing bool // the writer goroutine was started
+	writing bool   // the writer goroutine was started
+	wbusy   bool   // a write is in progress (writer goroutine or inline)
+	ibuf    []byte // encoding buffer of inline writes; used only while wbusy
 	wake    chan struct{}
 	stop    chan struct{} // closed by close()
 	roomCh  chan struct{} // signalled when a notification was written
 	wdone   chan struct{} // closed when the writer exits
+
+	inlineState
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -74,6 +78,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 		stop:   make(chan struct{}),
 		roomCh: make(chan struct{}, 1),
 		wdone:  make(chan struct{}),
+		inlineState: inlineState{
+			readEnd: make(chan struct{}),
+		},
 	}
 }
 
@@ -127,6 +134,14 @@ func (c *conn) enqueue(it outItem) bool {
 		c.drop(&it)
 		return false
 	}
+	if it.done && len(c.queue) == 0 && !c.wbusy && !c.closing && len(c.sem) <= 1 {
+		// The only request in flight: no other reply can join a batch,
+		// so write it here rather than wake the writer goroutine.
+		c.wbusy = true
+		c.mu.Unlock()
+		c.writeInline(&it)
+		return true
+	}
 	c.queue = append(c.queue, it)
 	n := len(c.queue)
 	c.mu.Unlock()
@@ -134,6 +149,30 @@ func (c *conn) enqueue(it outItem) bool {
 		c.signal()
 	}
 	return true
+}
+
+// writeInline writes one reply on the caller's goroutine; the caller set
+// wbusy under mu. Anything queued meanwhile is left to the writer.
+func (c *conn) writeInline(it *outItem) {
+	batch := [1]outItem{*it}
+	buf, err := c.writeBatch(c.ibuf[:0], batch[:])
+	if cap(buf) <= 1<<20 {
+		c.ibuf = buf[:0]
+	} else {
+		c.ibuf = nil
+	}
+	c.mu.Lock()
+	c.wbusy = false
+	more := len(c.queue) > 0 || c.closing
+	c.mu.Unlock()
+	if err != nil {
+		log.Debugf("server: write to %s: %v", c.nc.RemoteAddr(), err)
+		c.close()
+		return
+	}
+	if more {
+		c.signal()
+	}
 }
 
 // drop releases an item that will not be written.
@@ -188,9 +227,14 @@ func (c *conn) writeLoop() {
 				c.mu.Unlock()
 				return
 			}
+			if c.wbusy { // an inline write; it signals when it ends
+				c.mu.Unlock()
+				break
+			}
 			batch := c.queue
 			if len(batch) > 0 {
 				c.queue, c.spare = c.spare[:0], nil
+				c.wbusy = true
 			}
 			closing := c.closing
 			c.mu.Unlock()
@@ -209,6 +253,7 @@ func (c *conn) writeLoop() {
 			}
 			c.mu.Lock()
 			c.spare = batch[:0]
+			c.wbusy = false
 			c.mu.Unlock()
 			if cap(buf) > 1<<20 {
 				buf = nil // do not pin a large buffer
@@ -250,8 +295,19 @@ func (s *Server) serveRPC(c *conn) {
 	c.writing = true
 	c.mu.Unlock()
 	go c.writeLoop()
-	flush := s.readLoop(c)
-	if flush {
+	s.readAndClose(c)
+	<-c.readEnd // a reader that took over may still be reading
+}
+
+// readAndClose reads c until it fails and then closes it, flushing queued
+// responses where that is wanted; it returns at once when another
+// goroutine took over reading (see runInline).
+func (s *Server) readAndClose(c *conn) {
+	end := s.readLoop(c)
+	if end == endHandedOff {
+		return
+	}
+	if end == endFlush {
 		c.cancel()
 		c.closeAfterFlush()
 		t := time.NewTimer(max(s.writeTimeout, time.Second))
@@ -263,11 +319,12 @@ func (s *Server) serveRPC(c *conn) {
 	}
 	c.close()
 	<-c.wdone
+	close(c.readEnd)
 }
 
-// readLoop reads and dispatches frames until the connection fails. It
-// reports whether queued responses should be flushed before closing.
-func (s *Server) readLoop(c *conn) (flush bool) {
+// readLoop reads and dispatches frames until the connection fails or a
+// handler run inline outlives its grace period.
+func (s *Server) readLoop(c *conn) readEnd {
 	deadlineSet := s.readTimeout > 0
 	for {
 		if s.readTimeout > 0 {
@@ -280,11 +337,11 @@ func (s *Server) readLoop(c *conn) (flush bool) {
 		limitErr := s.Plugins.DoPreReadRequest(c.ctx)
 		if limitErr != nil && !errors.Is(limitErr, ErrReqReachLimit) {
 			log.Debugf("server: closing connection from %s: %v", c.nc.RemoteAddr(), limitErr)
-			return false
+			return endClose
 		}
 		if _, err := c.br.Peek(1); err != nil {
 			c.logReadError(err)
-			return false
+			return endClose
 		}
 		if s.frameTimeout > 0 && !c.frameBuffered() {
 			_ = c.nc.SetReadDeadline(time.Now().Add(s.frameTimeout))
@@ -293,7 +350,10 @@ func (s *Server) readLoop(c *conn) (flush bool) {
 		req := protocol.GetPooledMsg()
 		if err := req.DecodeLimited(c.br, &s.limits); err != nil {
 			if keep := s.badFrame(c, req, err); !keep {
-				return errors.Is(err, protocol.ErrMessageTooLong)
+				if errors.Is(err, protocol.ErrMessageTooLong) {
+					return endFlush
+				}
+				return endClose
 			}
 			continue
 		}
@@ -320,13 +380,22 @@ func (s *Server) readLoop(c *conn) (flush bool) {
 		case c.sem <- struct{}{}:
 		case <-c.ctx.Done():
 			protocol.FreeMsg(req)
-			return false
+			return endClose
 		}
 		s.inflight.Add(1)
 		if s.state.Load() != stateServing {
 			c.finish()
 			s.replyError(c, req, ErrShuttingDown)
 			continue
+		}
+		if s.inlineGrace > 0 && s.workers != nil && c.br.Buffered() == 0 {
+			// Nothing more to read yet: run it here (see runInline).
+			if m := s.loadRegistry().lookup(req.ServicePath, req.ServiceMethod); inlineAllowed(m) {
+				if !s.runInline(c, job{c: c, req: req}, m) {
+					return endHandedOff
+				}
+				continue
+			}
 		}
 		s.dispatch(c, req)
 	}

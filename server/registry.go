@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/courier-rpc/courier/codec"
 	"github.com/courier-rpc/courier/protocol"
@@ -24,6 +25,9 @@ type method struct {
 	name    string
 	invoke  invoker
 	handler Handler
+	// offReader counts calls still to run on pool workers because a call
+	// of this method outlived the inline grace period (see runInline).
+	offReader atomic.Int32
 }
 
 // service is a registered name with its methods.
@@ -51,6 +55,19 @@ func (r *registry) clone() *registry {
 }
 
 // find returns the method for path and name, or an error with rpcx's text.
+// lookup returns the method of path and name, or nil.
+func (r *registry) lookup(path, name string) *method {
+	if ms, ok := r.router[path]; ok {
+		if m, ok := ms[name]; ok {
+			return m
+		}
+	}
+	if svc, ok := r.services[path]; ok {
+		return svc.methods[name]
+	}
+	return nil
+}
+
 func (r *registry) find(path, name string) (*method, error) {
 	if ms, ok := r.router[path]; ok {
 		if m, ok := ms[name]; ok {

@@ -57,6 +57,7 @@ type Server struct {
 	keepAlive       time.Duration
 	maxDeadline     time.Duration
 	maxConnRequests int
+	inlineGrace     time.Duration // 0: no inline handlers
 	maxNotifyQueue  int
 	tlsConfig       *tls.Config
 	blockCrypt      any // kcp.BlockCrypt of the kcp network (WithBlockCrypt, tag kcp)
@@ -106,6 +107,7 @@ func NewServer(options ...OptionFn) *Server {
 		frameTimeout:    DefaultFrameTimeout,
 		keepAlive:       DefaultTCPKeepAlivePeriod,
 		maxConnRequests: DefaultMaxConnRequests,
+		inlineGrace:     DefaultInlineGrace,
 		maxNotifyQueue:  DefaultMaxNotifyQueue,
 		codecs:          share.NewCodecTable(),
 		listeners:       make(map[net.Listener]struct{}),
@@ -149,23 +151,28 @@ type Stats struct {
 	ProtocolErrors uint64
 	// Notifications counts messages queued by SendMessage.
 	Notifications uint64
+	// ReaderTakeovers counts handlers run on their connection's reader
+	// that outlived the inline grace period, so that another goroutine
+	// took over reading (see WithInlineGrace).
+	ReaderTakeovers uint64
 }
 
 type serverStats struct {
-	accepted, closed, requests, heartbeats, errors, panics, protocol, notifications atomic.Uint64
+	accepted, closed, requests, heartbeats, errors, panics, protocol, notifications, takeovers atomic.Uint64
 }
 
 // Stats returns a snapshot of the server's counters.
 func (s *Server) Stats() Stats {
 	return Stats{
-		ConnsAccepted:  s.stats.accepted.Load(),
-		ConnsClosed:    s.stats.closed.Load(),
-		Requests:       s.stats.requests.Load(),
-		Heartbeats:     s.stats.heartbeats.Load(),
-		ErrorResponses: s.stats.errors.Load(),
-		Panics:         s.stats.panics.Load(),
-		ProtocolErrors: s.stats.protocol.Load(),
-		Notifications:  s.stats.notifications.Load(),
+		ConnsAccepted:   s.stats.accepted.Load(),
+		ConnsClosed:     s.stats.closed.Load(),
+		Requests:        s.stats.requests.Load(),
+		Heartbeats:      s.stats.heartbeats.Load(),
+		ErrorResponses:  s.stats.errors.Load(),
+		Panics:          s.stats.panics.Load(),
+		ProtocolErrors:  s.stats.protocol.Load(),
+		Notifications:   s.stats.notifications.Load(),
+		ReaderTakeovers: s.stats.takeovers.Load(),
 	}
 }
 
