@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +35,8 @@ type outItem struct {
 }
 
 // conn is one served connection. Its reader goroutine (serveRPC) owns it;
-// a writer goroutine drains its write queue.
+// replies are written by their handler when alone, else by a flush run on
+// a pool worker (conn_write.go).
 type conn struct {
 	s      *Server
 	nc     net.Conn
@@ -49,18 +49,17 @@ type conn struct {
 	notifies atomic.Int32  // queued notifications
 	draining atomic.Bool
 
-	mu      sync.Mutex
-	queue   []outItem
-	spare   []outItem
-	closing bool // close once the queue is flushed
-	closed  bool
-	writing bool   // the writer goroutine was started
-	wbusy   bool   // a write is in progress (writer goroutine or inline)
-	ibuf    []byte // encoding buffer of inline writes; used only while wbusy
-	wake    chan struct{}
-	stop    chan struct{} // closed by close()
-	roomCh  chan struct{} // signalled when a notification was written
-	wdone   chan struct{} // closed when the writer exits
+	mu       sync.Mutex
+	queue    []outItem
+	spare    []outItem
+	closing  bool // close once the queue is flushed
+	closed   bool
+	rpc      bool          // serves the rpcx protocol (else HTTP: nothing is queued)
+	flushing bool          // a flush is scheduled or running
+	wbusy    bool          // a write is in progress (a flush or an inline write)
+	wbuf     []byte        // encoding buffer; used only while wbusy
+	stop     chan struct{} // closed by close()
+	roomCh   chan struct{} // signalled when a notification was written
 
 	inlineState
 }
@@ -74,10 +73,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 		ctx:    ctx,
 		cancel: cancel,
 		sem:    make(chan struct{}, s.maxConnRequests),
-		wake:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 		roomCh: make(chan struct{}, 1),
-		wdone:  make(chan struct{}),
 		inlineState: inlineState{
 			readEnd: make(chan struct{}),
 		},
@@ -104,197 +101,16 @@ func (c *conn) close() {
 	}
 }
 
-// closeAfterFlush makes the writer close the connection once its queue is
-// empty.
-func (c *conn) closeAfterFlush() {
-	c.mu.Lock()
-	c.closing = true
-	writing := c.writing
-	c.mu.Unlock()
-	if !writing { // no frame was read yet: nothing to flush
-		c.close()
-		return
-	}
-	c.signal()
-}
-
-func (c *conn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-// enqueue queues it for the writer, or drops it when the connection is
-// closed.
-func (c *conn) enqueue(it outItem) bool {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		c.drop(&it)
-		return false
-	}
-	if it.done && len(c.queue) == 0 && !c.wbusy && !c.closing && len(c.sem) <= 1 {
-		// The only request in flight: no other reply can join a batch,
-		// so write it here rather than wake the writer goroutine.
-		c.wbusy = true
-		c.mu.Unlock()
-		c.writeInline(&it)
-		return true
-	}
-	c.queue = append(c.queue, it)
-	n := len(c.queue)
-	c.mu.Unlock()
-	if n == 1 {
-		c.signal()
-	}
-	return true
-}
-
-// writeInline writes one reply on the caller's goroutine; the caller set
-// wbusy under mu. Anything queued meanwhile is left to the writer.
-func (c *conn) writeInline(it *outItem) {
-	batch := [1]outItem{*it}
-	buf, err := c.writeBatch(c.ibuf[:0], batch[:])
-	if cap(buf) <= 1<<20 {
-		c.ibuf = buf[:0]
-	} else {
-		c.ibuf = nil
-	}
-	c.mu.Lock()
-	c.wbusy = false
-	more := len(c.queue) > 0 || c.closing
-	c.mu.Unlock()
-	if err != nil {
-		log.Debugf("server: write to %s: %v", c.nc.RemoteAddr(), err)
-		c.close()
-		return
-	}
-	if more {
-		c.signal()
-	}
-}
-
-// drop releases an item that will not be written.
-func (c *conn) drop(it *outItem) {
-	c.release(it)
-}
-
-// release frees an item's messages and completes its request.
-func (c *conn) release(it *outItem) {
-	if it.req != nil && it.req != it.msg {
-		protocol.FreeMsg(it.req)
-	}
-	protocol.FreeMsg(it.msg)
-	if it.kind == itemNotify {
-		c.notifies.Add(-1)
-		select {
-		case c.roomCh <- struct{}{}:
-		default:
-		}
-	}
-	if it.done {
-		c.finish()
-	}
-	*it = outItem{}
-}
-
-// finish completes one request of this connection.
-func (c *conn) finish() {
-	<-c.sem
-	c.s.inflight.Add(-1)
-}
-
-// writeLoop encodes every queued message into one buffer and writes it
-// with one Write, until the connection closes.
-func (c *conn) writeLoop() {
-	defer close(c.wdone)
-	var buf []byte
-	for {
-		select {
-		case <-c.wake:
-		case <-c.stop:
-			return
-		}
-		if len(c.sem) > 1 {
-			// Other requests of this connection are running: let them
-			// queue their replies so that one write carries them all.
-			runtime.Gosched()
-		}
-		for {
-			c.mu.Lock()
-			if c.closed {
-				c.mu.Unlock()
-				return
-			}
-			if c.wbusy { // an inline write; it signals when it ends
-				c.mu.Unlock()
-				break
-			}
-			batch := c.queue
-			if len(batch) > 0 {
-				c.queue, c.spare = c.spare[:0], nil
-				c.wbusy = true
-			}
-			closing := c.closing
-			c.mu.Unlock()
-			if len(batch) == 0 {
-				if closing {
-					c.close()
-					return
-				}
-				break
-			}
-			var err error
-			if buf, err = c.writeBatch(buf[:0], batch); err != nil {
-				log.Debugf("server: write to %s: %v", c.nc.RemoteAddr(), err)
-				c.close()
-				return
-			}
-			c.mu.Lock()
-			c.spare = batch[:0]
-			c.wbusy = false
-			c.mu.Unlock()
-			if cap(buf) > 1<<20 {
-				buf = nil // do not pin a large buffer
-			}
-		}
-	}
-}
-
-func (c *conn) writeBatch(buf []byte, batch []outItem) ([]byte, error) {
-	for i := range batch {
-		it := &batch[i]
-		var err error
-		n := len(buf)
-		if buf, err = it.msg.AppendTo(buf); err != nil {
-			buf = buf[:n]
-			log.Warnf("server: encode message %d for %s: %v", it.msg.Seq(), c.nc.RemoteAddr(), err)
-		}
-	}
-	var werr error
-	if len(buf) > 0 {
-		if wt := c.s.writeTimeout; wt > 0 {
-			_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
-		}
-		_, werr = c.nc.Write(buf)
-	}
-	for i := range batch {
-		it := &batch[i]
-		if it.ctx != nil && it.kind == itemResponse {
-			_ = c.s.Plugins.DoPostWriteResponse(it.ctx, it.req, it.msg, werr)
-		}
-		c.release(it)
-	}
-	return buf, werr
-}
-
 // serveRPC serves the rpcx protocol on c until it closes.
 func (s *Server) serveRPC(c *conn) {
 	c.mu.Lock()
-	c.writing = true
+	c.rpc = true
+	start := len(c.queue) > 0 && !c.flushing // notifications sent before the first frame
+	c.flushing = c.flushing || start
 	c.mu.Unlock()
-	go c.writeLoop()
+	if start {
+		c.startFlush()
+	}
 	s.readAndClose(c)
 	<-c.readEnd // a reader that took over may still be reading
 }
@@ -312,13 +128,12 @@ func (s *Server) readAndClose(c *conn) {
 		c.closeAfterFlush()
 		t := time.NewTimer(max(s.writeTimeout, time.Second))
 		select {
-		case <-c.wdone:
+		case <-c.stop:
 		case <-t.C:
 		}
 		t.Stop()
 	}
 	c.close()
-	<-c.wdone
 	close(c.readEnd)
 }
 

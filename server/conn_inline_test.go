@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"testing"
 	"time"
 
@@ -178,5 +179,24 @@ func TestInlineTakeoverShutdown(t *testing.T) {
 	}
 	if err := <-errc; err != nil {
 		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+// An idle connection holds one goroutine, its reader: replies are written
+// inline or by flushes on pool workers, not by a writer per connection.
+func TestIdleConnectionOneGoroutine(t *testing.T) {
+	_, addr := newArithServer(t)
+	base := runtime.NumGoroutine()
+	const n = 20
+	for i := range n {
+		rc := dialRaw(t, addr)
+		p, _ := json.Marshal(Args{A: i, B: 2})
+		if res := rc.call(newReq("Arith", "Mul", protocol.JSON, p, nil)); res.MessageStatusType() == protocol.Error {
+			t.Fatalf("call %d failed", i)
+		}
+	}
+	// A few pool workers and the pool's janitor may be parked too.
+	if extra := runtime.NumGoroutine() - base; extra > n+4 {
+		t.Fatalf("%d goroutines for %d idle connections", extra, n)
 	}
 }

@@ -116,6 +116,15 @@ func (s *Server) callPlugins() bool {
 	return len(h.preCall)+len(h.postCall) > 0
 }
 
+// runJob runs a pool task: a request or a connection's flush.
+func (s *Server) runJob(j job) {
+	if j.flush {
+		j.c.flush()
+		return
+	}
+	s.serveRequest(j)
+}
+
 // serveRequest handles one request on a pool worker and queues its response.
 func (s *Server) serveRequest(j job) {
 	c, req := j.c, j.req

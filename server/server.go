@@ -93,8 +93,9 @@ type Server struct {
 
 // job is one request for the default worker pool.
 type job struct {
-	c   *conn
-	req *protocol.Message
+	c     *conn
+	req   *protocol.Message
+	flush bool // flush c's write queue (req is nil)
 }
 
 // NewServer returns a server configured by options. The codec table
@@ -125,7 +126,7 @@ func NewServer(options ...OptionFn) *Server {
 		s.maxNotifyQueue = DefaultMaxNotifyQueue
 	}
 	if s.pool == nil {
-		s.workers = newPool(0, s.serveRequest)
+		s.workers = newPool(0, s.runJob)
 	}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	return s
