@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -17,17 +18,18 @@ import (
 //
 // A handler that runs long must not stop the connection's other requests
 // from being read (or deadlock a handler waiting for another call on the
-// same connection). A per-connection watchdog timer ticks every grace
-// period (WithInlineGrace, default DefaultInlineGrace) while the
-// connection runs handlers inline: when it finds the same inline run in
-// progress as at its previous tick, that handler has run for at least one
-// period, and a new goroutine takes over reading the connection; the
-// goroutine of the slow handler, when it returns, stops being the reader.
-// A connection's original goroutine then waits for the connection to end
-// (it owns the accept-side cleanup); a later reader just exits. The timer
-// is not touched per call (re-arming a timer per call wakes the network
-// poller, which costs more than the hand-off saved); it stops when a whole
-// period passed without an inline run.
+// same connection). One watchdog goroutine per server ticks every grace
+// period (WithInlineGrace, default DefaultInlineGrace) while connections
+// run handlers inline; a connection joins its list at an inline run and
+// leaves it at a tick that finds it reading. When a tick finds the same
+// inline run in progress as the previous tick did, that handler has run
+// for at least one period: a new goroutine takes over reading the
+// connection, and the goroutine of the slow handler, when it returns,
+// stops being the reader. A connection's original goroutine then waits for
+// the connection to end (it owns the accept-side cleanup); a later reader
+// just exits. Nothing timer-related happens per call (re-arming a timer
+// per call wakes the network poller, which costs more than the hand-off
+// saved), and an idle server has no watchdog goroutine.
 
 // DefaultInlineGrace is how long a handler may run on its connection's
 // reader before another goroutine takes over reading.
@@ -42,12 +44,12 @@ func WithInlineGrace(d time.Duration) OptionFn {
 	return func(s *Server) { s.inlineGrace = d }
 }
 
-// Reader states of a connection (conn.reader).
-const (
-	readerReading   int32 = iota // the reader goroutine reads
-	readerInline                 // the reader runs a handler inline
-	readerTakenOver              // a new goroutine took over while it ran
-)
+// conn.reader holds the reader's generation (bits 1 and up), which a
+// takeover increments, and whether it runs a handler inline (bit 0). A
+// goroutine is the reader while the generation is the one it started
+// inline with, so a slow handler's goroutine cannot mistake a later
+// reader's inline run for its own.
+const readerInlineBit = 1
 
 // readEnd says how a read loop ended.
 type readEnd uint8
@@ -60,11 +62,10 @@ const (
 
 // inlineState is the part of conn that inline handlers use.
 type inlineState struct {
-	reader   atomic.Int32
+	reader   atomic.Uint64          // generation<<1 | inline
 	runs     atomic.Uint64          // inline runs started
-	armed    atomic.Bool            // the watchdog timer is armed
-	watchdog *time.Timer            // fires watch; made at the first inline run
-	lastRuns atomic.Uint64          // runs at the watchdog's previous tick
+	watched  atomic.Bool            // in the watchdog's list
+	lastRuns atomic.Uint64          // runs at the watchdog's previous look
 	readEnd  chan struct{}          // closed when the last reader has closed the connection
 	method   atomic.Pointer[method] // the method of the inline run; nil: none found
 }
@@ -87,55 +88,93 @@ func inlineAllowed(m *method) bool {
 // runInline runs req on the reader goroutine. It reports false when the
 // handler outlived the grace period and another goroutine reads now.
 func (s *Server) runInline(c *conn, j job, m *method) bool {
-	if c.watchdog == nil {
-		// Made stopped, before the stores below publish it to the
-		// goroutine the timer starts.
-		c.watchdog = time.AfterFunc(time.Hour, func() { s.watch(c) })
-		c.watchdog.Stop()
-	}
+	gen := c.reader.Load() // bit 0 is clear: this goroutine reads
 	c.method.Store(m)
 	c.runs.Add(1)
-	c.reader.Store(readerInline)
-	if !c.armed.Load() {
-		c.arm()
+	c.reader.Store(gen | readerInlineBit)
+	if !c.watched.Load() && c.watched.CompareAndSwap(false, true) {
+		s.watchdog.add(c)
 	}
 	s.serveRequest(j)
-	return c.reader.CompareAndSwap(readerInline, readerReading)
+	return c.reader.CompareAndSwap(gen|readerInlineBit, gen)
 }
 
-// arm starts the watchdog unless it runs already.
-func (c *conn) arm() {
-	if c.armed.CompareAndSwap(false, true) {
-		c.watchdog.Reset(c.s.inlineGrace)
+// watchdog finds handlers stuck on their connection's reader.
+type watchdog struct {
+	s       *Server
+	mu      sync.Mutex
+	conns   []*conn // connections with inline runs since the last tick
+	running bool    // the goroutine runs
+}
+
+// add puts c on the list, starting the goroutine if needed; c.watched was
+// set by the caller.
+func (w *watchdog) add(c *conn) {
+	w.mu.Lock()
+	w.conns = append(w.conns, c)
+	start := !w.running
+	w.running = true
+	w.mu.Unlock()
+	if start {
+		go w.loop()
 	}
 }
 
-// watch is the watchdog's tick. It takes over reading when the inline run
-// it saw at its previous tick is still in progress, ticks again while
-// handlers run inline, and stops after a period without one.
-func (s *Server) watch(c *conn) {
+// loop ticks while connections are on the list.
+func (w *watchdog) loop() {
+	t := time.NewTicker(w.s.inlineGrace)
+	defer t.Stop()
+	var cs, keep []*conn
+	for range t.C {
+		w.mu.Lock()
+		cs, w.conns = w.conns, cs[:0]
+		w.mu.Unlock()
+		keep = keep[:0]
+		for i, c := range cs {
+			if w.look(c) {
+				keep = append(keep, c)
+			}
+			cs[i] = nil
+		}
+		w.mu.Lock()
+		w.conns = append(w.conns, keep...)
+		if len(w.conns) == 0 {
+			w.running = false
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Unlock()
+	}
+}
+
+// look checks one connection at a tick and reports whether it stays on
+// the list: it takes over reading when the inline run it saw at its
+// previous look is still in progress, and drops a connection that reads.
+func (w *watchdog) look(c *conn) bool {
 	runs := c.runs.Load()
 	last := c.lastRuns.Swap(runs)
-	stuck := runs == last && c.reader.Load() == readerInline
-	active := runs != last || c.reader.Load() == readerInline
-	if stuck && c.reader.CompareAndSwap(readerInline, readerTakenOver) {
-		if m := c.method.Load(); m != nil {
-			m.offReader.Store(offReaderCalls)
+	if r := c.reader.Load(); r&readerInlineBit != 0 {
+		if runs != last {
+			return true // a new run since the last look
 		}
-		c.armed.Store(false)
-		s.stats.takeovers.Add(1)
-		c.reader.Store(readerReading)
-		s.readAndClose(c)
-		return
+		// The next generation reads, from a new goroutine.
+		if c.reader.CompareAndSwap(r, (r|readerInlineBit)+1) {
+			c.watched.Store(false)
+			go w.s.takeOver(c)
+			return false
+		}
 	}
-	if active {
-		c.watchdog.Reset(s.inlineGrace)
-		return
+	c.watched.Store(false)
+	// An inline run may have started after the load above and seen c
+	// still watched: look again now that it is not.
+	return c.reader.Load()&readerInlineBit != 0 && c.watched.CompareAndSwap(false, true)
+}
+
+// takeOver continues reading c, whose reader is stuck in a handler.
+func (s *Server) takeOver(c *conn) {
+	if m := c.method.Load(); m != nil {
+		m.offReader.Store(offReaderCalls)
 	}
-	c.armed.Store(false)
-	// An inline run may have started after the loads above and seen the
-	// timer still armed: look again now that it is not.
-	if c.runs.Load() != runs || c.reader.Load() == readerInline {
-		c.arm()
-	}
+	s.stats.takeovers.Add(1)
+	s.readAndClose(c)
 }

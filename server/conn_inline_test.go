@@ -200,3 +200,49 @@ func TestIdleConnectionOneGoroutine(t *testing.T) {
 		t.Fatalf("%d goroutines for %d idle connections", extra, n)
 	}
 }
+
+// hold blocks until released, telling when it started.
+type hold struct{ started, release chan struct{} }
+
+func (h *hold) Hold(ctx context.Context, args *Args, reply *Reply) error {
+	h.started <- struct{}{}
+	<-h.release
+	reply.C = args.A
+	return nil
+}
+
+// A slow handler that returns while the reader that took over from it runs
+// a handler inline itself must not become a second reader (the race
+// detector sees two readers of one bufio.Reader).
+func TestInlineTakenOverHandlerStaysOut(t *testing.T) {
+	s := NewServer(WithInlineGrace(20 * time.Millisecond))
+	l := &latch{ch: make(chan struct{})}
+	h := &hold{started: make(chan struct{}, 1), release: make(chan struct{})}
+	if err := s.RegisterName("Latch", l, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RegisterName("Hold", h, ""); err != nil {
+		t.Fatal(err)
+	}
+	rc := dialRaw(t, testServer(t, s))
+	waitSeq := rc.send(latchReq("Wait", 0))
+	waitFor(t, func() bool { return s.Stats().ReaderTakeovers == 1 })
+	p, _ := json.Marshal(Args{A: 9})
+	holdSeq := rc.send(newReq("Hold", "Hold", protocol.JSON, p, nil))
+	<-h.started // Hold runs inline on the second reader
+	close(l.ch) // Wait returns on the first one, which must stay out
+	if r := rc.read(); r.Seq() != waitSeq {
+		t.Fatalf("got seq %d, want Wait's %d", r.Seq(), waitSeq)
+	}
+	close(h.release)
+	if r := rc.read(); r.Seq() != holdSeq {
+		t.Fatalf("got seq %d, want Hold's %d", r.Seq(), holdSeq)
+	}
+	for i := range 20 {
+		res := rc.call(latchReq("Fast", i))
+		var r Reply
+		if err := json.Unmarshal(res.Payload, &r); err != nil || r.C != i {
+			t.Fatalf("Fast(%d) = %d, %v", i, r.C, err)
+		}
+	}
+}

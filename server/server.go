@@ -58,6 +58,7 @@ type Server struct {
 	maxDeadline     time.Duration
 	maxConnRequests int
 	inlineGrace     time.Duration // 0: no inline handlers
+	watchdog        watchdog      // of inline handlers
 	maxNotifyQueue  int
 	tlsConfig       *tls.Config
 	blockCrypt      any // kcp.BlockCrypt of the kcp network (WithBlockCrypt, tag kcp)
@@ -128,6 +129,7 @@ func NewServer(options ...OptionFn) *Server {
 	if s.pool == nil {
 		s.workers = newPool(0, s.runJob)
 	}
+	s.watchdog.s = s
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	return s
 }
