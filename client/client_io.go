@@ -87,7 +87,7 @@ func (client *Client) enqueueBytes(frame []byte) error {
 func (client *Client) writeInline(m *protocol.Message) error {
 	client.wbusy = true
 	conn := client.wconn
-	b, err := m.AppendTo(client.ibuf[:0])
+	b, payload, err := m.AppendHead(client.ibuf[:0])
 	if err != nil {
 		client.wbusy = false
 		client.wmu.Unlock()
@@ -97,7 +97,14 @@ func (client *Client) writeInline(m *protocol.Message) error {
 	if t := client.option.WriteTimeout; t > 0 {
 		_ = conn.SetWriteDeadline(time.Now().Add(t))
 	}
-	_, werr := conn.Write(b)
+	var werr error
+	if len(payload) < protocol.LargePayload {
+		b = append(b, payload...)
+		_, werr = conn.Write(b)
+	} else { // send the payload from where it lies: one writev, no copy
+		vec := net.Buffers{b, payload}
+		_, werr = vec.WriteTo(conn)
+	}
 	client.wmu.Lock()
 	if cap(b) <= maxKeptBatch {
 		client.ibuf = b[:0]

@@ -52,7 +52,8 @@ func FreeMsg(msg *Message) {
 		return
 	}
 	msg.Reset()
-	if cap(msg.data) > 64<<10 { // do not pin large buffers in the pool
+	if cap(msg.data) > bigStep { // large buffers go to their own pools
+		putBig(msg.data)
 		msg.data = nil
 	}
 	msgPool.Put(msg)
@@ -159,7 +160,29 @@ func (m Message) WriteTo(w io.Writer) (int64, error) {
 // slice. The payload is compressed if the compress type asks for it; an
 // unknown compress type is an error wrapping ErrUnsupportedCompressor.
 func (m *Message) AppendTo(dst []byte) ([]byte, error) {
-	payload := m.Payload
+	dst, payload, err := m.appendHead(dst, true)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, payload...), nil
+}
+
+// LargePayload is the payload size from which writers send a payload from
+// where it lies (writev, AppendHead) instead of copying it into their
+// write buffer.
+const LargePayload = 64 << 10
+
+// AppendHead appends the encoding of m without its payload bytes (the
+// payload length is included) and returns the payload that must follow it
+// on the wire: m.Payload, or its compressed form. Writers use it to send a
+// large payload with writev instead of copying it.
+func (m *Message) AppendHead(dst []byte) (head, payload []byte, err error) {
+	return m.appendHead(dst, false)
+}
+
+// appendHead is AppendHead; withRoom grows dst for the payload too.
+func (m *Message) appendHead(dst []byte, withRoom bool) (head, payload []byte, err error) {
+	payload = m.Payload
 	h := Header{magicNumber}
 	if m.Header != nil {
 		h = *m.Header
@@ -171,17 +194,17 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 		// rejects a gzip-flagged payload that is not a gzip stream.
 		z, err := gzipAppend(nil, payload)
 		if err != nil {
-			return dst, fmt.Errorf("protocol: gzip: %w", err)
+			return dst, nil, fmt.Errorf("protocol: gzip: %w", err)
 		}
 		payload = z
 	default:
 		c := Compressors[ct]
 		if c == nil {
-			return dst, fmt.Errorf("%w: %d", ErrUnsupportedCompressor, ct)
+			return dst, nil, fmt.Errorf("%w: %d", ErrUnsupportedCompressor, ct)
 		}
 		z, err := c.Zip(payload)
 		if err != nil {
-			return dst, fmt.Errorf("protocol: compress: %w", err)
+			return dst, nil, fmt.Errorf("protocol: compress: %w", err)
 		}
 		payload = z
 	}
@@ -189,9 +212,13 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 	metaLen := metadataLen(m.Metadata)
 	total := 4 + len(m.ServicePath) + 4 + len(m.ServiceMethod) + 4 + metaLen + 4 + len(payload)
 	if total > math.MaxUint32 || metaLen > math.MaxUint32 {
-		return dst, ErrFieldTooLong
+		return dst, nil, ErrFieldTooLong
 	}
-	dst = grow(dst, HeaderSize+total)
+	room := HeaderSize + total
+	if !withRoom {
+		room -= len(payload)
+	}
+	dst = grow(dst, room)
 	dst = append(dst, h[:]...)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(total))
 	dst = appendString(dst, m.ServicePath)
@@ -202,8 +229,7 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 		dst = appendString(dst, v)
 	}
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
-	dst = append(dst, payload...)
-	return dst, nil
+	return dst, payload, nil
 }
 
 func metadataLen(md map[string]string) int {
@@ -278,16 +304,48 @@ func (m *Message) DecodeLimited(r io.Reader, lim *Limits) error {
 	return m.parseBody(data, lim)
 }
 
+// Read buffers of frames longer than bigStep (up to bigMax) are pooled by
+// size, in steps of bigStep: a connection receiving 1 MiB payloads reuses
+// its buffers instead of allocating (and zeroing) one per frame.
+const (
+	bigStep = 64 << 10
+	bigMax  = 1<<20 + bigStep
+)
+
+var bigBufs [bigMax / bigStep]sync.Pool // index: size/bigStep - 1
+
+// getBig returns a buffer of length n, pooled when n is a big size.
+func getBig(n int) []byte {
+	if n <= bigStep || n > bigMax {
+		return make([]byte, n)
+	}
+	k := (n + bigStep - 1) / bigStep
+	if p, ok := bigBufs[k-1].Get().(*[]byte); ok {
+		return (*p)[:n]
+	}
+	return make([]byte, n, k*bigStep)
+}
+
+// putBig returns a buffer made by getBig to its pool; others are dropped.
+func putBig(b []byte) {
+	c := cap(b)
+	if c <= bigStep || c > bigMax || c%bigStep != 0 {
+		return
+	}
+	b = b[:0]
+	bigBufs[c/bigStep-1].Put(&b)
+}
+
 // readBody reads n bytes into buf, growing it at most by doubling past 64 KiB
 // so that memory follows the bytes actually received.
 func readBody(r io.Reader, buf []byte, n int) ([]byte, error) {
 	// Bodies up to eager bytes are allocated at once (one read, no copies);
 	// longer ones grow as their bytes arrive, so a peer that claims a long
 	// frame and sends little costs at most eager bytes.
-	const step, eager = 64 << 10, 1<<20 + 64<<10 // a 1 MiB payload plus its framing
+	const step, eager = bigStep, bigMax // a 1 MiB payload plus its framing
 	if cap(buf) >= n || n <= eager {
 		if cap(buf) < n {
-			buf = make([]byte, n)
+			buf = getBig(n)
 		}
 		buf = buf[:n]
 		_, err := io.ReadFull(r, buf)

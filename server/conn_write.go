@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"runtime"
 	"time"
 
@@ -142,25 +143,44 @@ func (c *conn) closeAfterFlush() {
 }
 
 // write encodes batch into the connection's buffer and writes it with one
-// Write; then it runs the PostWriteResponse hooks and releases the items.
-// The caller holds the write (wbusy).
+// Write, or one writev when payloads of protocol.LargePayload bytes or more
+// are sent from where they lie instead of being copied; then it runs the
+// PostWriteResponse hooks and releases the items. The caller holds the
+// write (wbusy).
 func (c *conn) write(batch []outItem) error {
 	buf := c.wbuf[:0]
+	var vec net.Buffers // nil: no large payload
+	mark := 0           // buf[mark:] is not in vec yet
 	for i := range batch {
 		it := &batch[i]
-		var err error
 		n := len(buf)
-		if buf, err = it.msg.AppendTo(buf); err != nil {
+		var payload []byte
+		var err error
+		if buf, payload, err = it.msg.AppendHead(buf); err != nil {
 			buf = buf[:n]
 			log.Warnf("server: encode message %d for %s: %v", it.msg.Seq(), c.nc.RemoteAddr(), err)
+			continue
 		}
+		if len(payload) < protocol.LargePayload {
+			buf = append(buf, payload...)
+			continue
+		}
+		vec = append(vec, buf[mark:len(buf):len(buf)], payload)
+		mark = len(buf)
 	}
 	var werr error
-	if len(buf) > 0 {
+	if len(buf) > 0 || vec != nil {
 		if wt := c.s.writeTimeout; wt > 0 {
 			_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
 		}
-		_, werr = c.nc.Write(buf)
+		if vec == nil {
+			_, werr = c.nc.Write(buf)
+		} else {
+			if mark < len(buf) {
+				vec = append(vec, buf[mark:])
+			}
+			_, werr = vec.WriteTo(c.nc)
+		}
 	}
 	if cap(buf) <= maxKeptWriteBuf {
 		c.wbuf = buf[:0]

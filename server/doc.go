@@ -15,8 +15,10 @@
 // type without RPC methods and a name registered twice are refused with an
 // error wrapping ErrBadRegistration that names the culprit. RegisterFunction
 // publishes a function of the same shape under its Go name. Reflection is
-// used at registration; per call the server allocates args and reply and
-// calls through reflect.Value.Call.
+// used at registration; per call the server allocates args and reply and,
+// when both are pointers, calls the method directly through a function
+// value stored at registration (no reflect.Value.Call; see
+// invoke_direct.go), else through reflect.Value.Call.
 //
 // Handle and HandleFunc register typed handlers with no reflection at all:
 //
@@ -56,12 +58,23 @@
 // # The request path
 //
 // Each connection has one reader goroutine that decodes frames through a
-// 16 KiB bufio.Reader into pooled messages, enforcing the server's limits
-// (frame length, metadata entries, inflated gzip size), and one writer
-// goroutine that encodes every queued response into one buffer and writes
-// it with a single Write. Handlers run on a pool of long-lived workers
-// (unbounded by default, bounded with WithPool, replaced with
-// WithCustomPool). Heartbeats are answered by the reader; oneway requests
+// buffered reader into pooled messages, enforcing the server's limits
+// (frame length, metadata entries, inflated gzip size). A request whose
+// frame was the last one buffered runs on the reader itself (no hand-off);
+// the others run on a pool of long-lived workers (unbounded by default,
+// bounded with WithPool, replaced with WithCustomPool; with either option
+// every request runs on the pool). A watchdog lets a new goroutine take
+// over reading when a handler runs on the reader longer than
+// WithInlineGrace (default 1ms), so a slow handler holds up its
+// connection's other requests for two grace periods at most (a handler
+// waiting for a later call on its own connection does not deadlock); that
+// method then runs on workers for its
+// next 1024 calls, and Stats().ReaderTakeovers counts takeovers. There is
+// no writer goroutine: a reply that is its connection's only request in
+// flight is written by its handler's goroutine, and otherwise replies
+// queue and a flush on a pool worker writes everything queued with one
+// Write. An idle connection holds one goroutine.
+// Heartbeats are answered by the reader; oneway requests
 // are never answered; a response keeps the request's message ID, serialize
 // type and compress type. A handler panic becomes an error response with
 // code CodeInternal. A bad frame closes only its connection (logged at
