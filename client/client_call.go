@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/courier-rpc/courier/codec"
 	"github.com/courier-rpc/courier/log"
 	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/share"
@@ -239,19 +240,27 @@ func (client *Client) newRequest(ctx context.Context, servicePath, serviceMethod
 	if cdc == nil {
 		return nil, fmt.Errorf("%w: %s", ErrUnsupportedCodec, st)
 	}
-	payload, err := cdc.Encode(args)
+	m := protocol.GetPooledMsg()
+	// Encoded into the pooled message's own buffer when the codec can.
+	payload, owned, err := codec.AppendEncode(cdc, m.PayloadBuffer(), args)
 	if err != nil {
+		protocol.FreeMsg(m)
 		return nil, fmt.Errorf("client: encode args of %s.%s: %w", servicePath, serviceMethod, err)
+	}
+	if owned {
+		m.SetPayloadBuffer(payload)
+	} else {
+		m.Payload = payload
 	}
 	md, err := requestMetadata(ctx, nil)
 	if err != nil {
+		protocol.FreeMsg(m)
 		return nil, err
 	}
-	m := protocol.GetPooledMsg()
 	m.SetSerializeType(st)
 	m.SetCompressType(client.option.CompressType)
 	m.ServicePath, m.ServiceMethod = servicePath, serviceMethod
-	m.Metadata, m.Payload = md, payload
+	m.Metadata = md
 	return m, nil
 }
 

@@ -73,6 +73,21 @@ func (m *Message) Reset() {
 	m.data = m.data[:0]
 }
 
+// PayloadBuffer returns the message's reusable buffer, emptied, to encode a
+// payload into (hand the result to SetPayloadBuffer). It is the buffer
+// Decode reads frames into, so a decoded message's Payload lives there:
+// call it only on a message whose decoded payload is no longer needed.
+func (m *Message) PayloadBuffer() []byte { return m.data[:0] }
+
+// SetPayloadBuffer sets Payload to b and keeps b as the message's reusable
+// buffer, so the next message from the pool encodes or decodes into it
+// without allocating. b must not be used by anyone else once the message
+// is reset or freed.
+func (m *Message) SetPayloadBuffer(b []byte) {
+	m.Payload = b
+	m.data = b[:0]
+}
+
 // Clone returns a deep copy of m, including its metadata and payload.
 func (m Message) Clone() *Message {
 	h := Header{magicNumber}

@@ -9,9 +9,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -236,5 +238,92 @@ func TestRequestRateLimitPlugin(t *testing.T) {
 		if errText(m) != want {
 			t.Fatalf("call %d: error %q, want %q", i, errText(m), want)
 		}
+	}
+}
+
+// Replies are encoded into the buffers of pooled responses, which later
+// requests and replies reuse: pipelined calls of very different sizes on
+// several connections must each get their own reply, whole.
+func TestPooledReplyBuffers(t *testing.T) {
+	type echo struct{ S string }
+	s := NewServer()
+	if err := Handle(s, "E", "Echo", func(_ context.Context, req *echo, res *echo) error {
+		res.S = strings.ToUpper(req.S)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	addr := testServer(t, s)
+	sizes := []int{0, 1, 600, 5000, 64 << 10, 70000, 3, 300 << 10, 17}
+	const conns, calls = 4, 60
+	errc := make(chan error, 2*conns)
+	var wg sync.WaitGroup
+	for g := range conns {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+		want := make([]string, calls+1) // by seq
+		frames := make([][]byte, calls+1)
+		for seq := 1; seq <= calls; seq++ {
+			st := protocol.MsgPack
+			if (g+seq)%3 == 0 {
+				st = protocol.JSON
+			}
+			str := strings.Repeat(string(rune('a'+(g+seq)%26)), sizes[(g+seq)%len(sizes)])
+			payload, err := s.codecs.Get(st).Encode(&echo{S: str})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := newReq("E", "Echo", st, payload, nil)
+			req.SetSeq(uint64(seq))
+			if frames[seq], err = req.AppendTo(nil); err != nil {
+				t.Fatal(err)
+			}
+			want[seq] = strings.ToUpper(str)
+		}
+		wg.Add(2)
+		go func() { // writes while the replies are read
+			defer wg.Done()
+			for _, f := range frames[1:] {
+				if _, err := conn.Write(f); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			br := newReader(conn)
+			lim := protocol.Limits{MaxMessageLength: protocol.NoLimit}.Resolve()
+			for range calls {
+				m := protocol.NewMessage()
+				if err := m.DecodeLimited(br, &lim); err != nil {
+					errc <- err
+					return
+				}
+				var got echo
+				seq := m.Seq()
+				if seq < 1 || seq > calls {
+					errc <- fmt.Errorf("reply with seq %d", seq)
+					return
+				}
+				if err := s.codecs.Get(m.SerializeType()).Decode(m.Payload, &got); err != nil {
+					errc <- fmt.Errorf("seq %d: %v", seq, err)
+					return
+				}
+				if got.S != want[seq] {
+					errc <- fmt.Errorf("seq %d: reply of %d bytes is not the one asked for (%d bytes)", seq, len(got.S), len(want[seq]))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
 	}
 }

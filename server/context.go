@@ -29,6 +29,10 @@ type reqCtx struct {
 	// gets an argument of the exact parameter type (no per-call
 	// method-set check); set by reflectInvoker.
 	self context.Context
+	// res is the pooled response of an rpcx-protocol call, set while its
+	// method runs: the reply is encoded into its buffer (encodeReply).
+	// nil elsewhere (HTTP, oneway).
+	res *protocol.Message
 
 	mu      sync.Mutex
 	resMeta map[string]string

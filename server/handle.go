@@ -135,8 +135,16 @@ func (s *Server) serveRequest(j job) {
 		defer cancel()
 		rc.Context = dctx
 	}
+	if !req.IsOneway() {
+		rc.res = newResponse(req)
+	}
 	payload, h, err := s.call(rc, req)
+	res := rc.res
+	rc.res = nil // a handler may keep its ctx; it must not keep res
 	if h != nil {
+		if res != nil {
+			protocol.FreeMsg(res)
+		}
 		s.runHandler(rc, c, req, h)
 		return
 	}
@@ -148,7 +156,6 @@ func (s *Server) serveRequest(j job) {
 		c.finish()
 		return
 	}
-	res := newResponse(req)
 	res.Payload = payload
 	mergeMeta(res, rc.takeResMeta())
 	if err != nil {

@@ -292,14 +292,24 @@ func argsInvoker(argType, replyType reflect.Type, call methodCall) invoker {
 		if err != nil {
 			return nil, err
 		}
-		return encodeReply(cd, reply)
+		return encodeReply(ctx, cd, reply)
 	}
 }
 
-func encodeReply(cd codec.Codec, reply interface{}) ([]byte, error) {
-	b, err := cd.Encode(reply)
+// encodeReply encodes a method's reply. For an rpcx-protocol call it goes
+// into the buffer of the pooled response (no allocation per call when the
+// codec is a codec.Appender), which the response keeps once freed.
+func encodeReply(ctx *reqCtx, cd codec.Codec, reply interface{}) ([]byte, error) {
+	var dst []byte
+	if ctx.res != nil {
+		dst = ctx.res.PayloadBuffer()
+	}
+	b, owned, err := codec.AppendEncode(cd, dst, reply)
 	if err != nil {
 		return nil, withCode(share.CodeInternal, fmt.Errorf("server: encode reply: %w", err))
+	}
+	if owned && ctx.res != nil {
+		ctx.res.SetPayloadBuffer(b)
 	}
 	return b, nil
 }
@@ -415,7 +425,7 @@ func Handle[Req, Res any](s *Server, servicePath, serviceMethod string, fn func(
 			if err := fn(ctx, args, res); err != nil {
 				return nil, err
 			}
-			return encodeReply(cd, res)
+			return encodeReply(ctx, cd, res)
 		}
 		a, err := ctx.s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, args)
 		if err != nil {
@@ -432,7 +442,7 @@ func Handle[Req, Res any](s *Server, servicePath, serviceMethod string, fn func(
 		if err != nil {
 			return nil, err
 		}
-		return encodeReply(cd, reply)
+		return encodeReply(ctx, cd, reply)
 	}
 	return s.addMethod(servicePath, &method{name: serviceMethod, invoke: inv})
 }
