@@ -15,10 +15,15 @@
 // type without RPC methods and a name registered twice are refused with an
 // error wrapping ErrBadRegistration that names the culprit. RegisterFunction
 // publishes a function of the same shape under its Go name. Reflection is
-// used at registration; per call the server allocates args and reply and,
-// when both are pointers, calls the method directly through a function
-// value stored at registration (no reflect.Value.Call; see
-// invoke_direct.go), else through reflect.Value.Call.
+// used at registration; per call the server gets args and reply and, when
+// both are pointers, calls the method directly through a function value
+// stored at registration (no reflect.Value.Call; see invoke_direct.go),
+// else through reflect.Value.Call. As in rpcx, args and reply values whose
+// type has a Reset method (see Resetter; protobuf messages have one) are
+// reset and reused by later calls once their call is done, so a handler
+// must not keep them past its return; WithValueReuse(false) allocates
+// fresh values instead. The reply is encoded into the buffer of its pooled
+// response message when the codec is a codec.Appender.
 //
 // Handle and HandleFunc register typed handlers with no reflection at all:
 //

@@ -260,39 +260,50 @@ func argsInvoker(argType, replyType reflect.Type, call methodCall) invoker {
 		argElem = argType.Elem()
 	}
 	replyElem := replyType.Elem()
+	argPool, replyPool := newValuePool(argElem), newValuePool(replyElem)
 	return func(ctx *reqCtx, cd codec.Codec, req *protocol.Message) ([]byte, error) {
-		argv := reflect.New(argElem)
+		s := ctx.s
+		argv := argPool.get(s, argElem)
 		if len(req.Payload) > 0 {
 			if err := cd.Decode(req.Payload, argv.Interface()); err != nil {
+				argPool.put(s, argv)
 				return nil, withCode(share.CodeInvalidArgument, err)
 			}
 		}
-		replyv := reflect.New(replyElem)
-		var args, reply interface{}
+		replyv := replyPool.get(s, replyElem)
+		callArgv := argv
 		if ctx.callPlugins {
-			var err error
-			args, err = ctx.s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, argv.Interface())
+			args, err := s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, argv.Interface())
 			if err != nil {
+				argPool.put(s, argv)
+				replyPool.put(s, replyv)
 				return nil, err
 			}
 			if v := reflect.ValueOf(args); !v.IsValid() || v.Type() != argv.Type() {
 				return nil, withCode(share.CodeInternal, fmt.Errorf("server: PreCall returned args of type %T, want %s", args, argv.Type()))
 			} else {
-				argv = v
+				callArgv = v
 			}
 		}
-		err := call(ctx, argv, replyv)
-		reply = replyv.Interface()
+		err := call(ctx, callArgv, replyv)
+		var reply interface{} = replyv.Interface()
 		if ctx.callPlugins {
 			var perr error
-			if reply, perr = ctx.s.Plugins.DoPostCall(ctx, req.ServicePath, req.ServiceMethod, args, reply, err); perr != nil {
+			if reply, perr = s.Plugins.DoPostCall(ctx, req.ServicePath, req.ServiceMethod, callArgv.Interface(), reply, err); perr != nil {
 				err = perr
 			}
 		}
-		if err != nil {
-			return nil, err
+		if callArgv.UnsafePointer() == argv.UnsafePointer() { // not replaced by a plugin
+			argPool.put(s, argv)
 		}
-		return encodeReply(ctx, cd, reply)
+		var payload []byte
+		if err == nil {
+			payload, err = encodeReply(ctx, cd, reply)
+		}
+		if reply == replyv.Interface() {
+			replyPool.put(s, replyv)
+		}
+		return payload, err
 	}
 }
 
@@ -413,36 +424,53 @@ func Handle[Req, Res any](s *Server, servicePath, serviceMethod string, fn func(
 	if fn == nil {
 		return fmt.Errorf("%w: nil handler for %s.%s", ErrBadRegistration, servicePath, serviceMethod)
 	}
+	argPool, resPool := newTypedPool[Req](), newTypedPool[Res]()
 	inv := func(ctx *reqCtx, cd codec.Codec, req *protocol.Message) ([]byte, error) {
-		args := new(Req)
+		s := ctx.s
+		args := argPool.get(s)
 		if len(req.Payload) > 0 {
 			if err := cd.Decode(req.Payload, args); err != nil {
+				argPool.put(s, args)
 				return nil, withCode(share.CodeInvalidArgument, err)
 			}
 		}
-		res := new(Res)
+		res := resPool.get(s)
 		if !ctx.callPlugins {
-			if err := fn(ctx, args, res); err != nil {
-				return nil, err
+			err := fn(ctx, args, res)
+			argPool.put(s, args)
+			var payload []byte
+			if err == nil {
+				payload, err = encodeReply(ctx, cd, res)
 			}
-			return encodeReply(ctx, cd, res)
+			resPool.put(s, res)
+			return payload, err
 		}
-		a, err := ctx.s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, args)
+		a, err := s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, args)
 		if err != nil {
+			argPool.put(s, args)
+			resPool.put(s, res)
 			return nil, err
 		}
-		if args, _ = a.(*Req); args == nil {
+		callArgs, _ := a.(*Req)
+		if callArgs == nil {
 			return nil, withCode(share.CodeInternal, fmt.Errorf("server: PreCall returned args of type %T, want %T", a, args))
 		}
-		err = fn(ctx, args, res)
-		reply, perr := ctx.s.Plugins.DoPostCall(ctx, req.ServicePath, req.ServiceMethod, args, res, err)
+		err = fn(ctx, callArgs, res)
+		reply, perr := s.Plugins.DoPostCall(ctx, req.ServicePath, req.ServiceMethod, callArgs, res, err)
 		if perr != nil {
 			err = perr
 		}
-		if err != nil {
-			return nil, err
+		if callArgs == args { // not replaced by a plugin
+			argPool.put(s, args)
 		}
-		return encodeReply(ctx, cd, reply)
+		var payload []byte
+		if err == nil {
+			payload, err = encodeReply(ctx, cd, reply)
+		}
+		if r, ok := reply.(*Res); ok && r == res {
+			resPool.put(s, res)
+		}
+		return payload, err
 	}
 	return s.addMethod(servicePath, &method{name: serviceMethod, invoke: inv})
 }

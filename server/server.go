@@ -58,6 +58,7 @@ type Server struct {
 	maxDeadline     time.Duration
 	maxConnRequests int
 	inlineGrace     time.Duration // 0: no inline handlers
+	noValueReuse    bool          // see WithValueReuse
 	watchdog        watchdog      // of inline handlers
 	maxNotifyQueue  int
 	tlsConfig       *tls.Config
