@@ -49,17 +49,18 @@ type conn struct {
 	notifies atomic.Int32  // queued notifications
 	draining atomic.Bool
 
-	mu       sync.Mutex
-	queue    []outItem
-	spare    []outItem
-	closing  bool // close once the queue is flushed
-	closed   bool
-	rpc      bool          // serves the rpcx protocol (else HTTP: nothing is queued)
-	flushing bool          // a flush is scheduled or running
-	wbusy    bool          // a write is in progress (a flush or an inline write)
-	wbuf     []byte        // encoding buffer; used only while wbusy
-	stop     chan struct{} // closed by close()
-	roomCh   chan struct{} // signalled when a notification was written
+	mu         sync.Mutex
+	queue      []outItem
+	queuedDone int // items in queue that complete a request
+	spare      []outItem
+	closing    bool // close once the queue is flushed
+	closed     bool
+	rpc        bool          // serves the rpcx protocol (else HTTP: nothing is queued)
+	flushing   bool          // a flush is scheduled or running
+	wbusy      bool          // a write is in progress (a flush or an inline write)
+	wbuf       []byte        // encoding buffer; used only while wbusy
+	stop       chan struct{} // closed by close()
+	roomCh     chan struct{} // signalled when a notification was written
 
 	inlineState
 }
@@ -91,7 +92,7 @@ func (c *conn) close() {
 	}
 	c.closed = true
 	q := c.queue
-	c.queue = nil
+	c.queue, c.queuedDone = nil, 0
 	close(c.stop)
 	c.mu.Unlock()
 	c.cancel()

@@ -11,14 +11,17 @@ import (
 
 // Writing replies.
 //
-// A connection has no writer goroutine of its own. A reply that is the only
-// request in flight on its connection is written by the handler's goroutine
-// (no other reply could share its write). Otherwise replies queue, and the
-// first one queued schedules a flush on a pool worker: the flush lets the
-// other running handlers add their replies, then encodes everything queued
-// into one buffer and writes it with one Write, until the queue is empty.
-// So a burst of replies costs one syscall, and an idle connection holds one
-// goroutine (its reader), not two.
+// A connection has no writer goroutine of its own. Replies queue; the reply
+// that completes the set of requests in flight on its connection (the only
+// one, or the last of a burst to finish) writes everything queued on its
+// handler's goroutine, as no other reply could join that write. Otherwise
+// the first reply queued schedules a flush on a pool worker: the flush lets
+// the other running handlers add their replies, then encodes everything
+// queued into one buffer and writes it with one Write, until the queue is
+// empty; if it finds an inline write in progress it leaves the queue to
+// that write. So a burst of replies costs one syscall without waiting for
+// the flush to be scheduled, and an idle connection holds one goroutine
+// (its reader), not two.
 
 // maxKeptWriteBuf is the largest encoding buffer a connection keeps.
 const maxKeptWriteBuf = 1 << 20
@@ -33,13 +36,16 @@ func (c *conn) enqueue(it outItem) bool {
 		c.drop(&it)
 		return false
 	}
-	if it.done && c.rpc && len(c.queue) == 0 && !c.wbusy && !c.flushing && !c.closing && len(c.sem) <= 1 {
-		c.wbusy = true
-		c.mu.Unlock()
-		c.writeInline(&it)
+	c.queue = append(c.queue, it)
+	if it.done {
+		c.queuedDone++
+	}
+	if it.done && c.rpc && !c.wbusy && !c.closing && c.queuedDone >= len(c.sem) {
+		// Every request in flight has its reply queued: no other reply
+		// is coming to share the write, so write them all now.
+		c.writeInline() // unlocks mu
 		return true
 	}
-	c.queue = append(c.queue, it)
 	start := c.rpc && !c.flushing && !c.wbusy // an inline write in progress starts it when done
 	if start {
 		c.flushing = true
@@ -51,13 +57,32 @@ func (c *conn) enqueue(it outItem) bool {
 	return true
 }
 
-// writeInline writes one reply on the caller's goroutine; the caller set
-// wbusy under mu. What was queued meanwhile goes to a flush.
-func (c *conn) writeInline(it *outItem) {
-	batch := [1]outItem{*it}
-	err := c.write(batch[:])
-	c.mu.Lock()
+// takeQueue returns the queued items for writing and marks the write in
+// progress; the caller holds mu and releases the batch with doneWriting.
+func (c *conn) takeQueue() []outItem {
+	batch := c.queue
+	c.queue, c.spare = c.spare[:0], nil
+	c.queuedDone = 0
+	c.wbusy = true
+	return batch
+}
+
+// doneWriting ends a write started by takeQueue; the caller holds mu.
+func (c *conn) doneWriting(batch []outItem) {
+	c.spare = batch[:0]
 	c.wbusy = false
+}
+
+// writeInline writes everything queued on the caller's goroutine; the
+// caller holds mu, checked that no write is in progress, and writeInline
+// unlocks it. What is queued meanwhile goes to a flush (a flush scheduled
+// before, which found this write in progress, left it to this one).
+func (c *conn) writeInline() {
+	batch := c.takeQueue()
+	c.mu.Unlock()
+	err := c.write(batch)
+	c.mu.Lock()
+	c.doneWriting(batch)
 	start := !c.closed && !c.flushing && (len(c.queue) > 0 || c.closing)
 	if start {
 		c.flushing = true
@@ -98,8 +123,12 @@ func (c *conn) flush() {
 			c.mu.Unlock()
 			return
 		}
-		batch := c.queue
-		if len(batch) == 0 {
+		if c.wbusy { // an inline write: it starts a flush if one is needed
+			c.flushing = false
+			c.mu.Unlock()
+			return
+		}
+		if len(c.queue) == 0 {
 			c.flushing = false
 			closing := c.closing
 			c.mu.Unlock()
@@ -108,13 +137,11 @@ func (c *conn) flush() {
 			}
 			return
 		}
-		c.queue, c.spare = c.spare[:0], nil
-		c.wbusy = true
+		batch := c.takeQueue()
 		c.mu.Unlock()
 		err := c.write(batch)
 		c.mu.Lock()
-		c.spare = batch[:0]
-		c.wbusy = false
+		c.doneWriting(batch)
 		c.mu.Unlock()
 		if err != nil {
 			log.Debugf("server: write to %s: %v", c.nc.RemoteAddr(), err)
