@@ -297,10 +297,11 @@ func argsInvoker(argType, replyType reflect.Type, call methodCall) invoker {
 			argPool.put(s, argv)
 		}
 		var payload []byte
+		owned := true
 		if err == nil {
-			payload, err = encodeReply(ctx, cd, reply)
+			payload, owned, err = encodeReply(ctx, cd, reply)
 		}
-		if reply == replyv.Interface() {
+		if owned && reply == replyv.Interface() { // not replaced, not referenced by the payload
 			replyPool.put(s, replyv)
 		}
 		return payload, err
@@ -310,19 +311,22 @@ func argsInvoker(argType, replyType reflect.Type, call methodCall) invoker {
 // encodeReply encodes a method's reply. For an rpcx-protocol call it goes
 // into the buffer of the pooled response (no allocation per call when the
 // codec is a codec.Appender), which the response keeps once freed.
-func encodeReply(ctx *reqCtx, cd codec.Codec, reply interface{}) ([]byte, error) {
+// The result is owned when it shares no memory with reply (the codec is a
+// codec.Appender), so that reply may be reset and reused before the
+// payload is written.
+func encodeReply(ctx *reqCtx, cd codec.Codec, reply interface{}) (payload []byte, owned bool, err error) {
 	var dst []byte
 	if ctx.res != nil {
 		dst = ctx.res.PayloadBuffer()
 	}
 	b, owned, err := codec.AppendEncode(cd, dst, reply)
 	if err != nil {
-		return nil, withCode(share.CodeInternal, fmt.Errorf("server: encode reply: %w", err))
+		return nil, false, withCode(share.CodeInternal, fmt.Errorf("server: encode reply: %w", err))
 	}
 	if owned && ctx.res != nil {
 		ctx.res.SetPayloadBuffer(b)
 	}
-	return b, nil
+	return b, owned, nil
 }
 
 // RegisterFunction publishes fn, of shape
@@ -439,10 +443,13 @@ func Handle[Req, Res any](s *Server, servicePath, serviceMethod string, fn func(
 			err := fn(ctx, args, res)
 			argPool.put(s, args)
 			var payload []byte
+			owned := true
 			if err == nil {
-				payload, err = encodeReply(ctx, cd, res)
+				payload, owned, err = encodeReply(ctx, cd, res)
 			}
-			resPool.put(s, res)
+			if owned { // the payload does not reference res
+				resPool.put(s, res)
+			}
 			return payload, err
 		}
 		a, err := s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, args)
@@ -464,10 +471,11 @@ func Handle[Req, Res any](s *Server, servicePath, serviceMethod string, fn func(
 			argPool.put(s, args)
 		}
 		var payload []byte
+		owned := true
 		if err == nil {
-			payload, err = encodeReply(ctx, cd, reply)
+			payload, owned, err = encodeReply(ctx, cd, reply)
 		}
-		if r, ok := reply.(*Res); ok && r == res {
+		if r, ok := reply.(*Res); ok && r == res && owned {
 			resPool.put(s, res)
 		}
 		return payload, err

@@ -16,7 +16,10 @@ import (
 // reply (or hand them to a goroutine) past its return: copy what it needs.
 // WithValueReuse(false) turns reuse off. A value that a PreCall or PostCall
 // plugin replaced is neither reused nor is the replacement: only values
-// that went through the call untouched go back.
+// that went through the call untouched go back. A reply is reused only when
+// its encoding cannot share its memory (the codec is a codec.Appender, as
+// the JSON, protobuf and MessagePack codecs are): a raw or Thrift-style
+// encoding may return the value's own bytes, which are written later.
 
 // Resetter is implemented by types whose values the server may reuse after
 // a call (see WithValueReuse): Reset must clear the value completely.

@@ -194,3 +194,37 @@ func TestReplacedValuesNotReset(t *testing.T) {
 		}
 	}
 }
+
+// ThriftReply encodes itself into a buffer it keeps: its encoding shares
+// its memory, so the server must not reuse it.
+type ThriftReply struct{ buf []byte }
+
+func (t *ThriftReply) MarshalBinary() ([]byte, error) { return t.buf, nil }
+func (t *ThriftReply) UnmarshalBinary(b []byte) error {
+	t.buf = append(t.buf[:0], b...)
+	return nil
+}
+func (t *ThriftReply) Reset() { t.buf = t.buf[:0] }
+
+func TestAliasingReplyNotReused(t *testing.T) {
+	s := NewServer()
+	sn := newSeen()
+	if err := Handle(s, "T", "Echo", func(_ context.Context, args *ThriftReply, reply *ThriftReply) error {
+		sn.add(args, reply)
+		reply.buf = append(reply.buf, args.buf...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, testServer(t, s))
+	for i := range 100 {
+		want := "call " + itoa(i)
+		res := c.call(newReq("T", "Echo", protocol.Thrift, []byte(want), nil))
+		if string(res.Payload) != want {
+			t.Fatalf("call %d: reply %q, want %q", i, res.Payload, want)
+		}
+	}
+	if args, replies := sn.reused(); replies || !args {
+		t.Fatalf("reused args %v (want true), replies %v (want false: the payload aliases them)", args, replies)
+	}
+}
