@@ -142,9 +142,7 @@ func (s *Server) serveRequest(j job) {
 	res := rc.res
 	rc.res = nil // a handler may keep its ctx; it must not keep res
 	if h != nil {
-		if res != nil {
-			protocol.FreeMsg(res)
-		}
+		protocol.FreeMsg(res) // nil for oneway
 		s.runHandler(rc, c, req, h)
 		return
 	}

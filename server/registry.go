@@ -54,7 +54,6 @@ func (r *registry) clone() *registry {
 	return c
 }
 
-// find returns the method for path and name, or an error with rpcx's text.
 // lookup returns the method of path and name, or nil.
 func (r *registry) lookup(path, name string) *method {
 	if ms, ok := r.router[path]; ok {
@@ -68,21 +67,15 @@ func (r *registry) lookup(path, name string) *method {
 	return nil
 }
 
+// find returns the method for path and name, or an error with rpcx's text.
 func (r *registry) find(path, name string) (*method, error) {
-	if ms, ok := r.router[path]; ok {
-		if m, ok := ms[name]; ok {
-			return m, nil
-		}
+	if m := r.lookup(path, name); m != nil {
+		return m, nil
 	}
-	svc, ok := r.services[path]
-	if !ok {
+	if _, ok := r.services[path]; !ok {
 		return nil, withCode(share.CodeUnimplemented, strErr("rpcx: can't find service "+path))
 	}
-	m, ok := svc.methods[name]
-	if !ok {
-		return nil, withCode(share.CodeUnimplemented, strErr("rpcx: can't find method "+name))
-	}
-	return m, nil
+	return nil, withCode(share.CodeUnimplemented, strErr("rpcx: can't find method "+name))
 }
 
 type strErr string
@@ -286,7 +279,8 @@ func argsInvoker(argType, replyType reflect.Type, call methodCall) invoker {
 			}
 		}
 		err := call(ctx, callArgv, replyv)
-		var reply interface{} = replyv.Interface()
+		ours := replyv.Interface()
+		reply := ours
 		if ctx.callPlugins {
 			var perr error
 			if reply, perr = s.Plugins.DoPostCall(ctx, req.ServicePath, req.ServiceMethod, callArgv.Interface(), reply, err); perr != nil {
@@ -296,24 +290,29 @@ func argsInvoker(argType, replyType reflect.Type, call methodCall) invoker {
 		if callArgv.UnsafePointer() == argv.UnsafePointer() { // not replaced by a plugin
 			argPool.put(s, argv)
 		}
-		var payload []byte
-		owned := true
-		if err == nil {
-			payload, owned, err = encodeReply(ctx, cd, reply)
-		}
-		if owned && reply == replyv.Interface() { // not replaced, not referenced by the payload
+		payload, reusable, err := replyPayload(ctx, cd, reply, err)
+		if reusable && reply == ours {
 			replyPool.put(s, replyv)
 		}
 		return payload, err
 	}
 }
 
+// replyPayload encodes the reply of a call that returned err (nothing when
+// err is set). reusable reports that the payload shares no memory with
+// reply, so that reply may be reset and reused before the payload is
+// written.
+func replyPayload(ctx *reqCtx, cd codec.Codec, reply interface{}, err error) (payload []byte, reusable bool, _ error) {
+	if err != nil {
+		return nil, true, err
+	}
+	return encodeReply(ctx, cd, reply)
+}
+
 // encodeReply encodes a method's reply. For an rpcx-protocol call it goes
-// into the buffer of the pooled response (no allocation per call when the
-// codec is a codec.Appender), which the response keeps once freed.
-// The result is owned when it shares no memory with reply (the codec is a
-// codec.Appender), so that reply may be reset and reused before the
-// payload is written.
+// into the buffer of the pooled response, which the response keeps once
+// freed. The result is owned (shares no memory with reply) when the codec
+// is a codec.Appender; only then is there no allocation per call.
 func encodeReply(ctx *reqCtx, cd codec.Codec, reply interface{}) (payload []byte, owned bool, err error) {
 	var dst []byte
 	if ctx.res != nil {
@@ -439,43 +438,31 @@ func Handle[Req, Res any](s *Server, servicePath, serviceMethod string, fn func(
 			}
 		}
 		res := resPool.get(s)
-		if !ctx.callPlugins {
-			err := fn(ctx, args, res)
-			argPool.put(s, args)
-			var payload []byte
-			owned := true
-			if err == nil {
-				payload, owned, err = encodeReply(ctx, cd, res)
-			}
-			if owned { // the payload does not reference res
+		callArgs := args
+		if ctx.callPlugins {
+			a, err := s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, args)
+			if err != nil {
+				argPool.put(s, args)
 				resPool.put(s, res)
+				return nil, err
 			}
-			return payload, err
+			if callArgs, _ = a.(*Req); callArgs == nil {
+				return nil, withCode(share.CodeInternal, fmt.Errorf("server: PreCall returned args of type %T, want %T", a, args))
+			}
 		}
-		a, err := s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, args)
-		if err != nil {
-			argPool.put(s, args)
-			resPool.put(s, res)
-			return nil, err
-		}
-		callArgs, _ := a.(*Req)
-		if callArgs == nil {
-			return nil, withCode(share.CodeInternal, fmt.Errorf("server: PreCall returned args of type %T, want %T", a, args))
-		}
-		err = fn(ctx, callArgs, res)
-		reply, perr := s.Plugins.DoPostCall(ctx, req.ServicePath, req.ServiceMethod, callArgs, res, err)
-		if perr != nil {
-			err = perr
+		err := fn(ctx, callArgs, res)
+		var reply interface{} = res
+		if ctx.callPlugins {
+			var perr error
+			if reply, perr = s.Plugins.DoPostCall(ctx, req.ServicePath, req.ServiceMethod, callArgs, res, err); perr != nil {
+				err = perr
+			}
 		}
 		if callArgs == args { // not replaced by a plugin
 			argPool.put(s, args)
 		}
-		var payload []byte
-		owned := true
-		if err == nil {
-			payload, owned, err = encodeReply(ctx, cd, reply)
-		}
-		if r, ok := reply.(*Res); ok && r == res && owned {
+		payload, reusable, err := replyPayload(ctx, cd, reply, err)
+		if r, ok := reply.(*Res); ok && r == res && reusable {
 			resPool.put(s, res)
 		}
 		return payload, err

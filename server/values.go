@@ -37,8 +37,7 @@ func WithValueReuse(on bool) OptionFn {
 // valuePool keeps values of one type found by reflection; nil (for types
 // without a Reset method) allocates every value.
 type valuePool struct {
-	elem reflect.Type
-	pool sync.Pool // of pointers to elem, as interface{} (no boxing)
+	pool sync.Pool // of pointers to values, as interface{} (no boxing)
 }
 
 var typeOfResetter = reflect.TypeFor[Resetter]()
@@ -49,10 +48,11 @@ func newValuePool(elem reflect.Type) *valuePool {
 	if !reflect.PointerTo(elem).Implements(typeOfResetter) {
 		return nil
 	}
-	return &valuePool{elem: elem}
+	return &valuePool{}
 }
 
-// get returns a pointer to a zero elem value.
+// get returns a pointer to a zero elem value (elem: the pool's type, also
+// needed when p is nil).
 func (p *valuePool) get(s *Server, elem reflect.Type) reflect.Value {
 	if p != nil && !s.noValueReuse {
 		if x := p.pool.Get(); x != nil {
