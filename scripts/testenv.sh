@@ -12,7 +12,8 @@
 #   status               show every server with its PID, port and whether it answers
 #   down                 stop only the processes this script started (by recorded PID,
 #                        SIGTERM then SIGKILL after 5 s) and delete their data dirs
-#   install              only install the Debian packages (etcd-server, etcd-client, zookeeper)
+#   install              only install the Debian packages (etcd-server, etcd-client, zookeeper,
+#                        prometheus, protobuf-compiler, chromium)
 #   build-consul         build Consul $CONSUL_VERSION into the cache now (blocking, bounded)
 #   kill-etcd-member N   SIGKILL etcd member N (1..3); its data dir is kept
 #   start-etcd-member N  start etcd member N again on its old ports and data, wait until healthy
@@ -220,6 +221,11 @@ install_engines() {
 	[[ -f /usr/share/java/zookeeper.jar ]] || pkgs+=(zookeeper)
 	[[ -f /usr/share/java/slf4j-simple.jar ]] || pkgs+=(libslf4j-java)
 	command -v java >/dev/null || pkgs+=(default-jre-headless)
+	# Tools the tests drive for real: Prometheus (scrapes a test server), protoc
+	# (runs protoc-gen-courier) and headless Chromium (the dashboard's browser test).
+	command -v prometheus >/dev/null || pkgs+=(prometheus)
+	command -v protoc >/dev/null || pkgs+=(protobuf-compiler)
+	command -v chromium >/dev/null || pkgs+=(chromium)
 	if ((${#pkgs[@]})); then
 		local t0
 		t0=$(now_ms)
@@ -228,6 +234,10 @@ install_engines() {
 	fi
 	command -v etcd >/dev/null || die "etcd still missing after install"
 	[[ -f /usr/share/java/zookeeper.jar ]] || die "zookeeper.jar still missing after install"
+	local tool
+	for tool in prometheus protoc chromium; do
+		command -v "$tool" >/dev/null || die "$tool still missing after install"
+	done
 }
 
 # ---------------------------------------------------------------- state file
