@@ -1,7 +1,4 @@
-// Package reflection lets a running server describe its services: method
-// names and argument and reply types, as Go declarations and as JSON
-// Schema, so that a tool (such as `courier describe`) can call them without
-// compiled stubs.
+// Package reflection lets a running server describe its services.
 //
 // Use it as a server plugin and as a service:
 //
@@ -9,8 +6,18 @@
 //	s.Plugins.Add(r)         // learns every service registered after this
 //	s.RegisterName("Reflection", r, "")
 //
-// Reflection.GetServices returns the JSON description of all services;
-// Reflection.GetService that of one.
+// Two views are served. Reflection.GetService and GetServices return rpcx's
+// Go-like text (a package clause, the argument and reply types inferred
+// from the JSON of their zero values, and each method with an empty body),
+// identical to rpcx's reflection output for the same service, so that
+// programs written for rpcx print or parse the same text. Only services
+// registered with a receiver appear there, as in rpcx.
+//
+// Reflection.DescribeService and DescribeServices return courier's JSON
+// description (ServiceDesc): method names, Go declarations of the argument
+// and reply types with their tags, and their JSON Schema. Functions
+// registered with RegisterFunction appear there too. `courier list` and
+// `courier describe` use this view.
 package reflection
 
 import (
@@ -19,13 +26,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"runtime"
 	"sort"
-	"strings"
 	"sync"
 )
 
-// ErrNotFound is returned by GetService for an unknown service.
+// ErrNotFound is returned by GetService and DescribeService for an unknown
+// service.
 var ErrNotFound = errors.New("reflection: service not found")
 
 var (
@@ -33,81 +39,47 @@ var (
 	typeOfContext = reflect.TypeOf((*context.Context)(nil)).Elem()
 )
 
-// MethodInfo describes one method. Req and Reply hold Go declarations of
-// the argument and reply types; ReqSchema and ReplySchema hold JSON Schema.
-type MethodInfo struct {
-	Name        string          `json:"name"`
-	ReqName     string          `json:"reqName"`
-	Req         string          `json:"req"`
-	ReplyName   string          `json:"replyName"`
-	Reply       string          `json:"reply"`
-	ReqSchema   json.RawMessage `json:"reqSchema,omitempty"`
-	ReplySchema json.RawMessage `json:"replySchema,omitempty"`
-}
-
-// ServiceInfo describes one service.
-type ServiceInfo struct {
-	Name     string        `json:"name"`
-	PkgPath  string        `json:"pkgPath"`
-	Metadata string        `json:"metadata,omitempty"`
-	Methods  []*MethodInfo `json:"methods"`
-}
-
-// String renders the service as a Go declaration of its types and methods.
-func (si ServiceInfo) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "type %s struct{}\n\n", si.Name)
-	seen := map[string]bool{}
-	for _, m := range si.Methods {
-		for _, decl := range []string{m.Req, m.Reply} {
-			if decl != "" && !seen[decl] {
-				seen[decl] = true
-				b.WriteString(decl)
-				b.WriteString("\n\n")
-			}
-		}
-	}
-	for _, m := range si.Methods {
-		fmt.Fprintf(&b, "func (s *%s) %s(ctx context.Context, arg *%s, reply *%s) error\n", si.Name, m.Name, m.ReqName, m.ReplyName)
-	}
-	return b.String()
-}
-
 // Reflection collects service descriptions. It is a server plugin
 // (Register, RegisterFunction, Unregister) and a service (GetService,
-// GetServices). It is safe for concurrent use.
+// GetServices, DescribeService, DescribeServices). It is safe for
+// concurrent use.
 type Reflection struct {
-	// Services maps service names to descriptions. Read it only while no
-	// registration runs, or use GetServices.
+	// Services maps registered service names to rpcx's descriptions of
+	// the services registered with a receiver that has at least one RPC
+	// method, as rpcx's field does. Read it only while no registration
+	// runs.
 	Services map[string]*ServiceInfo
-	mu       sync.RWMutex
+
+	mu    sync.RWMutex
+	descs map[string]*ServiceDesc // JSON view, guarded by mu
 }
 
 // New returns an empty Reflection.
-func New() *Reflection { return &Reflection{Services: map[string]*ServiceInfo{}} }
+func New() *Reflection {
+	return &Reflection{Services: map[string]*ServiceInfo{}, descs: map[string]*ServiceDesc{}}
+}
 
-// Register describes the RPC methods of rcvr under name.
+// Register describes the RPC methods of rcvr under name. It fails only for
+// a nil receiver.
 func (r *Reflection) Register(name string, rcvr interface{}, metadata string) error {
 	typ := reflect.TypeOf(rcvr)
 	if typ == nil {
 		return fmt.Errorf("reflection: nil receiver for %q", name)
 	}
-	base := typ
-	if base.Kind() == reflect.Pointer {
-		base = base.Elem()
+	d := describeReceiver(name, typ, metadata)
+	si, ok := textInfo(rcvr)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.descs[name] = d
+	if ok {
+		r.Services[name] = si
 	}
-	si := &ServiceInfo{Name: name, PkgPath: base.PkgPath(), Metadata: metadata}
-	for i := 0; i < typ.NumMethod(); i++ {
-		m := typ.Method(i)
-		if mi, ok := describe(m.Name, m.Type, 1); ok {
-			si.Methods = append(si.Methods, mi)
-		}
-	}
-	r.put(si)
 	return nil
 }
 
-// RegisterFunction adds the function fn as method fname of serviceName.
+// RegisterFunction adds the function fn as method fname of serviceName to
+// the JSON view (rpcx's text view describes receivers only). It fails when
+// fn does not have an RPC function's signature.
 func (r *Reflection) RegisterFunction(serviceName, fname string, fn interface{}, metadata string) error {
 	typ := reflect.TypeOf(fn)
 	if typ == nil || typ.Kind() != reflect.Func {
@@ -116,38 +88,72 @@ func (r *Reflection) RegisterFunction(serviceName, fname string, fn interface{},
 	if fname == "" {
 		fname = funcName(fn)
 	}
-	mi, ok := describe(fname, typ, 0)
+	md, ok := describeMethod(fname, typ, 0)
 	if !ok {
 		return fmt.Errorf("reflection: %s.%s does not have an RPC signature", serviceName, fname)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	si := r.Services[serviceName]
-	if si == nil {
-		si = &ServiceInfo{Name: serviceName, Metadata: metadata}
-		r.Services[serviceName] = si
+	d := r.descs[serviceName]
+	if d == nil {
+		d = &ServiceDesc{Name: serviceName, Metadata: metadata}
+		r.descs[serviceName] = d
 	}
-	si.Methods = append(si.Methods, mi)
-	sortMethods(si)
+	d.Methods = append(d.Methods, md)
+	sortMethods(d)
 	return nil
 }
 
-// Unregister forgets a service.
+// Unregister forgets a service. It never fails.
 func (r *Reflection) Unregister(name string) error {
 	r.mu.Lock()
 	delete(r.Services, name)
+	delete(r.descs, name)
 	r.mu.Unlock()
 	return nil
 }
 
-// GetService sets reply to the JSON description of service s.
+// GetService sets reply to rpcx's text for service s (see ServiceInfo.String).
+// It returns an error wrapping ErrNotFound when s has no receiver registered.
 func (r *Reflection) GetService(ctx context.Context, s string, reply *string) error {
 	r.mu.RLock()
 	si, ok := r.Services[s]
+	r.mu.RUnlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNotFound, s)
+	}
+	*reply = si.String()
+	return nil
+}
+
+// GetServices sets reply to rpcx's text for all services, in name order,
+// under one package clause (empty when no service is registered). The
+// argument is ignored.
+func (r *Reflection) GetServices(ctx context.Context, _ string, reply *string) error {
+	r.mu.RLock()
+	names := make([]string, 0, len(r.Services))
+	for name := range r.Services {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	list := make([]*ServiceInfo, len(names))
+	for i, name := range names {
+		list[i] = r.Services[name]
+	}
+	r.mu.RUnlock()
+	*reply = joinServices(list)
+	return nil
+}
+
+// DescribeService sets reply to the JSON object (a ServiceDesc) describing
+// service s. It returns an error wrapping ErrNotFound for an unknown service.
+func (r *Reflection) DescribeService(ctx context.Context, s string, reply *string) error {
+	r.mu.RLock()
+	d, ok := r.descs[s]
 	var data []byte
 	var err error
 	if ok {
-		data, err = json.Marshal(si)
+		data, err = json.Marshal(d)
 	}
 	r.mu.RUnlock()
 	if !ok {
@@ -157,75 +163,17 @@ func (r *Reflection) GetService(ctx context.Context, s string, reply *string) er
 	return err
 }
 
-// GetServices sets reply to the JSON array of all service descriptions,
-// sorted by name. The argument is ignored.
-func (r *Reflection) GetServices(ctx context.Context, s string, reply *string) error {
+// DescribeServices sets reply to the JSON array of all service
+// descriptions (ServiceDesc), sorted by name. The argument is ignored.
+func (r *Reflection) DescribeServices(ctx context.Context, _ string, reply *string) error {
 	r.mu.RLock()
-	list := make([]*ServiceInfo, 0, len(r.Services))
-	for _, si := range r.Services {
-		list = append(list, si)
+	list := make([]*ServiceDesc, 0, len(r.descs))
+	for _, d := range r.descs {
+		list = append(list, d)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	data, err := json.Marshal(list)
 	r.mu.RUnlock()
 	*reply = string(data)
 	return err
-}
-
-func (r *Reflection) put(si *ServiceInfo) {
-	sortMethods(si)
-	r.mu.Lock()
-	r.Services[si.Name] = si
-	r.mu.Unlock()
-}
-
-func sortMethods(si *ServiceInfo) {
-	sort.Slice(si.Methods, func(i, j int) bool { return si.Methods[i].Name < si.Methods[j].Name })
-}
-
-// describe returns the description of an RPC method of type mt whose
-// context parameter is at index first (1 for methods, 0 for functions).
-func describe(name string, mt reflect.Type, first int) (*MethodInfo, bool) {
-	if mt.NumIn() != first+3 || mt.NumOut() != 1 || mt.Out(0) != typeOfError || mt.In(first) != typeOfContext {
-		return nil, false
-	}
-	arg, reply := mt.In(first+1), mt.In(first+2)
-	if reply.Kind() != reflect.Pointer {
-		return nil, false
-	}
-	return &MethodInfo{
-		Name:        name,
-		ReqName:     typeName(arg),
-		Req:         goDecl(arg),
-		ReplyName:   typeName(reply),
-		Reply:       goDecl(reply),
-		ReqSchema:   mustJSON(Schema(arg)),
-		ReplySchema: mustJSON(Schema(reply)),
-	}, true
-}
-
-func typeName(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Name() != "" {
-		return t.Name()
-	}
-	return t.String()
-}
-
-func funcName(fn interface{}) string {
-	full := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
-	if i := strings.LastIndex(full, "."); i >= 0 {
-		return full[i+1:]
-	}
-	return full
-}
-
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	return b
 }

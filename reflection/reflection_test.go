@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 type Args struct {
@@ -28,16 +29,20 @@ func (Arith) Helper(x int) int                                 { return x }
 
 func add(ctx context.Context, a *Args, r *Reply) error { return nil }
 
-func TestRegisterDescribesOnlyRPCMethods(t *testing.T) {
+func TestDescribeOnlyRPCMethods(t *testing.T) {
 	r := New()
 	if err := r.Register("Arith", &Arith{}, "v=1"); err != nil {
 		t.Fatal(err)
 	}
-	si := r.Services["Arith"]
-	if si == nil || len(si.Methods) != 1 || si.Methods[0].Name != "Mul" {
-		t.Fatalf("services = %+v", si)
+	var out string
+	if err := r.DescribeService(t.Context(), "Arith", &out); err != nil {
+		t.Fatal(err)
 	}
-	m := si.Methods[0]
+	var d ServiceDesc
+	if err := json.Unmarshal([]byte(out), &d); err != nil || len(d.Methods) != 1 || d.Methods[0].Name != "Mul" || d.Metadata != "v=1" {
+		t.Fatalf("DescribeService = %s, %v", out, err)
+	}
+	m := d.Methods[0]
 	if m.ReqName != "Args" || m.ReplyName != "Reply" {
 		t.Errorf("names = %s, %s", m.ReqName, m.ReplyName)
 	}
@@ -54,12 +59,12 @@ func TestRegisterDescribesOnlyRPCMethods(t *testing.T) {
 			t.Errorf("reply schema lacks %q: %v", k, props)
 		}
 	}
-	if !strings.Contains(si.String(), "func (s *Arith) Mul(ctx context.Context, arg *Args, reply *Reply) error") {
-		t.Errorf("String() = %s", si.String())
+	if !strings.Contains(d.String(), "func (s *Arith) Mul(ctx context.Context, arg *Args, reply *Reply) error") {
+		t.Errorf("String() = %s", d.String())
 	}
 }
 
-func TestRegisterFunctionAndQueries(t *testing.T) {
+func TestRegisterFunctionAndDescribeQueries(t *testing.T) {
 	r := New()
 	if err := r.RegisterFunction("Math", "", add, ""); err != nil {
 		t.Fatal(err)
@@ -68,23 +73,100 @@ func TestRegisterFunctionAndQueries(t *testing.T) {
 		t.Fatal("a function without an RPC signature was accepted")
 	}
 	var out string
-	if err := r.GetService(context.Background(), "Math", &out); err != nil || !strings.Contains(out, `"name":"add"`) {
-		t.Fatalf("GetService = %s, %v", out, err)
+	if err := r.DescribeService(t.Context(), "Math", &out); err != nil || !strings.Contains(out, `"name":"add"`) {
+		t.Fatalf("DescribeService = %s, %v", out, err)
 	}
-	if err := r.GetService(context.Background(), "Nope", &out); !errors.Is(err, ErrNotFound) {
+	if err := r.DescribeService(t.Context(), "Nope", &out); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown service: %v", err)
 	}
-	if err := r.GetServices(context.Background(), "", &out); err != nil {
+	if err := r.DescribeServices(t.Context(), "", &out); err != nil {
 		t.Fatal(err)
 	}
-	var list []ServiceInfo
+	var list []ServiceDesc
 	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0].Name != "Math" {
-		t.Fatalf("GetServices = %s, %v", out, err)
+		t.Fatalf("DescribeServices = %s, %v", out, err)
+	}
+	// rpcx's text view describes receivers only.
+	if err := r.GetService(t.Context(), "Math", &out); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetService of a function service: %v", err)
 	}
 	if err := r.Unregister("Math"); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Services) != 0 {
-		t.Fatal("Unregister left the service")
+	if err := r.DescribeServices(t.Context(), "", &out); err != nil || out != "[]" {
+		t.Fatalf("after Unregister: %s, %v", out, err)
+	}
+}
+
+type Calc int
+
+type Point struct {
+	X, Y  float64
+	Label string `json:"label"`
+	Seen  time.Time
+	Hist  []int
+}
+
+func (*Calc) Add(ctx context.Context, a Args, r *Reply) error            { return nil }
+func (*Calc) Move(ctx context.Context, p *Point, r *Point) error         { return nil }
+func (*Calc) Echo(ctx context.Context, s string, r *string) error        { return nil }
+func (*Calc) Count(ctx context.Context, n *int, r *int) error            { return nil }
+func (*Calc) hidden(ctx context.Context, a *Args, r *Reply) error        { return nil } //nolint:unused // not described
+func (*Calc) NoPtr(ctx context.Context, a *Args, r Reply) error          { return nil }
+func (*Calc) TwoOut(ctx context.Context, a *Args, r *Reply) (int, error) { return 0, nil }
+
+// calcText is rpcx v1.9.1's reflection output for Calc (checked against
+// rpcx itself in the compat module).
+const calcText = "package reflection\n\ntype Calc struct{}\n\n" +
+	"\ntype Args struct {\n\tB int64 \n\tA int64 \n}\n\ntype Reply struct {\n\tNext any   \n\tRaw  any   \n\tC    int64 \n}\n\n" +
+	"type (s *Calc) Add(ctx context.Context, arg *Args, reply *Reply) error {\n\treturn nil\n}\n" +
+	"\ntype int int64\n\ntype int int64\n\n" +
+	"type (s *Calc) Count(ctx context.Context, arg *int, reply *int) error {\n\treturn nil\n}\n" +
+	"\n\n\n" +
+	"type (s *Calc) Echo(ctx context.Context, arg *string, reply *string) error {\n\treturn nil\n}\n" +
+	"\nimport (\n\t\"time\"\n)\n\ntype Point struct {\n\tHist  any       \n\tSeen  time.Time \n\tX     int64     \n\tY     int64     \n\tLabel string    \n}\n\n" +
+	"import (\n\t\"time\"\n)\n\ntype Point struct {\n\tHist  any       \n\tSeen  time.Time \n\tX     int64     \n\tY     int64     \n\tLabel string    \n}\n\n" +
+	"type (s *Calc) Move(ctx context.Context, arg *Point, reply *Point) error {\n\treturn nil\n}\n\n"
+
+func TestGetServiceIsRPCXText(t *testing.T) {
+	r := New()
+	if err := r.Register("Calc", new(Calc), ""); err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	if err := r.GetService(context.Background(), "Calc", &out); err != nil {
+		t.Fatal(err)
+	}
+	if out != calcText {
+		t.Fatalf("GetService text:\n%q\nwant\n%q", out, calcText)
+	}
+	if err := r.Register("Arith", Arith{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.GetServices(context.Background(), "", &out); err != nil {
+		t.Fatal(err)
+	}
+	var arith string
+	if err := r.GetService(context.Background(), "Arith", &arith); err != nil {
+		t.Fatal(err)
+	}
+	clause := "package reflection\n\n"
+	want := clause + strings.TrimPrefix(arith, clause) + strings.TrimPrefix(calcText, clause)
+	if out != want {
+		t.Fatalf("GetServices text:\n%q\nwant\n%q", out, want)
+	}
+	if err := r.GetServices(context.Background(), "", &out); err != nil || strings.Count(out, "package ") != 1 {
+		t.Fatalf("GetServices has %d package clauses", strings.Count(out, "package "))
+	}
+}
+
+func TestGetServicesEmpty(t *testing.T) {
+	r := New()
+	out := "x"
+	if err := r.GetServices(context.Background(), "", &out); err != nil || out != "" {
+		t.Fatalf("GetServices = %q, %v", out, err)
+	}
+	if err := r.Register("Nil", nil, ""); err == nil {
+		t.Fatal("nil receiver accepted")
 	}
 }

@@ -71,7 +71,7 @@ func cmdList(args []string, stdout io.Writer) error {
 			Name string `json:"name"`
 		} `json:"methods"`
 	}
-	if err := reflectCall(&cf, "GetServices", "", &services); err != nil {
+	if err := reflectCall(&cf, "DescribeServices", "", &services); err != nil {
 		return err
 	}
 	for _, s := range services {
@@ -102,7 +102,7 @@ func cmdDescribe(args []string, stdout io.Writer) error {
 			ReplySchema json.RawMessage `json:"replySchema"`
 		} `json:"methods"`
 	}
-	if err := reflectCall(&cf, "GetService", fs.Arg(0), &svc); err != nil {
+	if err := reflectCall(&cf, "DescribeService", fs.Arg(0), &svc); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "service %s\n", svc.Name)

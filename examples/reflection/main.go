@@ -1,8 +1,8 @@
 // Command reflection shows a server describing its own services: it
 // registers reflection.New() as a plugin and as the "Reflection" service,
-// then a client lists the services and describes Arith (Go declarations
-// and JSON Schema of the arguments), the way `courier list` and
-// `courier describe` do.
+// then a client prints rpcx's text view of Arith (GetService), lists the
+// services and describes Arith as JSON (Go declarations and JSON Schema of
+// the arguments), the way `courier list` and `courier describe` do.
 //
 //	go run ./examples/reflection
 package main
@@ -73,11 +73,17 @@ func run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	var list string
-	if err := c.Call(ctx, "Reflection", "GetServices", "", &list); err != nil {
+	var text string
+	if err := c.Call(ctx, "Reflection", "GetService", "Arith", &text); err != nil {
 		return err
 	}
-	var services []reflection.ServiceInfo
+	fmt.Print(text)
+
+	var list string
+	if err := c.Call(ctx, "Reflection", "DescribeServices", "", &list); err != nil {
+		return err
+	}
+	var services []reflection.ServiceDesc
 	if err := json.Unmarshal([]byte(list), &services); err != nil {
 		return err
 	}
@@ -86,10 +92,10 @@ func run() error {
 	}
 
 	var desc string
-	if err := c.Call(ctx, "Reflection", "GetService", "Arith", &desc); err != nil {
+	if err := c.Call(ctx, "Reflection", "DescribeService", "Arith", &desc); err != nil {
 		return err
 	}
-	var arith reflection.ServiceInfo
+	var arith reflection.ServiceDesc
 	if err := json.Unmarshal([]byte(desc), &arith); err != nil {
 		return err
 	}
