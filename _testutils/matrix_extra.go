@@ -11,7 +11,7 @@ import (
 
 // ExtraTransports are the transports that need a server-made listener:
 // reuseport (Linux), and quic / kcp in builds with their tags (where the
-// tag is missing, Listen skips the test). kcpBlock is set by
+// tag is missing, Listen skips the test). kcpOptions is set by
 // matrix_kcp.go (tag kcp).
 func ExtraTransports() []Transport {
 	return []Transport{

@@ -56,7 +56,6 @@ var (
 	errNotConnected     = errors.New("client: not connected")
 	errAlreadyConnected = errors.New("client: already connected")
 	errHeartbeatTimeout = errors.New("client: heartbeat timed out")
-	errUnbufferedDone   = errors.New("client: done channel is unbuffered")
 )
 
 var _ RPCClient = (*Client)(nil)
@@ -82,6 +81,7 @@ type Client struct {
 	codecs  *share.CodecTable
 	limits  protocol.Limits
 	errFunc func(*protocol.Message, string) ServiceError
+	trace   bool // share.Trace at NewClient
 
 	seq atomic.Uint64
 
@@ -112,14 +112,15 @@ type Client struct {
 }
 
 // NewClient returns an unconnected client with the given option. It copies
-// the codec table (share.Codecs) and ClientErrorFunc now; later changes to
-// them do not affect this client.
+// the codec table (share.Codecs), ClientErrorFunc and share.Trace now;
+// later changes to them do not affect this client.
 func NewClient(option Option) *Client {
 	return &Client{
 		option:  option,
 		codecs:  share.NewCodecTable(),
 		limits:  protocol.Limits{MaxMessageLength: option.MaxMessageLength}.Resolve(),
 		errFunc: ClientErrorFunc,
+		trace:   share.Trace,
 		pending: make(map[uint64]*rpcCall),
 		done:    make(chan struct{}),
 		wake:    make(chan struct{}, 1),

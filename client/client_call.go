@@ -65,6 +65,17 @@ func putSyncCall(rc *rpcCall) {
 // wrapping ErrShutdown when the connection is or gets closed;
 // ErrUnsupportedCodec or an encoding error for bad arguments.
 func (client *Client) Call(ctx context.Context, servicePath, serviceMethod string, args interface{}, reply interface{}) error {
+	if !client.trace {
+		return client.call(ctx, servicePath, serviceMethod, args, reply)
+	}
+	log.Infof("client: call %s.%s to %s", servicePath, serviceMethod, client.RemoteAddr())
+	err := client.call(ctx, servicePath, serviceMethod, args, reply)
+	log.Infof("client: call %s.%s to %s returned: %v", servicePath, serviceMethod, client.RemoteAddr(), err)
+	return err
+}
+
+// call is Call without trace logging.
+func (client *Client) call(ctx context.Context, servicePath, serviceMethod string, args interface{}, reply interface{}) error {
 	if client.draining.Load() {
 		return ErrDraining
 	}
@@ -105,6 +116,9 @@ func (client *Client) Call(ctx context.Context, servicePath, serviceMethod strin
 // has an error and is sent on done from a new goroutine. Cancelling ctx
 // completes the call with ctx.Err().
 func (client *Client) Go(ctx context.Context, servicePath, serviceMethod string, args interface{}, reply interface{}, done chan *Call) *Call {
+	if client.trace {
+		log.Infof("client: go %s.%s to %s", servicePath, serviceMethod, client.RemoteAddr())
+	}
 	rc := &rpcCall{async: true}
 	call := &rc.Call
 	call.ServicePath, call.ServiceMethod = servicePath, serviceMethod
@@ -114,7 +128,7 @@ func (client *Client) Go(ctx context.Context, servicePath, serviceMethod string,
 		done = make(chan *Call, 10)
 	case cap(done) == 0:
 		call.Done = done
-		call.Error = errUnbufferedDone
+		call.Error = ErrUnbufferedDone
 		go func() { done <- call }()
 		return call
 	}

@@ -148,7 +148,7 @@ func TestClientGo(t *testing.T) {
 	t.Run("unbuffered done", func(t *testing.T) {
 		done := make(chan *Call)
 		call := c.Go(ctx, "S", "Echo", &echoArgs{}, new(ignored), done)
-		if got := <-done; got != call || !errors.Is(got.Error, errUnbufferedDone) {
+		if got := <-done; got != call || !errors.Is(got.Error, ErrUnbufferedDone) {
 			t.Fatalf("got %+v", got)
 		}
 	})

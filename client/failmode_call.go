@@ -163,7 +163,7 @@ func (x *xClient) pause(ctx context.Context) error {
 
 func (x *xClient) retries() int { return max(x.option.Retries, 0) }
 
-// invoke runs a call under the fail mode. newFn returns the attempt of
+// invoke runs a call under the fail mode. clone returns the attempt of
 // one try together with a function that commits its result (Failbackup
 // runs two attempts at once, each with its own reply value).
 func (x *xClient) invoke(ctx context.Context, serviceMethod string, args interface{}, fn attemptFunc, clone func() (attemptFunc, func())) error {

@@ -11,8 +11,9 @@ import (
 	"github.com/courier-rpc/courier/share"
 )
 
-// ErrUnbufferedDone is returned by Go when done has no buffer: the result
-// could never be delivered without blocking.
+// ErrUnbufferedDone is returned by XClient.Go, and set as Call.Error by
+// Client.Go, when done has no buffer: the result could never be delivered
+// without blocking.
 var ErrUnbufferedDone = errors.New("client: done channel is unbuffered")
 
 // ErrNilMessage is returned by SendRaw for a nil message.

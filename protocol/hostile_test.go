@@ -21,7 +21,7 @@ func allocatedDuring(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-// frameWith builds a frame header with the given total length.
+// frameHeader builds a frame header with the given total length.
 func frameHeader(total uint32) []byte {
 	h := make([]byte, HeaderSize)
 	h[0] = magicNumber

@@ -27,7 +27,7 @@ type reqCtx struct {
 	callPlugins bool // PreCall/PostCall hooks may exist
 	// self holds this reqCtx as a context.Context, so that reflect.Value.Call
 	// gets an argument of the exact parameter type (no per-call
-	// method-set check); set by reflectInvoker.
+	// method-set check); set by reflectCall.
 	self context.Context
 	// res is the pooled response of an rpcx-protocol call, set while its
 	// method runs: the reply is encoded into its buffer (encodeReply).

@@ -138,6 +138,9 @@ func (s *Server) serveRequest(j job) {
 	if !req.IsOneway() {
 		rc.res = newResponse(req)
 	}
+	if s.trace {
+		log.Infof("server: request %s.%s seq %d from %s", req.ServicePath, req.ServiceMethod, req.Seq(), c.nc.RemoteAddr())
+	}
 	payload, h, err := s.call(rc, req)
 	res := rc.res
 	rc.res = nil // a handler may keep its ctx; it must not keep res
@@ -159,6 +162,9 @@ func (s *Server) serveRequest(j job) {
 	if err != nil {
 		setError(res, err, s.ServerErrorFunc)
 		s.stats.errors.Add(1)
+	}
+	if s.trace {
+		log.Infof("server: reply %s.%s seq %d to %s: error %v", req.ServicePath, req.ServiceMethod, req.Seq(), c.nc.RemoteAddr(), err)
 	}
 	rc.sendAt.Store(nowNano())
 	_ = s.Plugins.DoPreWriteResponse(rc, req, res, err)

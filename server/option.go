@@ -74,9 +74,9 @@ func WithCustomPool(pool WorkerPool) OptionFn {
 	}
 }
 
-// WithAsyncWrite sets AsyncWrite. courier always writes responses through a
-// per-connection writer goroutine, so the flag changes nothing; it is kept
-// for source compatibility.
+// WithAsyncWrite sets AsyncWrite, which changes nothing: courier decides
+// per reply whether its handler writes it or a flush does (conn_write.go).
+// It is kept for source compatibility.
 func WithAsyncWrite() OptionFn {
 	return func(s *Server) { s.AsyncWrite = true }
 }

@@ -104,7 +104,7 @@ func (s *Server) loadRegistry() *registry {
 // not context.Context) are skipped and cannot be called. A method whose
 // first parameter is context.Context but is otherwise malformed is refused
 // with an error naming it, as is a type without RPC methods or a name
-// already registered. After registering, Register runs the RegisterPlugins
+// already registered. After registering, Register runs the RegisterPlugin hooks
 // and returns their errors (the service stays registered). It is safe for
 // concurrent use.
 func (s *Server) Register(rcvr interface{}, metadata string) error {
@@ -335,7 +335,7 @@ func encodeReply(ctx *reqCtx, cd codec.Codec, reply interface{}) (payload []byte
 // as method servicePath.Name, where Name is fn's Go name (for a function
 // mul in package main: "mul"). Functions may be added to any service path;
 // a name already taken in that path is refused. It then runs the
-// RegisterFunctionPlugins and returns their errors.
+// RegisterFunctionPlugin hooks and returns their errors.
 func (s *Server) RegisterFunction(servicePath string, fn interface{}, metadata string) error {
 	fname, err := s.registerFunction(servicePath, "", fn)
 	if err != nil {
@@ -529,7 +529,7 @@ func (s *Server) UpdateHandler(router map[string]Handler) {
 }
 
 // UnregisterAll removes every registered service (handlers added with
-// AddHandler stay) and runs the RegisterPlugins' Unregister for each; it
+// AddHandler stay) and runs the RegisterPlugin hooks' Unregister for each; it
 // returns their errors.
 func (s *Server) UnregisterAll() error {
 	s.regMu.Lock()

@@ -31,8 +31,9 @@ type Server struct {
 	DisableHTTPGateway bool
 	// DisableJSONRPC turns off JSON-RPC 2.0 on the rpcx port (default false).
 	DisableJSONRPC bool
-	// AsyncWrite is kept for rpcx compatibility: responses are always
-	// written by a per-connection writer goroutine.
+	// AsyncWrite is kept for rpcx compatibility and changes nothing:
+	// replies are written by the handler that completes its connection's
+	// requests in flight, or by one flush for a burst (conn_write.go).
 	AsyncWrite bool
 	// Plugins holds the server's plugins. NewServer sets an empty
 	// container; add plugins before Serve.
@@ -58,6 +59,7 @@ type Server struct {
 	maxDeadline     time.Duration
 	maxConnRequests int
 	inlineGrace     time.Duration // 0: no inline handlers
+	trace           bool          // share.Trace at NewServer
 	noValueReuse    bool          // see WithValueReuse
 	watchdog        watchdog      // of inline handlers
 	maxNotifyQueue  int
@@ -101,7 +103,7 @@ type job struct {
 }
 
 // NewServer returns a server configured by options. The codec table
-// (share.Codecs) is copied here.
+// (share.Codecs) and share.Trace are copied here.
 func NewServer(options ...OptionFn) *Server {
 	s := &Server{
 		Plugins:         NewPluginContainer(),
@@ -113,6 +115,7 @@ func NewServer(options ...OptionFn) *Server {
 		inlineGrace:     DefaultInlineGrace,
 		maxNotifyQueue:  DefaultMaxNotifyQueue,
 		codecs:          share.NewCodecTable(),
+		trace:           share.Trace,
 		listeners:       make(map[net.Listener]struct{}),
 		conns:           make(map[net.Conn]*conn),
 		doneCh:          make(chan struct{}),

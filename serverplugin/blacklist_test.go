@@ -35,7 +35,7 @@ func mustCIDR(t *testing.T, s string) *net.IPNet {
 	return n
 }
 
-// ipCases are connections and whether they match the lists listCases build.
+// ipCases are connections and whether they match the lists lists builds.
 var ipCases = []struct {
 	name   string
 	conn   net.Conn

@@ -65,8 +65,11 @@ var (
 	ResMetaDataKey = ContextKey("__res_metadata")
 )
 
-// Trace turns on rpcx-style trace logging of calls. Set it before servers
-// and clients are created; it is read at construction.
+// Trace turns on rpcx-style trace logging of calls: a server logs each
+// rpcx-protocol request it starts and the reply it queues, a client each
+// Call (start and result) and Go, at INFO level through the log package.
+// Default false. Set it before servers and clients are created: NewServer
+// and NewClient copy it, and later changes do not affect them.
 var Trace bool
 
 // Codecs maps serialize types to codecs. Assign entries (or call
