@@ -204,6 +204,9 @@ func (s *Server) readLoop(c *conn) readEnd {
 			s.replyError(c, req, ErrShuttingDown)
 			continue
 		}
+		if !s.admit(c, req) { // over the concurrency limit: queued or refused
+			continue
+		}
 		if s.inlineGrace > 0 && s.workers != nil && c.br.Buffered() == 0 {
 			// Nothing more to read yet: run it here (see runInline).
 			if m := s.loadRegistry().lookup(req.ServicePath, req.ServiceMethod); inlineAllowed(m) {

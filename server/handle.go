@@ -129,6 +129,9 @@ func (s *Server) runJob(j job) {
 func (s *Server) serveRequest(j job) {
 	c, req := j.c, j.req
 	now := time.Now()
+	if s.adm != nil {
+		defer s.adm.release(now)
+	}
 	rc := &reqCtx{Context: c.ctx, s: s, conn: c.nc, reqMeta: req.Metadata, start: now.UnixNano(), callPlugins: s.callPlugins()}
 	if d, ok := s.requestTimeout(req.Metadata); ok {
 		dctx, cancel := context.WithDeadline(c.ctx, now.Add(d))

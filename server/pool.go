@@ -51,8 +51,11 @@ func NewWorkerPool(maxWorkers, maxCapacity int, options ...PoolOption) WorkerPoo
 // wait on their own channel in a LIFO stack: a task goes to the worker
 // that parked last (its stack and caches are warm) with one plain channel
 // send, or to a new worker when none is parked. A janitor goroutine, alive
-// while workers are, stops the workers idle for a whole period; so no
-// worker waits in a select or on a timer between tasks.
+// while workers are, ticks every second (or idle period, if shorter): it
+// stops the workers idle for a whole idle period, and the idle workers
+// beyond the largest number busy at once during the last tick (keeping
+// minSpare), so that after a burst the pool shrinks back within about two
+// seconds. No worker waits in a select or on a timer between tasks.
 type pool[T any] struct {
 	run      func(T)
 	slots    chan struct{} // nil: unbounded
@@ -66,6 +69,7 @@ type pool[T any] struct {
 	epoch   uint64 // janitor ticks; a worker parked in an older epoch is idle
 	janitor bool   // the janitor goroutine runs
 	live    int    // workers not yet told to exit by the janitor
+	peak    int    // most workers busy at once since the last tick
 	wg      sync.WaitGroup
 }
 
@@ -107,12 +111,14 @@ func (p *pool[T]) submit(t T) bool {
 		w := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
+		p.peak = max(p.peak, p.live-len(p.idle))
 		p.mu.Unlock()
 		w.tasks <- t
 		return true
 	}
 	p.wg.Add(1)
 	p.live++
+	p.peak = max(p.peak, p.live-len(p.idle))
 	if !p.janitor {
 		p.janitor = true
 		p.wg.Add(1)
@@ -169,41 +175,61 @@ func (p *pool[T]) worker(w *poolWorker[T], t T) {
 	}
 }
 
-// sweep is the janitor: every idle period it stops the workers that parked
-// before the previous tick (so idle for one to two periods), oldest first.
-// It exits, with the last worker, when none is left, and on stop.
+// minSpare is how many idle workers the janitor keeps after a burst
+// (those idle for a whole idle period still exit).
+const minSpare = 16
+
+// janitorTick is the janitor's period: one second, or the idle period if
+// shorter.
+func (p *pool[T]) janitorTick() time.Duration { return min(p.idleTime, time.Second) }
+
+// sweep is the janitor: every tick it stops, oldest first, the workers
+// idle for a whole idle period and the idle ones beyond what the last
+// tick's peak needs. It exits, with the last worker, when none is left,
+// and on stop.
 func (p *pool[T]) sweep() {
 	defer p.wg.Done()
-	tick := time.NewTicker(p.idleTime)
+	tick := time.NewTicker(p.janitorTick())
 	defer tick.Stop()
+	idleTicks := uint64((p.idleTime + p.janitorTick() - 1) / p.janitorTick())
 	for {
 		select {
 		case <-tick.C:
 		case <-p.stop:
 			return
 		}
-		p.mu.Lock()
-		p.epoch++
-		n := 0
-		for n < len(p.idle) && p.idle[n].parked+1 < p.epoch {
-			close(p.idle[n].tasks)
-			n++
-		}
-		p.live -= n
-		if n > 0 {
-			k := copy(p.idle, p.idle[n:])
-			clear(p.idle[k:])
-			p.idle = p.idle[:k]
-		}
-		// When no worker is left the janitor goes too; the next new
-		// worker starts it again.
-		if p.live == 0 {
-			p.janitor = false
-			p.mu.Unlock()
+		if !p.trim(idleTicks) {
 			return
 		}
-		p.mu.Unlock()
 	}
+}
+
+// trim is one janitor tick; it reports false when the janitor must exit
+// (no worker left).
+func (p *pool[T]) trim(idleTicks uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.epoch++
+	keep := max(p.peak, minSpare)
+	n := 0
+	for n < len(p.idle) && (p.idle[n].parked+idleTicks < p.epoch || len(p.idle)-n > keep) {
+		close(p.idle[n].tasks)
+		n++
+	}
+	p.live -= n
+	if n > 0 {
+		k := copy(p.idle, p.idle[n:])
+		clear(p.idle[k:])
+		p.idle = p.idle[:k]
+	}
+	p.peak = p.live - len(p.idle)
+	// When no worker is left the janitor goes too; the next new worker
+	// starts it again.
+	if p.live == 0 {
+		p.janitor = false
+		return false
+	}
+	return true
 }
 
 // Submit runs task on the pool; after Stop the task is dropped.

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -102,4 +103,29 @@ func TestPoolStop(t *testing.T) {
 	if p.submit(make(chan struct{}, 1)) {
 		t.Fatal("submit accepted after stop")
 	}
+}
+
+// TestPoolShrinksAfterBurst checks recovery after overload: a burst of
+// 500 concurrent tasks leaves at most minSpare parked workers about two
+// janitor ticks after it ends, long before the idle timeout (10s).
+func TestPoolShrinksAfterBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		p := newPool(0, func(int) { <-release })
+		defer p.StopAndWait()
+		for i := range 500 {
+			p.submit(i)
+		}
+		synctest.Wait()
+		if live, _ := poolLive(p); live != 500 {
+			t.Fatalf("%d workers during the burst, want 500", live)
+		}
+		close(release)
+		synctest.Wait()
+		time.Sleep(2*time.Second + time.Millisecond) // two janitor ticks of the fake clock
+		synctest.Wait()
+		if live, _ := poolLive(p); live > minSpare {
+			t.Fatalf("%d workers 2s after the burst, want <= %d", live, minSpare)
+		}
+	})
 }

@@ -92,6 +92,7 @@ type Server struct {
 	doneCh      chan struct{} // closed when Shutdown/Close completed
 
 	stats serverStats
+	adm   *admission                 // concurrency gate; nil: none (admission.go)
 	cors  atomic.Pointer[corsPolicy] // SetCORS; nil: no CORS handling
 }
 
@@ -162,10 +163,19 @@ type Stats struct {
 	// that outlived the inline grace period, so that another goroutine
 	// took over reading (see WithInlineGrace).
 	ReaderTakeovers uint64
+	// Shed counts requests refused with ErrOverloaded (over the
+	// concurrency limit, or queued longer than WithQueueTimeout).
+	Shed uint64
+	// Expired counts queued requests dropped without running because
+	// their deadline passed while they waited.
+	Expired uint64
+	// InFlightLimit is the concurrency limit of the moment (0: none).
+	InFlightLimit int
 }
 
 type serverStats struct {
 	accepted, closed, requests, heartbeats, errors, panics, protocol, notifications, takeovers atomic.Uint64
+	shed, expired                                                                              atomic.Uint64
 }
 
 // Stats returns a snapshot of the server's counters.
@@ -180,7 +190,17 @@ func (s *Server) Stats() Stats {
 		ProtocolErrors:  s.stats.protocol.Load(),
 		Notifications:   s.stats.notifications.Load(),
 		ReaderTakeovers: s.stats.takeovers.Load(),
+		Shed:            s.stats.shed.Load(),
+		Expired:         s.stats.expired.Load(),
+		InFlightLimit:   s.inFlightLimit(),
 	}
+}
+
+func (s *Server) inFlightLimit() int {
+	if s.adm == nil {
+		return 0
+	}
+	return s.adm.limit()
 }
 
 // Serve listens on network and address and serves connections until Close

@@ -31,13 +31,19 @@ const (
 	CodeUnavailable        Code = 14
 	CodeDataLoss           Code = 15
 	CodeUnauthenticated    Code = 16
+	// CodeOverloaded (courier addition, beyond gRPC's codes) means the
+	// server refused the call before running it because it is over its
+	// concurrency limit or its queue timed out. The call provably did not
+	// run: clients retry it on another server and lower that server's
+	// share of calls for a while.
+	CodeOverloaded Code = 17
 )
 
 var codeNames = [...]string{
 	"ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found",
 	"already_exists", "permission_denied", "resource_exhausted", "failed_precondition",
 	"aborted", "out_of_range", "unimplemented", "internal", "unavailable", "data_loss",
-	"unauthenticated",
+	"unauthenticated", "overloaded",
 }
 
 // String returns the code's snake_case name.
@@ -101,3 +107,9 @@ func CodeOf(err error) Code {
 	}
 	return CodeUnknown
 }
+
+// Retryable reports whether a call that failed with code c provably did not
+// run on the server and may be sent again, to another server: true only for
+// CodeOverloaded. (CodeUnavailable is not enough: a handler may return it
+// after doing work.)
+func Retryable(c Code) bool { return c == CodeOverloaded }

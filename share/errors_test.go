@@ -96,7 +96,7 @@ func TestParseCode(t *testing.T) {
 func TestCodeString(t *testing.T) {
 	tests := map[Code]string{
 		CodeOK: "ok", CodeCanceled: "canceled", CodeUnknown: "unknown", CodeDeadlineExceeded: "deadline_exceeded",
-		CodeUnavailable: "unavailable", CodeUnauthenticated: "unauthenticated", 17: "code_17", 1000: "code_1000",
+		CodeUnavailable: "unavailable", CodeUnauthenticated: "unauthenticated", CodeOverloaded: "overloaded", 18: "code_18", 1000: "code_1000",
 	}
 	for c, want := range tests {
 		if c.String() != want {
@@ -106,5 +106,13 @@ func TestCodeString(t *testing.T) {
 	// Values are gRPC's and travel on the wire: they must not move.
 	if CodeInvalidArgument != 3 || CodeNotFound != 5 || CodeInternal != 13 || CodeUnavailable != 14 || CodeUnauthenticated != 16 {
 		t.Fatal("code values changed")
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	for c := CodeOK; c <= CodeOverloaded+1; c++ {
+		if got, want := Retryable(c), c == CodeOverloaded; got != want {
+			t.Errorf("Retryable(%v) = %v, want %v", c, got, want)
+		}
 	}
 }
