@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh: courier vs rpcx vs grpc-go, interleaved, several repetitions, on
+# run.sh: the floor vs courier vs rpcx vs grpc-go, interleaved, several repetitions, on
 # 127.0.0.1 only. Each run starts a fresh server process, runs the load
 # generator against it (bounded in time) and stops the server by its PID.
 # Prints a markdown report (medians, ratios to rpcx paired by repetition).
@@ -8,7 +8,7 @@
 #   REPS [3]            repetitions of every scenario and framework
 #   DUR [5s]            measured window of each load run
 #   WARMUP [1s]         warm-up before each window
-#   FRAMEWORKS ["courier rpcx grpc"]
+#   FRAMEWORKS ["floor courier-x courier-typed courier rpcx grpc"]
 #   SCENARIOS ["c1 c100 c1000 c5000 idle10k payload1m"]; also "open100"
 #   IDLE [10000]        connections held by idle10k
 #   RATE [20000]        total calls/s of open100 (open loop)
@@ -20,7 +20,7 @@ cd "$(dirname "$0")"
 REPS=${REPS:-3}
 DUR=${DUR:-5s}
 WARMUP=${WARMUP:-1s}
-FRAMEWORKS=${FRAMEWORKS:-"courier rpcx grpc"}
+FRAMEWORKS=${FRAMEWORKS:-"floor courier-x courier-typed courier rpcx grpc"}
 SCENARIOS=${SCENARIOS:-"c1 c100 c1000 c5000 idle10k payload1m"}
 IDLE=${IDLE:-10000}
 RATE=${RATE:-20000}

@@ -107,7 +107,7 @@ func index(rs []load.Result) table {
 		t.runs[r.Label][r.Framework][r.Rep] = r
 		seenFw[r.Framework] = true
 	}
-	rank := map[string]int{"courier": 0, "rpcx": 1, "grpc": 2}
+	rank := map[string]int{"floor": 0, "courier-x": 1, "courier-typed": 2, "courier": 3, "rpcx": 4, "grpc": 5}
 	for f := range seenFw {
 		t.fws = append(t.fws, f)
 	}
@@ -163,6 +163,8 @@ func rps(r load.Result) float64     { return r.RPS }
 func p99(r load.Result) float64     { return r.P99 }
 func cpu(r load.Result) float64     { return r.ClientCPU + r.ServerCPU }
 func idleMem(r load.Result) float64 { return r.IdleRSSPerConn }
+
+func clientIdleMem(r load.Result) float64 { return r.IdleClientRSSPerConn }
 
 func write(w io.Writer, rs []load.Result, codec float64) {
 	t := index(rs)
@@ -231,22 +233,27 @@ func write(w io.Writer, rs []load.Result, codec float64) {
 			if !idleHeader {
 				fmt.Fprintln(w, "\nIdle connections: server memory growth divided by the connections held (each made one call first).")
 				fmt.Fprintln(w)
-				fmt.Fprintln(w, "| scenario | framework | connections | server RSS/conn (KiB) | heap+stack/conn (KiB) | goroutines/conn | connect time (s) | errors |")
-				fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|")
+				fmt.Fprintln(w, "| scenario | framework | connections | server RSS/conn (KiB) | heap+stack/conn (KiB) | goroutines/conn | client RSS/conn (KiB) | client heap+stack/conn (KiB) | client goroutines/conn | connect time (s) | errors |")
+				fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 				idleHeader = true
 			}
 			var errs float64
 			for _, r := range g {
 				errs += float64(r.Errors)
 			}
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.1f | %.1f | %.2f | %.1f | %.0f |\n", l, f,
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f | %.1f | %.0f |\n", l, f,
 				g.med(func(r load.Result) float64 { return float64(r.Idle) }), g.med(idleMem)/1024,
 				g.med(func(r load.Result) float64 { return r.IdleHeapPerConn })/1024,
 				g.med(func(r load.Result) float64 { return r.IdleGoroutPerConn }),
+				g.med(clientIdleMem)/1024,
+				g.med(func(r load.Result) float64 { return r.IdleClientHeapPerConn })/1024,
+				g.med(func(r load.Result) float64 { return r.IdleClientGoroutPerConn }),
 				g.med(func(r load.Result) float64 { return r.IdleConnectSeconds }), errs)
 		}
 	}
+	floorTable(w, t)
 	targets(w, t, codec)
+	floorTargets(w, t)
 }
 
 func (g group) isIdle() bool {

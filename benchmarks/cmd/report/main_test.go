@@ -76,3 +76,31 @@ func TestReadSkipsNoiseAndRejectsBadJSON(t *testing.T) {
 		t.Fatal("bad JSON must fail")
 	}
 }
+
+func TestFloorRatiosAndTargets(t *testing.T) {
+	var rs []load.Result
+	for rep := 1; rep <= 3; rep++ {
+		rs = append(rs,
+			load.Result{Framework: "floor", Label: "c100", Rep: rep, Mode: "closed", C: 100, Pool: 10, RPS: 40000, P99: 500, ClientCPU: 10, ServerCPU: 10},
+			load.Result{Framework: "courier-x", Label: "c100", Rep: rep, Mode: "closed", C: 100, Pool: 10, RPS: 30000, P99: 600, ClientCPU: 15, ServerCPU: 15},
+			load.Result{Framework: "rpcx", Label: "c100", Rep: rep, Mode: "closed", C: 100, Pool: 10, RPS: 10000, P99: 2000, ClientCPU: 30, ServerCPU: 40},
+			load.Result{Framework: "courier", Label: "idle10k", Rep: rep, Mode: "idle", Idle: 10000, IdleClientRSSPerConn: 6 * 1024, IdleClientGoroutPerConn: 1},
+		)
+	}
+	var buf bytes.Buffer
+	write(&buf, rs, 48)
+	out := buf.String()
+	for _, want := range []string{
+		"| c100 | courier-x | 40000 | 0.75 | 1.20 | 1.50 |",
+		"| courier-x throughput ≥ 85 % of the floor at c=100 | 75 % | MISS |",
+		"| courier-x throughput ≈ 3.0× rpcx at c=100 | 3.00× | met |",
+		"| courier-x p99 ≤ 0.4× rpcx at c=100 | 0.30× | met |",
+		"| courier-x CPU per call (client+server) ≤ 1.25× the floor's at c=100 | 1.50× | MISS |",
+		"| courier client: 1 goroutine per idle connection | 1.00 | met |",
+		"| courier client: ≤ 8 KiB (RSS) per idle connection | 6.0 KiB | met |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -36,14 +36,8 @@ func (c courierConn) Close() error { return c.c.Close() }
 func init() {
 	clog.SetDummyLogger()
 	register(Framework{
-		Name: "courier",
-		NewServer: func() (Server, error) {
-			s := cserver.NewServer()
-			if err := s.RegisterName(Service, courierHello{}, ""); err != nil {
-				return nil, err
-			}
-			return courierServer{s}, nil
-		},
+		Name:      "courier",
+		NewServer: newCourierServer,
 		Dial: func(addr string) (Conn, error) {
 			opt := cclient.DefaultOption
 			opt.SerializeType = protocol.ProtoBuffer
@@ -52,6 +46,76 @@ func init() {
 				return nil, err
 			}
 			return courierConn{c}, nil
+		},
+	})
+}
+
+// courierXConn drives courier the way an rpcx program does after changing
+// its imports: an XClient over a peer-to-peer discovery, Call by method
+// name. Each XClient keeps one connection to the server.
+type courierXConn struct{ x cclient.XClient }
+
+func (c courierXConn) Call(ctx context.Context, args, reply *pb.BenchmarkMessage) error {
+	return c.x.Call(ctx, Method, args, reply)
+}
+func (c courierXConn) Close() error { return c.x.Close() }
+
+// courierTypedConn drives courier through the typed XClient API, which
+// returns a new reply per call; the adapter leaves reply untouched (the
+// load generator does not read it) so the typed API's own allocation is
+// what is measured.
+type courierTypedConn struct {
+	x cclient.XClient
+	t *cclient.TypedXClient[pb.BenchmarkMessage, pb.BenchmarkMessage]
+}
+
+func (c courierTypedConn) Call(ctx context.Context, args, _ *pb.BenchmarkMessage) error {
+	_, err := c.t.Call(ctx, args)
+	return err
+}
+func (c courierTypedConn) Close() error { return c.x.Close() }
+
+// dialCourierX returns an XClient of the benchmark service at addr whose
+// connection is up (the first call would dial it otherwise).
+func dialCourierX(addr string) (cclient.XClient, error) {
+	d, err := cclient.NewPeer2PeerDiscovery("tcp@"+addr, "")
+	if err != nil {
+		return nil, err
+	}
+	opt := cclient.DefaultOption
+	opt.SerializeType = protocol.ProtoBuffer
+	return cclient.NewXClient(Service, cclient.Failtry, cclient.RandomSelect, d, opt), nil
+}
+
+func newCourierServer() (Server, error) {
+	s := cserver.NewServer()
+	if err := s.RegisterName(Service, courierHello{}, ""); err != nil {
+		return nil, err
+	}
+	return courierServer{s}, nil
+}
+
+func init() {
+	register(Framework{
+		Name:      "courier-x",
+		NewServer: newCourierServer,
+		Dial: func(addr string) (Conn, error) {
+			x, err := dialCourierX(addr)
+			if err != nil {
+				return nil, err
+			}
+			return courierXConn{x}, nil
+		},
+	})
+	register(Framework{
+		Name:      "courier-typed",
+		NewServer: newCourierServer,
+		Dial: func(addr string) (Conn, error) {
+			x, err := dialCourierX(addr)
+			if err != nil {
+				return nil, err
+			}
+			return courierTypedConn{x, cclient.NewTypedXClient[pb.BenchmarkMessage, pb.BenchmarkMessage](x, Method)}, nil
 		},
 	})
 }

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,7 @@ func RunIdle(cfg IdleConfig) (Result, error) {
 		return Result{}, fmt.Errorf("first call: %w", err)
 	}
 	time.Sleep(cfg.Settle)
+	clientBefore := settledSelf()
 	before, err := stats.Fetch(cfg.StatsAddr, "stats")
 	if err != nil {
 		return Result{}, err
@@ -107,6 +109,7 @@ func RunIdle(cfg IdleConfig) (Result, error) {
 	}
 	defer closeAll(open)
 	time.Sleep(cfg.Settle)
+	clientAfter := settledSelf()
 	after, err := stats.Fetch(cfg.StatsAddr, "end") // "end": a server run with -memprofile writes its heap now
 	if err != nil {
 		return Result{}, err
@@ -128,6 +131,18 @@ func RunIdle(cfg IdleConfig) (Result, error) {
 		res.IdleRSSPerConn = float64(after.RSSKB-before.RSSKB) * 1024 / n
 		res.IdleHeapPerConn = (float64(after.HeapInuse+after.StackInuse) - float64(before.HeapInuse+before.StackInuse)) / n
 		res.IdleGoroutPerConn = float64(after.Goroutines-before.Goroutines) / n
+		res.IdleClientRSSPerConn = float64(clientAfter.RSSKB-clientBefore.RSSKB) * 1024 / n
+		res.IdleClientHeapPerConn = (float64(clientAfter.HeapInuse+clientAfter.StackInuse) - float64(clientBefore.HeapInuse+clientBefore.StackInuse)) / n
+		res.IdleClientGoroutPerConn = float64(clientAfter.Goroutines-clientBefore.Goroutines) / n
 	}
 	return res, nil
+}
+
+// settledSelf reads this (client) process's memory after a garbage
+// collection, so that garbage of the dialing phase is not counted as what
+// the idle connections keep. The server side is read as it is (its own
+// runtime decides when to collect), as before.
+func settledSelf() stats.Snapshot {
+	runtime.GC()
+	return stats.Take()
 }

@@ -42,13 +42,18 @@ type Result struct {
 	IdleHeapPerConn    float64 `json:"idle_heap_per_conn,omitempty"` // server heap+stack bytes per idle connection
 	IdleGoroutPerConn  float64 `json:"idle_goroutines_per_conn,omitempty"`
 	IdleConnectSeconds float64 `json:"idle_connect_seconds,omitempty"`
+
+	IdleClientRSSPerConn    float64 `json:"idle_client_rss_per_conn,omitempty"`  // client RSS bytes per idle connection
+	IdleClientHeapPerConn   float64 `json:"idle_client_heap_per_conn,omitempty"` // client heap+stack bytes per idle connection
+	IdleClientGoroutPerConn float64 `json:"idle_client_goroutines_per_conn,omitempty"`
 }
 
 // Summary formats r on one line for people.
 func Summary(r Result) string {
 	if r.Mode == "idle" {
-		return fmt.Sprintf("%-8s idle=%d (in %.1fs) server rss/conn=%.0f B heap+stack/conn=%.0f B goroutines/conn=%.2f errors=%d %s",
-			r.Framework, r.Idle, r.IdleConnectSeconds, r.IdleRSSPerConn, r.IdleHeapPerConn, r.IdleGoroutPerConn, r.Errors, r.FirstError)
+		return fmt.Sprintf("%-8s idle=%d (in %.1fs) server rss/conn=%.0f B heap+stack/conn=%.0f B goroutines/conn=%.2f; client rss/conn=%.0f B heap+stack/conn=%.0f B goroutines/conn=%.2f; errors=%d %s",
+			r.Framework, r.Idle, r.IdleConnectSeconds, r.IdleRSSPerConn, r.IdleHeapPerConn, r.IdleGoroutPerConn,
+			r.IdleClientRSSPerConn, r.IdleClientHeapPerConn, r.IdleClientGoroutPerConn, r.Errors, r.FirstError)
 	}
 	return fmt.Sprintf("%-8s %s c=%d pool=%d: %.0f req/s p50=%.0fµs p99=%.0fµs p99.9=%.0fµs max=%.0fµs cpu/req client=%.1fµs server=%.1fµs allocs/req client=%.1f server=%.1f syscalls/req client r/w=%.2f/%.2f server r/w=%.2f/%.2f errors=%d %s",
 		r.Framework, r.Mode, r.C, r.Pool, r.RPS, r.P50, r.P99, r.P999, r.Max, r.ClientCPU, r.ServerCPU, r.ClientAllocs, r.ServerAllocs, r.ClientReads, r.ClientWrites, r.ServerReads, r.ServerWrites, r.Errors, r.FirstError)
