@@ -10,16 +10,19 @@ TAGSETS := etcd zookeeper consul mdns quic kcp "etcd zookeeper consul mdns quic 
 ENGINE_TAGS := etcd zookeeper consul mdns
 FUZZTIME ?= 30s
 
-.PHONY: help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines bench bench-compare bench-ci lint fmt fuzz cover
+.PHONY: cli-tools help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines bench bench-compare bench-ci lint fmt fuzz cover
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 test: test-unit test-tags test-examples ## unit tests with -race, fuzz seeds, tag builds, examples
 
-test-unit: ## go vet + go test -race -short over the module and _testutils
+test-unit: cli-tools ## go vet + go test -race -short over the module and _testutils
 	$(GO) vet $(PKGS)
-	$(GO) test -race -short -count=1 -timeout 15m $(PKGS)
+	COURIER_REQUIRE_PROTOC=1 COURIER_REQUIRE_TMUX=1 $(GO) test -race -short -count=1 -timeout 15m $(PKGS)
+
+cli-tools: ## install protoc and tmux for the command-line tests when missing (Debian)
+	./scripts/cli-tools.sh
 
 test-tags: ## vet and build every build-tag combination that matters
 	@for t in $(TAGSETS); do echo "== tags: $$t"; $(GO) vet -tags "$$t" $(PKGS) || exit 1; done
