@@ -124,4 +124,3 @@ func TestStreamingRefused(t *testing.T) {
 		t.Fatalf("%d files written despite the error", len(res.File))
 	}
 }
-
