@@ -1,5 +1,7 @@
 package client
 
+import "reflect"
+
 // KVPair is one server offered by a discovery: Key is "network@address"
 // (e.g. "tcp@127.0.0.1:8972") and Value is its URL-encoded metadata
 // (e.g. "weight=10&group=test").
@@ -27,4 +29,15 @@ type ServiceDiscovery interface {
 	Clone(servicePath string) (ServiceDiscovery, error)
 	SetFilter(ServiceDiscoveryFilter)
 	Close()
+}
+
+// isNilDiscovery reports whether d is nil or an interface holding a nil
+// pointer (say a program's own discovery type left unset), which would
+// panic on first use.
+func isNilDiscovery(d ServiceDiscovery) bool {
+	if d == nil {
+		return true
+	}
+	v := reflect.ValueOf(d)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }

@@ -18,11 +18,8 @@ type cacheDiscovery struct {
 	threshold int
 	file      string
 
-	mu     sync.RWMutex
-	good   []*KVPair
-	filter ServiceDiscoveryFilter
+	serverList // the last good list
 
-	w         watchers
 	innerCh   chan []*KVPair
 	stop      chan struct{}
 	done      chan struct{}
@@ -64,7 +61,7 @@ func (c *cacheDiscovery) load() {
 		log.Warnf("client: cache discovery: ignoring corrupt cache file %s: %v", c.file, err)
 		return
 	}
-	c.good = filterPairs(pairs, nil)
+	c.pairs = filterPairs(pairs, nil)
 }
 
 func (c *cacheDiscovery) save(pairs []*KVPair) {
@@ -90,7 +87,7 @@ func (c *cacheDiscovery) accept(pairs []*KVPair) bool {
 	}
 	cp := filterPairs(pairs, nil)
 	c.mu.Lock()
-	c.good = cp
+	c.pairs = cp
 	c.mu.Unlock()
 	c.save(cp)
 	return true
@@ -110,22 +107,6 @@ func (c *cacheDiscovery) forward() {
 			c.w.notify(c.GetServices())
 		}
 	}
-}
-
-// GetServices returns the last good list, filtered.
-func (c *cacheDiscovery) GetServices() []*KVPair {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return filterPairs(c.good, c.filter)
-}
-
-func (c *cacheDiscovery) WatchService() chan []*KVPair    { return c.w.add() }
-func (c *cacheDiscovery) RemoveWatcher(ch chan []*KVPair) { c.w.remove(ch) }
-
-func (c *cacheDiscovery) SetFilter(f ServiceDiscoveryFilter) {
-	c.mu.Lock()
-	c.filter = f
-	c.mu.Unlock()
 }
 
 // Clone wraps a clone of the inner discovery, cached in a file beside this
@@ -155,6 +136,6 @@ func (c *cacheDiscovery) Close() {
 		<-c.done
 		c.inner.RemoveWatcher(c.innerCh)
 		c.inner.Close()
-		c.w.close()
+		c.closeWatchers()
 	})
 }

@@ -63,7 +63,7 @@ type ConsulDiscovery struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	once    sync.Once
-	list    registryList
+	serverList
 
 	retries atomic.Int64 // queries after failures (for tests)
 }
@@ -73,11 +73,17 @@ type ConsulDiscovery struct {
 // "host:port"). It reads the list once, waiting at most options'
 // connection timeout (default share.DefaultRegistryConnectionTimeout), then
 // watches. A service with no key yet gives an empty list that fills as
-// servers register. Errors: bad arguments wrap ErrBadDiscovery; Consul not
-// answering wraps share.ErrRegistryUnavailable. It never panics.
+// servers register.
+//
+// The discovery is never nil, even with an error. Consul not answering
+// gives an error wrapping share.ErrRegistryUnavailable and a discovery that
+// starts empty and keeps trying, so a client built on it works as soon as
+// Consul answers and a server registers. Bad arguments give an error
+// wrapping ErrBadDiscovery and a discovery that stays empty. It never
+// panics.
 func NewConsulDiscovery(basePath string, servicePath string, consulAddr []string, options *share.RegistryOptions) (*ConsulDiscovery, error) {
 	if strings.Trim(servicePath, "/") == "" {
-		return nil, fmt.Errorf("%w: empty service path", ErrBadDiscovery)
+		return &ConsulDiscovery{done: closedChan()}, fmt.Errorf("%w: empty service path", ErrBadDiscovery)
 	}
 	return newConsulDiscovery(basePath, servicePath, consulAddr, options, false)
 }
@@ -92,9 +98,6 @@ func NewConsulDiscoveryTemplate(basePath string, consulAddr []string, options *s
 
 func newConsulDiscovery(basePath, servicePath string, consulAddr []string, options *share.RegistryOptions, template bool) (*ConsulDiscovery, error) {
 	addrs := slices.DeleteFunc(slices.Clone(consulAddr), func(s string) bool { return strings.TrimSpace(s) == "" })
-	if len(addrs) == 0 {
-		return nil, fmt.Errorf("%w: no consul address", ErrBadDiscovery)
-	}
 	servicePath = strings.Trim(servicePath, "/")
 	d := &ConsulDiscovery{
 		RetriesAfterWatchFailed: -1,
@@ -104,6 +107,10 @@ func newConsulDiscovery(basePath, servicePath string, consulAddr []string, optio
 		options:                 options,
 		template:                template,
 		done:                    make(chan struct{}),
+	}
+	if len(addrs) == 0 {
+		close(d.done)
+		return d, fmt.Errorf("%w: no consul address", ErrBadDiscovery)
 	}
 	if template {
 		close(d.done)
@@ -118,7 +125,8 @@ func newConsulDiscovery(basePath, servicePath string, consulAddr []string, optio
 		c, tr, err := consulClient(a, options)
 		if err != nil {
 			d.closeIdle()
-			return nil, fmt.Errorf("%w: consul client for %q: %w", ErrBadDiscovery, a, err)
+			close(d.done)
+			return d, fmt.Errorf("%w: consul client for %q: %w", ErrBadDiscovery, a, err)
 		}
 		d.clients = append(d.clients, c)
 		d.trs = append(d.trs, tr)
@@ -132,12 +140,10 @@ func newConsulDiscovery(basePath, servicePath string, consulAddr []string, optio
 		}
 		d.cur = (d.cur + 1) % len(d.clients)
 	}
-	if err != nil {
-		d.cancel()
-		d.closeIdle()
-		return nil, fmt.Errorf("%w: consul %v: %w", share.ErrRegistryUnavailable, addrs, err)
-	}
 	go d.run(index)
+	if err != nil {
+		return d, fmt.Errorf("%w: consul %v: %w (retrying in the background)", share.ErrRegistryUnavailable, addrs, err)
+	}
 	return d, nil
 }
 
@@ -201,7 +207,7 @@ func (d *ConsulDiscovery) query(index uint64, block bool) (uint64, error) {
 			kvs[k] = string(p.Value)
 		}
 	}
-	d.list.set(kvs)
+	d.setRegistry(kvs)
 	next := meta.LastIndex
 	if next < index {
 		next = 0 // the index went back (Consul restarted): start over
@@ -247,34 +253,10 @@ func (d *ConsulDiscovery) run(index uint64) {
 	}
 }
 
-// GetServices returns the active servers (after the filter), as copies. A
-// template returns nil.
-func (d *ConsulDiscovery) GetServices() []*KVPair {
-	if d.template {
-		return nil
-	}
-	return d.list.get()
-}
-
-// WatchService returns a channel that receives the list after each change
-// (latest wins when the reader lags). It is closed by RemoveWatcher or
-// Close.
-func (d *ConsulDiscovery) WatchService() chan []*KVPair { return d.list.w.add() }
-
-// RemoveWatcher unregisters and closes ch.
-func (d *ConsulDiscovery) RemoveWatcher(ch chan []*KVPair) { d.list.w.remove(ch) }
-
-// SetFilter installs a filter applied to GetServices and later updates.
-func (d *ConsulDiscovery) SetFilter(filter ServiceDiscoveryFilter) { d.list.setFilter(filter) }
-
 // Clone returns a new discovery of servicePath with the same Consul
 // addresses, base path and options. Errors as for NewConsulDiscovery.
 func (d *ConsulDiscovery) Clone(servicePath string) (ServiceDiscovery, error) {
-	c, err := NewConsulDiscovery(d.basePath, servicePath, d.addrs, d.options)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return NewConsulDiscovery(d.basePath, servicePath, d.addrs, d.options)
 }
 
 // Close stops the watch (interrupting a blocking query), releases the HTTP
@@ -287,6 +269,6 @@ func (d *ConsulDiscovery) Close() {
 		}
 		<-d.done
 		d.closeIdle()
-		d.list.w.close()
+		d.closeWatchers()
 	})
 }

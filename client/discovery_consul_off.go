@@ -14,43 +14,31 @@ var ErrConsulNotCompiled = errors.New("courier: consul support not compiled in; 
 
 // ConsulDiscovery is the Consul discovery. This build has no
 // Consul support: rebuild with -tags consul. Its methods exist so that
-// code using the type compiles; a value can only be the zero value and
-// lists nothing.
+// code using the type compiles; the constructors return an empty discovery
+// (never nil) with the error.
 type ConsulDiscovery struct {
 	// RetriesAfterWatchFailed: see the consul build.
 	RetriesAfterWatchFailed int
 
-	w watchers
+	serverList
 }
 
-// NewConsulDiscovery returns ErrConsulNotCompiled: rebuild with
+// NewConsulDiscovery returns an empty discovery and ErrConsulNotCompiled: rebuild with
 // -tags consul.
 func NewConsulDiscovery(basePath string, servicePath string, consulAddr []string, options *share.RegistryOptions) (*ConsulDiscovery, error) {
-	return nil, ErrConsulNotCompiled
+	return &ConsulDiscovery{}, ErrConsulNotCompiled
 }
 
-// NewConsulDiscoveryTemplate returns ErrConsulNotCompiled: rebuild
+// NewConsulDiscoveryTemplate returns an empty discovery and ErrConsulNotCompiled: rebuild
 // with -tags consul.
 func NewConsulDiscoveryTemplate(basePath string, consulAddr []string, options *share.RegistryOptions) (*ConsulDiscovery, error) {
-	return nil, ErrConsulNotCompiled
+	return &ConsulDiscovery{}, ErrConsulNotCompiled
 }
 
-// GetServices returns nil.
-func (d *ConsulDiscovery) GetServices() []*KVPair { return nil }
-
-// WatchService returns a channel that receives nothing.
-func (d *ConsulDiscovery) WatchService() chan []*KVPair { return d.w.add() }
-
-// RemoveWatcher unregisters and closes ch.
-func (d *ConsulDiscovery) RemoveWatcher(ch chan []*KVPair) { d.w.remove(ch) }
-
-// SetFilter does nothing.
-func (d *ConsulDiscovery) SetFilter(ServiceDiscoveryFilter) {}
-
-// Clone returns ErrConsulNotCompiled.
+// Clone returns an empty discovery and ErrConsulNotCompiled.
 func (d *ConsulDiscovery) Clone(servicePath string) (ServiceDiscovery, error) {
-	return nil, ErrConsulNotCompiled
+	return &ConsulDiscovery{}, ErrConsulNotCompiled
 }
 
 // Close closes the watcher channels.
-func (d *ConsulDiscovery) Close() { d.w.close() }
+func (d *ConsulDiscovery) Close() { d.closeWatchers() }

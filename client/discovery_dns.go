@@ -28,7 +28,7 @@ type DNSDiscovery struct {
 	interval time.Duration
 	lookup   func(ctx context.Context, host string) ([]string, error)
 
-	d         staticDiscovery
+	serverList
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -99,11 +99,8 @@ func (d *DNSDiscovery) resolve() {
 	for _, a := range addrs {
 		pairs = append(pairs, &KVPair{Key: d.network + "@" + net.JoinHostPort(a, strconv.Itoa(d.port))})
 	}
-	d.d.mu.RLock()
-	same := slices.EqualFunc(pairs, d.d.pairs, func(a, b *KVPair) bool { return a.Key == b.Key })
-	d.d.mu.RUnlock()
-	if !same {
-		d.d.set(pairs)
+	if !slices.EqualFunc(pairs, d.snapshot(), func(a, b *KVPair) bool { return a.Key == b.Key }) {
+		d.replace(pairs)
 	}
 }
 
@@ -113,24 +110,12 @@ func (d *DNSDiscovery) Clone(servicePath string) (ServiceDiscovery, error) {
 	return newDNSDiscovery(d.domain, d.network, d.port, d.interval, d.lookup)
 }
 
-// SetFilter installs a filter applied to GetServices and later updates.
-func (d *DNSDiscovery) SetFilter(filter ServiceDiscoveryFilter) { d.d.setFilter(filter) }
-
-// GetServices returns the servers of the last successful lookup.
-func (d *DNSDiscovery) GetServices() []*KVPair { return d.d.get() }
-
-// WatchService returns a channel that receives the list when it changes.
-func (d *DNSDiscovery) WatchService() chan []*KVPair { return d.d.w.add() }
-
-// RemoveWatcher unregisters and closes ch.
-func (d *DNSDiscovery) RemoveWatcher(ch chan []*KVPair) { d.d.w.remove(ch) }
-
 // Close stops the lookups, waits for the goroutine and closes watchers. It
 // may be called more than once.
 func (d *DNSDiscovery) Close() {
 	d.closeOnce.Do(func() {
 		close(d.stop)
 		<-d.done
-		d.d.w.close()
+		d.closeWatchers()
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -74,11 +73,8 @@ type EtcdV3Discovery struct {
 	done   chan struct{}
 	once   sync.Once
 
-	mu     sync.RWMutex
-	kvs    map[string]string // key (without prefix) -> value, as in etcd
-	pairs  []*KVPair         // active servers, sorted by key
-	filter ServiceDiscoveryFilter
-	w      watchers
+	kvs map[string]string // key (without prefix) -> value, as in etcd (run goroutine only after construction)
+	serverList
 
 	refetches atomic.Int64 // re-reads after watch failures (for tests)
 }
@@ -97,13 +93,17 @@ func NewEtcdDiscoveryTemplate(basePath string, etcdAddr []string, allowKeyNotFou
 // registered under basePath in the etcd cluster at etcdAddr ("host:port" or
 // URLs). It reads the list once, waiting at most options' connection
 // timeout (default share.DefaultRegistryConnectionTimeout), then watches.
-// Errors: bad arguments wrap ErrBadDiscovery; etcd not answering wraps
-// share.ErrRegistryUnavailable; no server registered yet wraps
-// share.ErrRegistryKeyNotFound unless allowKeyNotFound (then the list starts
-// empty and fills as servers register). It never panics.
+//
+// The discovery is never nil, even with an error. etcd not answering gives
+// an error wrapping share.ErrRegistryUnavailable, and no server registered
+// yet one wrapping share.ErrRegistryKeyNotFound (unless allowKeyNotFound);
+// in both cases the discovery starts empty and keeps trying and watching,
+// so a client built on it works as soon as a server registers. Bad
+// arguments give an error wrapping ErrBadDiscovery and a discovery that
+// stays empty. It never panics.
 func NewEtcdV3Discovery(basePath string, servicePath string, etcdAddr []string, allowKeyNotFound bool, options *share.RegistryOptions) (ServiceDiscovery, error) {
 	if strings.Trim(servicePath, "/") == "" {
-		return nil, fmt.Errorf("%w: empty service path", ErrBadDiscovery)
+		return &EtcdV3Discovery{done: closedChan()}, fmt.Errorf("%w: empty service path", ErrBadDiscovery)
 	}
 	return newEtcdDiscovery(basePath, servicePath, etcdAddr, allowKeyNotFound, options, false)
 }
@@ -111,16 +111,14 @@ func NewEtcdV3Discovery(basePath string, servicePath string, etcdAddr []string, 
 // NewEtcdV3DiscoveryTemplate returns a template discovery for XClient
 // pools and OneClient: it lists nothing itself; Clone(servicePath) returns a
 // working discovery of that service with the same settings. It does not
-// contact etcd. Bad arguments give an error wrapping ErrBadDiscovery.
+// contact etcd. Bad arguments give an error wrapping ErrBadDiscovery (and a
+// discovery whose clones fail the same way).
 func NewEtcdV3DiscoveryTemplate(basePath string, etcdAddr []string, allowKeyNotFound bool, options *share.RegistryOptions) (ServiceDiscovery, error) {
 	return newEtcdDiscovery(basePath, "", etcdAddr, allowKeyNotFound, options, true)
 }
 
 func newEtcdDiscovery(basePath, servicePath string, etcdAddr []string, allowKeyNotFound bool, options *share.RegistryOptions, template bool) (*EtcdV3Discovery, error) {
 	addrs := slices.DeleteFunc(slices.Clone(etcdAddr), func(s string) bool { return strings.TrimSpace(s) == "" })
-	if len(addrs) == 0 {
-		return nil, fmt.Errorf("%w: no etcd address", ErrBadDiscovery)
-	}
 	servicePath = strings.Trim(servicePath, "/")
 	d := &EtcdV3Discovery{
 		RetriesAfterWatchFailed: -1,
@@ -132,6 +130,10 @@ func newEtcdDiscovery(basePath, servicePath string, etcdAddr []string, allowKeyN
 		template:                template,
 		done:                    make(chan struct{}),
 		kvs:                     make(map[string]string),
+	}
+	if len(addrs) == 0 {
+		close(d.done)
+		return d, fmt.Errorf("%w: no etcd address", ErrBadDiscovery)
 	}
 	if template {
 		close(d.done)
@@ -145,22 +147,20 @@ func newEtcdDiscovery(basePath, servicePath string, etcdAddr []string, allowKeyN
 	}
 	cli, err := newEtcdDiscoveryClient(addrs, options)
 	if err != nil {
-		return nil, fmt.Errorf("%w: etcd client: %w", ErrBadDiscovery, err)
+		close(d.done)
+		return d, fmt.Errorf("%w: etcd client: %w", ErrBadDiscovery, err)
 	}
 	d.cli = cli
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	rev, err := d.fetch()
+	found := len(d.kvs) > 0
+	go d.run(rev, err == nil)
 	if err != nil {
-		d.cancel()
-		cli.Close()
-		return nil, fmt.Errorf("%w: etcd %v: %w", share.ErrRegistryUnavailable, addrs, err)
+		return d, fmt.Errorf("%w: etcd %v: %w (retrying in the background)", share.ErrRegistryUnavailable, addrs, err)
 	}
-	if len(d.kvs) == 0 && !allowKeyNotFound {
-		d.cancel()
-		cli.Close()
-		return nil, fmt.Errorf("%w: no key under %q in etcd %v", share.ErrRegistryKeyNotFound, d.prefix, addrs)
+	if !found && !allowKeyNotFound {
+		return d, fmt.Errorf("%w: no key under %q in etcd %v (watching for one)", share.ErrRegistryKeyNotFound, d.prefix, addrs)
 	}
-	go d.run(rev)
 	return d, nil
 }
 
@@ -204,55 +204,26 @@ func (d *EtcdV3Discovery) fetch() (int64, error) {
 			kvs[k] = string(kv.Value)
 		}
 	}
-	d.mu.Lock()
 	d.kvs = kvs
-	d.mu.Unlock()
-	d.publish()
+	d.setRegistry(kvs)
 	return resp.Header.Revision, nil
 }
 
-// publish recomputes the active list and notifies watchers if it changed.
-func (d *EtcdV3Discovery) publish() {
-	d.mu.Lock()
-	pairs := make([]*KVPair, 0, len(d.kvs))
-	for k, v := range d.kvs {
-		if inactive(v) {
-			continue
-		}
-		pairs = append(pairs, &KVPair{Key: k, Value: v})
-	}
-	slices.SortFunc(pairs, func(a, b *KVPair) int { return strings.Compare(a.Key, b.Key) })
-	changed := !slices.EqualFunc(pairs, d.pairs, func(a, b *KVPair) bool { return *a == *b })
-	d.pairs = pairs
-	list := filterPairs(pairs, d.filter)
-	d.mu.Unlock()
-	if changed {
-		d.w.notify(list)
-	}
-}
-
-// inactive reports metadata with state=inactive (rpcx's way to take a
-// server out of rotation without deregistering it).
-func inactive(metadata string) bool {
-	if !strings.Contains(metadata, "inactive") {
-		return false
-	}
-	v, err := url.ParseQuery(metadata)
-	return err == nil && v.Get("state") == "inactive"
-}
-
-// run watches from rev+1; when the watch ends it re-reads the list with
-// backoff and watches again, until Close.
-func (d *EtcdV3Discovery) run(rev int64) {
+// run watches from rev+1 (when fetched, else it first reads the list);
+// when the watch ends it re-reads the list with backoff and watches again,
+// until Close.
+func (d *EtcdV3Discovery) run(rev int64, fetched bool) {
 	defer close(d.done)
 	failures := 0
 	delay := time.Duration(0)
 	for {
-		if next, ok := d.watch(rev); ok {
-			rev = next
-			failures, delay = 0, 0
+		if fetched {
+			if next, ok := d.watch(rev); ok {
+				rev = next
+				failures, delay = 0, 0
+			}
 		}
-		for {
+		for fetched = false; !fetched; {
 			if d.ctx.Err() != nil {
 				return
 			}
@@ -262,20 +233,16 @@ func (d *EtcdV3Discovery) run(rev int64) {
 				return
 			}
 			delay = min(max(2*delay, etcdRefetchMin), etcdRefetchMax)
-			t := time.NewTimer(delay + rand.N(delay/5+1))
-			select {
-			case <-d.ctx.Done():
-				t.Stop()
+			if !sleepCtx(d.ctx.Done(), delay+rand.N(delay/5+1)) {
 				return
-			case <-t.C:
 			}
 			d.refetches.Add(1)
 			next, err := d.fetch()
-			if err == nil {
-				rev = next
-				break
+			if err != nil {
+				log.Debugf("client: etcd discovery of %q: re-read failed: %v", d.servicePath, err)
+				continue
 			}
-			log.Debugf("client: etcd discovery of %q: re-read failed: %v", d.servicePath, err)
+			rev, fetched = next, true
 		}
 	}
 }
@@ -292,7 +259,6 @@ func (d *EtcdV3Discovery) watch(rev int64) (int64, bool) {
 			return rev, got
 		}
 		got = true
-		d.mu.Lock()
 		for _, ev := range resp.Events {
 			k := strings.TrimPrefix(string(ev.Kv.Key), d.prefix)
 			if k == "" {
@@ -304,39 +270,12 @@ func (d *EtcdV3Discovery) watch(rev int64) (int64, bool) {
 				d.kvs[k] = string(ev.Kv.Value)
 			}
 		}
-		d.mu.Unlock()
 		if resp.Header.Revision > rev {
 			rev = resp.Header.Revision
 		}
-		d.publish()
+		d.setRegistry(d.kvs)
 	}
 	return rev, got
-}
-
-// GetServices returns the active servers (after the filter), as copies.
-// A template returns nil.
-func (d *EtcdV3Discovery) GetServices() []*KVPair {
-	if d.template {
-		return nil
-	}
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return filterPairs(d.pairs, d.filter)
-}
-
-// WatchService returns a channel that receives the list after each change
-// (latest wins when the reader lags). It is closed by RemoveWatcher or
-// Close.
-func (d *EtcdV3Discovery) WatchService() chan []*KVPair { return d.w.add() }
-
-// RemoveWatcher unregisters and closes ch.
-func (d *EtcdV3Discovery) RemoveWatcher(ch chan []*KVPair) { d.w.remove(ch) }
-
-// SetFilter installs a filter applied to GetServices and later updates.
-func (d *EtcdV3Discovery) SetFilter(filter ServiceDiscoveryFilter) {
-	d.mu.Lock()
-	d.filter = filter
-	d.mu.Unlock()
 }
 
 // Clone returns a new discovery of servicePath with the same etcd
@@ -357,6 +296,6 @@ func (d *EtcdV3Discovery) Close() {
 		if d.cli != nil {
 			d.cli.Close()
 		}
-		d.w.close()
+		d.closeWatchers()
 	})
 }

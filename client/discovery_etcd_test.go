@@ -139,7 +139,7 @@ func TestEtcdDiscoveryFilterCloneTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tmpl.Close()
-	if got := tmpl.GetServices(); got != nil {
+	if got := tmpl.GetServices(); len(got) != 0 {
 		t.Fatalf("template lists %v", got)
 	}
 	d, err := tmpl.Clone("Echo")
@@ -151,14 +151,29 @@ func TestEtcdDiscoveryFilterCloneTemplate(t *testing.T) {
 	d.SetFilter(func(p *KVPair) bool { return strings.Contains(p.Value, "group=b") })
 	waitPairs(t, d, "tcp@127.0.0.1:7102=group=b", time.Second)
 
-	if _, err := NewEtcdV3Discovery(base, "Missing", eps, false, nil); !errors.Is(err, share.ErrRegistryKeyNotFound) {
-		t.Fatalf("missing service without allowKeyNotFound: %v, want ErrRegistryKeyNotFound", err)
+	// No key yet without allowKeyNotFound: the error, and a discovery that
+	// keeps watching and finds the server once it registers.
+	missing, err := NewEtcdV3Discovery(base, "Missing", eps, false, nil)
+	if !errors.Is(err, share.ErrRegistryKeyNotFound) || missing == nil {
+		t.Fatalf("missing service without allowKeyNotFound: %v (discovery %v), want ErrRegistryKeyNotFound and a discovery", err, missing)
 	}
-	if _, err := NewEtcdV3Discovery(base, "", eps, true, nil); !errors.Is(err, ErrBadDiscovery) {
-		t.Fatalf("empty service path: %v, want ErrBadDiscovery", err)
-	}
-	if _, err := NewEtcdV3Discovery(base, "Echo", nil, true, nil); !errors.Is(err, ErrBadDiscovery) {
-		t.Fatalf("no addresses: %v, want ErrBadDiscovery", err)
+	defer missing.Close()
+	etcdPlugin(t, eps, base, "tcp@127.0.0.1:7103", 0, map[string]string{"Missing": "group=c"})
+	waitPairs(t, missing, "tcp@127.0.0.1:7103=group=c", 5*time.Second)
+
+	for name, args := range map[string][]string{"empty service path": {"", "x"}, "no addresses": {"Echo"}} {
+		var addrs []string
+		if len(args) > 1 {
+			addrs = eps
+		}
+		bad, err := NewEtcdV3Discovery(base, args[0], addrs, true, nil)
+		if !errors.Is(err, ErrBadDiscovery) || bad == nil {
+			t.Fatalf("%s: %v (discovery %v), want ErrBadDiscovery and a discovery", name, err, bad)
+		}
+		if got := bad.GetServices(); len(got) != 0 {
+			t.Fatalf("%s: lists %v", name, got)
+		}
+		bad.Close()
 	}
 }
 
@@ -358,10 +373,14 @@ func TestEtcdDiscoveryUnreachableRegistry(t *testing.T) {
 
 	g0 := runtime.NumGoroutine()
 	start := time.Now()
-	_, err = NewEtcdV3Discovery("/x", "Arith", []string{dead}, true, &share.RegistryOptions{ConnectionTimeout: time.Second})
-	if !errors.Is(err, share.ErrRegistryUnavailable) {
-		t.Fatalf("unreachable registry: %v, want ErrRegistryUnavailable", err)
+	dd, err := NewEtcdV3Discovery("/x", "Arith", []string{dead}, true, &share.RegistryOptions{ConnectionTimeout: time.Second})
+	if !errors.Is(err, share.ErrRegistryUnavailable) || dd == nil {
+		t.Fatalf("unreachable registry: %v (discovery %v), want ErrRegistryUnavailable and a discovery", err, dd)
 	}
+	if got := dd.GetServices(); len(got) != 0 {
+		t.Fatalf("unreachable registry lists %v", got)
+	}
+	dd.Close() // it kept retrying in the background until now
 	t.Logf("unreachable registry reported after %v: %v", time.Since(start), err)
 	if g := runtime.NumGoroutine(); g > g0+20 {
 		t.Fatalf("%d goroutines after a failed constructor (baseline %d)", g, g0)

@@ -72,7 +72,7 @@ type MDNSDiscovery struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
-	list   registryList
+	serverList
 
 	rounds atomic.Int64 // completed browse rounds (for tests)
 }
@@ -80,10 +80,12 @@ type MDNSDiscovery struct {
 // NewMDNSDiscovery returns a discovery of the servers announcing service
 // in domain ("" means "local") on every multicast-capable interface. It
 // browses once (for timeout) before it returns, then every watchInterval.
-// An empty service gives an error wrapping ErrBadDiscovery; a first round
-// that cannot run (no usable multicast interface) an error wrapping
-// share.ErrRegistryUnavailable. No server answering is not an error: the
-// list starts empty.
+// No server answering is not an error: the list starts empty. The
+// discovery is never nil, even with an error: a first round that cannot
+// run (no usable multicast interface) gives an error wrapping
+// share.ErrRegistryUnavailable and a discovery that starts empty and keeps
+// browsing every watchInterval; an empty service gives an error wrapping
+// ErrBadDiscovery and a discovery that stays empty.
 func NewMDNSDiscovery(service string, timeout time.Duration, watchInterval time.Duration, domain string) (*MDNSDiscovery, error) {
 	return NewMDNSDiscoveryOnInterfaces(service, timeout, watchInterval, domain, nil)
 }
@@ -92,7 +94,9 @@ func NewMDNSDiscovery(service string, timeout time.Duration, watchInterval time.
 // (nil means every multicast-capable interface); a courier addition.
 func NewMDNSDiscoveryOnInterfaces(service string, timeout time.Duration, watchInterval time.Duration, domain string, ifaces []net.Interface) (*MDNSDiscovery, error) {
 	if strings.TrimSpace(service) == "" {
-		return nil, fmt.Errorf("%w: empty service", ErrBadDiscovery)
+		d := &MDNSDiscovery{done: closedChan()}
+		d.ctx, d.cancel = context.WithCancel(context.Background())
+		return d, fmt.Errorf("%w: empty service", ErrBadDiscovery)
 	}
 	if timeout <= 0 {
 		timeout = DefaultMDNSTimeout
@@ -116,10 +120,10 @@ func NewMDNSDiscoveryOnInterfaces(service string, timeout time.Duration, watchIn
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	kvs, err := d.browse()
 	if err != nil {
-		d.cancel()
-		return nil, fmt.Errorf("%w: mdns: %w", share.ErrRegistryUnavailable, err)
+		go d.run()
+		return d, fmt.Errorf("%w: mdns: %w (browsing again every %v)", share.ErrRegistryUnavailable, err, watchInterval)
 	}
-	d.list.set(kvs)
+	d.setRegistry(kvs)
 	go d.run()
 	return d, nil
 }
@@ -190,33 +194,15 @@ func (d *MDNSDiscovery) run() {
 			log.Debugf("client: mdns discovery of %q: browse failed: %v", d.service, err)
 			continue
 		}
-		d.list.set(kvs)
+		d.setRegistry(kvs)
 		d.rounds.Add(1)
 	}
 }
 
-// GetServices returns the active servers (after the filter), as copies.
-func (d *MDNSDiscovery) GetServices() []*KVPair { return d.list.get() }
-
-// WatchService returns a channel that receives the list after each change
-// (latest wins when the reader lags). It is closed by RemoveWatcher or
-// Close.
-func (d *MDNSDiscovery) WatchService() chan []*KVPair { return d.list.w.add() }
-
-// RemoveWatcher unregisters and closes ch.
-func (d *MDNSDiscovery) RemoveWatcher(ch chan []*KVPair) { d.list.w.remove(ch) }
-
-// SetFilter installs a filter applied to GetServices and later updates.
-func (d *MDNSDiscovery) SetFilter(filter ServiceDiscoveryFilter) { d.list.setFilter(filter) }
-
 // Clone returns a new discovery of servicePath with the same timeout,
 // interval, domain and interfaces. Errors as for NewMDNSDiscovery.
 func (d *MDNSDiscovery) Clone(servicePath string) (ServiceDiscovery, error) {
-	c, err := NewMDNSDiscoveryOnInterfaces(servicePath, d.timeout, d.interval, d.domain, d.ifaces)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return NewMDNSDiscoveryOnInterfaces(servicePath, d.timeout, d.interval, d.domain, d.ifaces)
 }
 
 // Close stops browsing (ending a round in progress) and closes every
@@ -226,6 +212,6 @@ func (d *MDNSDiscovery) Close() {
 	d.once.Do(func() {
 		d.cancel()
 		<-d.done
-		d.list.w.close()
+		d.closeWatchers()
 	})
 }

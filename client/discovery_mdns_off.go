@@ -14,43 +14,32 @@ var ErrMDNSNotCompiled = errors.New("courier: mdns support not compiled in; rebu
 
 // MDNSDiscovery is the mDNS discovery. This build has no mDNS support:
 // rebuild with -tags mdns. Its methods exist so that code using the type
-// compiles; a value can only be the zero value and lists nothing.
+// compiles; the constructors return an empty discovery (never nil) with
+// the error.
 type MDNSDiscovery struct {
 	// Timeout: see the mdns build.
 	Timeout time.Duration
 	// WatchInterval: see the mdns build.
 	WatchInterval time.Duration
 
-	w watchers
+	serverList
 }
 
-// NewMDNSDiscovery returns ErrMDNSNotCompiled: rebuild with -tags mdns.
+// NewMDNSDiscovery returns an empty discovery and ErrMDNSNotCompiled: rebuild with -tags mdns.
 func NewMDNSDiscovery(service string, timeout time.Duration, watchInterval time.Duration, domain string) (*MDNSDiscovery, error) {
-	return nil, ErrMDNSNotCompiled
+	return &MDNSDiscovery{}, ErrMDNSNotCompiled
 }
 
-// NewMDNSDiscoveryOnInterfaces returns ErrMDNSNotCompiled: rebuild with
+// NewMDNSDiscoveryOnInterfaces returns an empty discovery and ErrMDNSNotCompiled: rebuild with
 // -tags mdns.
 func NewMDNSDiscoveryOnInterfaces(service string, timeout time.Duration, watchInterval time.Duration, domain string, ifaces []net.Interface) (*MDNSDiscovery, error) {
-	return nil, ErrMDNSNotCompiled
+	return &MDNSDiscovery{}, ErrMDNSNotCompiled
 }
 
-// GetServices returns nil.
-func (d *MDNSDiscovery) GetServices() []*KVPair { return nil }
-
-// WatchService returns a channel that receives nothing.
-func (d *MDNSDiscovery) WatchService() chan []*KVPair { return d.w.add() }
-
-// RemoveWatcher unregisters and closes ch.
-func (d *MDNSDiscovery) RemoveWatcher(ch chan []*KVPair) { d.w.remove(ch) }
-
-// SetFilter does nothing.
-func (d *MDNSDiscovery) SetFilter(ServiceDiscoveryFilter) {}
-
-// Clone returns ErrMDNSNotCompiled.
+// Clone returns an empty discovery and ErrMDNSNotCompiled.
 func (d *MDNSDiscovery) Clone(servicePath string) (ServiceDiscovery, error) {
-	return nil, ErrMDNSNotCompiled
+	return &MDNSDiscovery{}, ErrMDNSNotCompiled
 }
 
 // Close closes the watcher channels.
-func (d *MDNSDiscovery) Close() { d.w.close() }
+func (d *MDNSDiscovery) Close() { d.closeWatchers() }

@@ -11,7 +11,10 @@ import (
 // TestMDNSDiscoveryNotCompiled: without the "mdns" tag the mdns discovery exists and
 // fails with an error naming the tag.
 func TestMDNSDiscoveryNotCompiled(t *testing.T) {
-	_, err := NewMDNSDiscovery("S", 0, 0, "")
+	nd, err := NewMDNSDiscovery("S", 0, 0, "")
+	if nd == nil {
+		t.Fatal("constructor returned a nil discovery")
+	}
 	if !errors.Is(err, ErrMDNSNotCompiled) || !strings.Contains(err.Error(), "-tags mdns") {
 		t.Fatalf("constructor: %v, want ErrMDNSNotCompiled", err)
 	}
@@ -21,7 +24,7 @@ func TestMDNSDiscoveryNotCompiled(t *testing.T) {
 	}
 	ch := d.WatchService()
 	d.Close()
-	if _, ok := <-ch; ok || d.GetServices() != nil {
+	if _, ok := <-ch; ok || len(d.GetServices()) != 0 {
 		t.Fatal("zero value lists servers or keeps its watcher open")
 	}
 }

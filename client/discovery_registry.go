@@ -1,11 +1,13 @@
 package client
 
 import (
+	"errors"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/courier-rpc/courier/share"
 )
 
 // Bounds of the registry discoveries' retry backoff (ZooKeeper, Consul)
@@ -30,20 +32,10 @@ func stateInactive(metadata string) bool {
 	return err == nil && v.Get("state") == "inactive"
 }
 
-// registryList is the shared state of the registry discoveries: the
-// servers as read from the registry (key "network@address" -> metadata),
-// the active list derived from them, the filter and the watchers. It is
-// safe for concurrent use.
-type registryList struct {
-	mu     sync.RWMutex
-	pairs  []*KVPair // active servers, sorted by key
-	filter ServiceDiscoveryFilter
-	w      watchers
-}
-
-// set replaces the servers with kvs, dropping inactive ones, and notifies
-// the watchers when the active list changed.
-func (l *registryList) set(kvs map[string]string) {
+// setRegistry replaces the servers with the registry's entries kvs (key
+// "network@address" -> metadata), dropping inactive ones and sorting by
+// key, and notifies the watchers only when the active list changed.
+func (l *serverList) setRegistry(kvs map[string]string) {
 	pairs := make([]*KVPair, 0, len(kvs))
 	for k, v := range kvs {
 		if k == "" || stateInactive(v) {
@@ -62,19 +54,6 @@ func (l *registryList) set(kvs map[string]string) {
 	}
 }
 
-// get returns the active servers after the filter, as copies.
-func (l *registryList) get() []*KVPair {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return filterPairs(l.pairs, l.filter)
-}
-
-func (l *registryList) setFilter(f ServiceDiscoveryFilter) {
-	l.mu.Lock()
-	l.filter = f
-	l.mu.Unlock()
-}
-
 // sleepCtx waits d or until done is closed; it reports whether d passed.
 func sleepCtx(done <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
@@ -85,4 +64,11 @@ func sleepCtx(done <-chan struct{}, d time.Duration) bool {
 	case <-done:
 		return false
 	}
+}
+
+// discoveryKeepsWatching reports whether a discovery returned with err
+// still works: its registry did not answer yet or had no entry yet, and it
+// keeps trying and watching (the registry discoveries' contract).
+func discoveryKeepsWatching(err error) bool {
+	return errors.Is(err, share.ErrRegistryUnavailable) || errors.Is(err, share.ErrRegistryKeyNotFound)
 }

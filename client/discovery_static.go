@@ -12,11 +12,13 @@ var ErrBadDiscovery = errors.New("client: bad discovery arguments")
 
 // Peer2PeerDiscovery is a discovery of exactly one server, fixed at
 // construction: the client talks to it directly. It is safe for concurrent
-// use; its list never changes, so watchers never receive anything.
+// use; its list never changes, so watchers never receive anything
+// (GetServices, WatchService, RemoveWatcher and SetFilter are those of
+// every discovery: see serverList).
 type Peer2PeerDiscovery struct {
 	server   string
 	metadata string
-	d        staticDiscovery
+	serverList
 }
 
 // NewPeer2PeerDiscovery returns a discovery of the server
@@ -27,7 +29,7 @@ func NewPeer2PeerDiscovery(server, metadata string) (*Peer2PeerDiscovery, error)
 		return nil, fmt.Errorf("%w: empty server address", ErrBadDiscovery)
 	}
 	p := &Peer2PeerDiscovery{server: server, metadata: metadata}
-	p.d.pairs = []*KVPair{{Key: server, Value: metadata}}
+	p.pairs = []*KVPair{{Key: server, Value: metadata}}
 	return p, nil
 }
 
@@ -36,26 +38,14 @@ func (d *Peer2PeerDiscovery) Clone(servicePath string) (ServiceDiscovery, error)
 	return NewPeer2PeerDiscovery(d.server, d.metadata)
 }
 
-// SetFilter installs a filter applied to GetServices.
-func (d *Peer2PeerDiscovery) SetFilter(filter ServiceDiscoveryFilter) { d.d.setFilter(filter) }
-
-// GetServices returns the server (unless the filter drops it).
-func (d *Peer2PeerDiscovery) GetServices() []*KVPair { return d.d.get() }
-
-// WatchService returns a channel that receives nothing: the list is fixed.
-func (d *Peer2PeerDiscovery) WatchService() chan []*KVPair { return d.d.w.add() }
-
-// RemoveWatcher unregisters and closes ch.
-func (d *Peer2PeerDiscovery) RemoveWatcher(ch chan []*KVPair) { d.d.w.remove(ch) }
-
 // Close closes every watcher channel.
-func (d *Peer2PeerDiscovery) Close() { d.d.w.close() }
+func (d *Peer2PeerDiscovery) Close() { d.closeWatchers() }
 
 // MultipleServersDiscovery is a discovery of a list of servers set by the
 // program, which may change it at run time with Update. It is safe for
 // concurrent use.
 type MultipleServersDiscovery struct {
-	d staticDiscovery
+	serverList
 }
 
 // NewMultipleServersDiscovery returns a discovery of pairs (keys
@@ -67,29 +57,14 @@ func NewMultipleServersDiscovery(pairs []*KVPair) (*MultipleServersDiscovery, er
 		}
 	}
 	m := &MultipleServersDiscovery{}
-	m.d.pairs = filterPairs(pairs, nil)
+	m.pairs = filterPairs(pairs, nil)
 	return m, nil
 }
 
 // Clone returns a discovery of the same servers.
 func (d *MultipleServersDiscovery) Clone(servicePath string) (ServiceDiscovery, error) {
-	d.d.mu.RLock()
-	pairs := d.d.pairs
-	d.d.mu.RUnlock()
-	return NewMultipleServersDiscovery(pairs)
+	return NewMultipleServersDiscovery(d.snapshot())
 }
-
-// SetFilter installs a filter applied to GetServices and later updates.
-func (d *MultipleServersDiscovery) SetFilter(filter ServiceDiscoveryFilter) { d.d.setFilter(filter) }
-
-// GetServices returns the current servers.
-func (d *MultipleServersDiscovery) GetServices() []*KVPair { return d.d.get() }
-
-// WatchService returns a channel that receives the list after each Update.
-func (d *MultipleServersDiscovery) WatchService() chan []*KVPair { return d.d.w.add() }
-
-// RemoveWatcher unregisters and closes ch.
-func (d *MultipleServersDiscovery) RemoveWatcher(ch chan []*KVPair) { d.d.w.remove(ch) }
 
 // Update replaces the servers (the pairs are copied) and notifies every
 // watcher. Pairs that are nil or have an empty key are ignored.
@@ -100,8 +75,8 @@ func (d *MultipleServersDiscovery) Update(pairs []*KVPair) {
 			kept = append(kept, p)
 		}
 	}
-	d.d.set(kept)
+	d.replace(kept)
 }
 
 // Close closes every watcher channel.
-func (d *MultipleServersDiscovery) Close() { d.d.w.close() }
+func (d *MultipleServersDiscovery) Close() { d.closeWatchers() }

@@ -91,31 +91,65 @@ func filterPairs(pairs []*KVPair, filter ServiceDiscoveryFilter) []*KVPair {
 	return out
 }
 
-// staticDiscovery is the shared body of discoveries whose list changes only
-// when the program says so.
-type staticDiscovery struct {
+// serverList is the state every discovery shares: the current servers,
+// the program's filter and the watchers. Discoveries embed it, so its
+// exported methods are theirs. The zero value is an empty list. It is safe
+// for concurrent use.
+type serverList struct {
 	mu     sync.RWMutex
-	pairs  []*KVPair
+	pairs  []*KVPair // as published: copies, registries' sorted by key
 	filter ServiceDiscoveryFilter
 	w      watchers
 }
 
-func (d *staticDiscovery) get() []*KVPair {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return filterPairs(d.pairs, d.filter)
+// GetServices returns the current servers after the filter, as copies.
+func (l *serverList) GetServices() []*KVPair {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return filterPairs(l.pairs, l.filter)
 }
 
-func (d *staticDiscovery) set(pairs []*KVPair) {
-	d.mu.Lock()
-	d.pairs = filterPairs(pairs, nil)
-	list := filterPairs(d.pairs, d.filter)
-	d.mu.Unlock()
-	d.w.notify(list)
+// WatchService returns a channel that receives the list after each change
+// (buffered; latest wins when the reader lags). It is closed by
+// RemoveWatcher or Close.
+func (l *serverList) WatchService() chan []*KVPair { return l.w.add() }
+
+// RemoveWatcher unregisters and closes ch; unknown channels are ignored.
+func (l *serverList) RemoveWatcher(ch chan []*KVPair) { l.w.remove(ch) }
+
+// SetFilter installs a filter applied to GetServices and later updates;
+// nil keeps every server.
+func (l *serverList) SetFilter(filter ServiceDiscoveryFilter) {
+	l.mu.Lock()
+	l.filter = filter
+	l.mu.Unlock()
 }
 
-func (d *staticDiscovery) setFilter(f ServiceDiscoveryFilter) {
-	d.mu.Lock()
-	d.filter = f
-	d.mu.Unlock()
+// replace sets the servers to copies of pairs and notifies the watchers,
+// whether or not the list changed.
+func (l *serverList) replace(pairs []*KVPair) {
+	l.mu.Lock()
+	l.pairs = filterPairs(pairs, nil)
+	list := filterPairs(l.pairs, l.filter)
+	l.mu.Unlock()
+	l.w.notify(list)
+}
+
+// snapshot returns the servers before the filter (shared: do not modify).
+func (l *serverList) snapshot() []*KVPair {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.pairs
+}
+
+// closeWatchers closes every watcher channel; later WatchService calls get
+// closed channels. The list stays readable.
+func (l *serverList) closeWatchers() { l.w.close() }
+
+// closedChan returns a closed channel (the done channel of a discovery
+// that runs no goroutine).
+func closedChan() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
 }

@@ -65,7 +65,8 @@ type ZookeeperDiscovery struct {
 	once   sync.Once
 	fired  chan zk.Event   // watch events forwarded by one goroutine per watch
 	armed  map[string]bool // paths with an outstanding watch (run goroutine only)
-	list   registryList
+	primed bool            // a first unwatched request was answered (run goroutine only)
+	serverList
 
 	retries atomic.Int64 // re-reads after failures (for tests)
 }
@@ -75,12 +76,17 @@ type ZookeeperDiscovery struct {
 // It waits at most options' connection timeout (default
 // share.DefaultRegistryConnectionTimeout) for a session and reads the list
 // once, then watches. A service with no node yet gives an empty list that
-// fills as servers register. Errors: bad arguments wrap ErrBadDiscovery;
-// ZooKeeper not answering wraps share.ErrRegistryUnavailable. It never
+// fills as servers register.
+//
+// The discovery is never nil, even with an error. ZooKeeper not answering
+// gives an error wrapping share.ErrRegistryUnavailable and a discovery that
+// starts empty and keeps trying, so a client built on it works as soon as
+// ZooKeeper answers and a server registers. Bad arguments give an error
+// wrapping ErrBadDiscovery and a discovery that stays empty. It never
 // panics.
 func NewZookeeperDiscovery(basePath string, servicePath string, zkAddr []string, options *share.RegistryOptions) (*ZookeeperDiscovery, error) {
 	if strings.Trim(servicePath, "/") == "" {
-		return nil, fmt.Errorf("%w: empty service path", ErrBadDiscovery)
+		return &ZookeeperDiscovery{done: closedChan()}, fmt.Errorf("%w: empty service path", ErrBadDiscovery)
 	}
 	return newZookeeperDiscovery(basePath, servicePath, zkAddr, options, false)
 }
@@ -95,9 +101,6 @@ func NewZookeeperDiscoveryTemplate(basePath string, zkAddr []string, options *sh
 
 func newZookeeperDiscovery(basePath, servicePath string, zkAddr []string, options *share.RegistryOptions, template bool) (*ZookeeperDiscovery, error) {
 	addrs := slices.DeleteFunc(slices.Clone(zkAddr), func(s string) bool { return strings.TrimSpace(s) == "" })
-	if len(addrs) == 0 {
-		return nil, fmt.Errorf("%w: no zookeeper address", ErrBadDiscovery)
-	}
 	servicePath = strings.Trim(servicePath, "/")
 	d := &ZookeeperDiscovery{
 		RetriesAfterWatchFailed: -1,
@@ -110,6 +113,10 @@ func newZookeeperDiscovery(basePath, servicePath string, zkAddr []string, option
 		fired:                   make(chan zk.Event),
 		armed:                   make(map[string]bool),
 	}
+	if len(addrs) == 0 {
+		close(d.done)
+		return d, fmt.Errorf("%w: no zookeeper address", ErrBadDiscovery)
+	}
 	if template {
 		close(d.done)
 		return d, nil
@@ -121,29 +128,19 @@ func newZookeeperDiscovery(basePath, servicePath string, zkAddr []string, option
 	}
 	conn, events, err := zkDial(addrs, options)
 	if err != nil {
-		return nil, fmt.Errorf("%w: zookeeper client: %w", ErrBadDiscovery, err)
+		close(d.done)
+		return d, fmt.Errorf("%w: zookeeper client: %w", ErrBadDiscovery, err)
 	}
 	d.conn = conn
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	err = zkWaitSession(events, options.Timeout())
 	if err == nil {
-		// go-zookeeper v1.0.4 reads lastZxid unsynchronized while it
-		// re-sends watches right after a session is up; a first request
-		// without a watch lets that pass before any watch exists (a data
-		// race the race detector sees otherwise).
-		_, _, err = conn.Exists("/")
+		err = d.refresh()
 	}
+	go d.run(err != nil)
 	if err != nil {
-		d.cancel()
-		conn.Close()
-		return nil, fmt.Errorf("%w: zookeeper %v: %w", share.ErrRegistryUnavailable, addrs, err)
+		return d, fmt.Errorf("%w: zookeeper %v: %w (retrying in the background)", share.ErrRegistryUnavailable, addrs, err)
 	}
-	if err := d.refresh(); err != nil {
-		d.cancel()
-		conn.Close()
-		return nil, fmt.Errorf("%w: zookeeper %v: %w", share.ErrRegistryUnavailable, addrs, err)
-	}
-	go d.run()
 	return d, nil
 }
 
@@ -260,6 +257,16 @@ func (d *ZookeeperDiscovery) children() ([]string, error) {
 // that has none outstanding, and publishes the list. On error the list is
 // kept.
 func (d *ZookeeperDiscovery) refresh() error {
+	if !d.primed {
+		// go-zookeeper v1.0.4 reads lastZxid unsynchronized while it
+		// re-sends watches right after a session is up; a first request
+		// without a watch lets that pass before any watch exists (a data
+		// race the race detector sees otherwise).
+		if _, _, err := d.conn.Exists("/"); err != nil {
+			return err
+		}
+		d.primed = true
+	}
 	children, err := d.children()
 	if err != nil {
 		return err
@@ -286,17 +293,18 @@ func (d *ZookeeperDiscovery) refresh() error {
 		}
 		kvs[child] = string(data)
 	}
-	d.list.set(kvs)
+	d.setRegistry(kvs)
 	return nil
 }
 
-// run re-reads the list whenever a watch fires, retrying failed reads with
-// backoff, until Close.
-func (d *ZookeeperDiscovery) run() {
+// run re-reads the list whenever a watch fires (and at once when stale:
+// the constructor could not read it), until Close.
+func (d *ZookeeperDiscovery) run(stale bool) {
 	defer close(d.done)
-	failures := 0
-	delay := time.Duration(0)
 	for {
+		if stale && !d.refreshRetrying() {
+			return
+		}
 		select {
 		case <-d.ctx.Done():
 			return
@@ -304,28 +312,35 @@ func (d *ZookeeperDiscovery) run() {
 			delete(d.armed, ev.Path)
 		}
 		d.drainFired()
-		for {
-			err := d.refresh()
-			if err == nil {
-				failures, delay = 0, 0
-				break
-			}
-			if d.ctx.Err() != nil {
-				return
-			}
-			failures++
-			if limit := d.RetriesAfterWatchFailed; limit >= 0 && failures > limit {
-				log.Errorf("client: zookeeper discovery of %q gave up after %d failed reads; keeping %d servers", d.servicePath, failures-1, len(d.GetServices()))
-				return
-			}
-			log.Debugf("client: zookeeper discovery of %q: read failed: %v", d.servicePath, err)
-			delay = nextBackoff(delay)
-			if !sleepCtx(d.ctx.Done(), delay+rand.N(delay/5+1)) {
-				return
-			}
-			d.retries.Add(1)
-			d.drainFired()
+		stale = true
+	}
+}
+
+// refreshRetrying refreshes until it succeeds, retrying with backoff; it
+// reports false when the discovery closed or gave up.
+func (d *ZookeeperDiscovery) refreshRetrying() bool {
+	failures := 0
+	delay := time.Duration(0)
+	for {
+		err := d.refresh()
+		if err == nil {
+			return true
 		}
+		if d.ctx.Err() != nil {
+			return false
+		}
+		failures++
+		if limit := d.RetriesAfterWatchFailed; limit >= 0 && failures > limit {
+			log.Errorf("client: zookeeper discovery of %q gave up after %d failed reads; keeping %d servers", d.servicePath, failures-1, len(d.GetServices()))
+			return false
+		}
+		log.Debugf("client: zookeeper discovery of %q: read failed: %v", d.servicePath, err)
+		delay = nextBackoff(delay)
+		if !sleepCtx(d.ctx.Done(), delay+rand.N(delay/5+1)) {
+			return false
+		}
+		d.retries.Add(1)
+		d.drainFired()
 	}
 }
 
@@ -342,35 +357,11 @@ func (d *ZookeeperDiscovery) drainFired() {
 	}
 }
 
-// GetServices returns the active servers (after the filter), as copies. A
-// template returns nil.
-func (d *ZookeeperDiscovery) GetServices() []*KVPair {
-	if d.template {
-		return nil
-	}
-	return d.list.get()
-}
-
-// WatchService returns a channel that receives the list after each change
-// (latest wins when the reader lags). It is closed by RemoveWatcher or
-// Close.
-func (d *ZookeeperDiscovery) WatchService() chan []*KVPair { return d.list.w.add() }
-
-// RemoveWatcher unregisters and closes ch.
-func (d *ZookeeperDiscovery) RemoveWatcher(ch chan []*KVPair) { d.list.w.remove(ch) }
-
-// SetFilter installs a filter applied to GetServices and later updates.
-func (d *ZookeeperDiscovery) SetFilter(filter ServiceDiscoveryFilter) { d.list.setFilter(filter) }
-
 // Clone returns a new discovery of servicePath with the same ZooKeeper
 // addresses, base path and options (its own session and watches). Errors
 // as for NewZookeeperDiscovery.
 func (d *ZookeeperDiscovery) Clone(servicePath string) (ServiceDiscovery, error) {
-	c, err := NewZookeeperDiscovery(d.basePath, servicePath, d.addrs, d.options)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return NewZookeeperDiscovery(d.basePath, servicePath, d.addrs, d.options)
 }
 
 // Close stops watching, closes the ZooKeeper session and every watcher
@@ -384,6 +375,6 @@ func (d *ZookeeperDiscovery) Close() {
 		if d.conn != nil {
 			d.conn.Close()
 		}
-		d.list.w.close()
+		d.closeWatchers()
 	})
 }

@@ -14,43 +14,31 @@ var ErrZooKeeperNotCompiled = errors.New("courier: zookeeper support not compile
 
 // ZookeeperDiscovery is the ZooKeeper discovery. This build has no
 // ZooKeeper support: rebuild with -tags zookeeper. Its methods exist so that
-// code using the type compiles; a value can only be the zero value and
-// lists nothing.
+// code using the type compiles; the constructors return an empty discovery
+// (never nil) with the error.
 type ZookeeperDiscovery struct {
 	// RetriesAfterWatchFailed: see the zookeeper build.
 	RetriesAfterWatchFailed int
 
-	w watchers
+	serverList
 }
 
-// NewZookeeperDiscovery returns ErrZooKeeperNotCompiled: rebuild with
+// NewZookeeperDiscovery returns an empty discovery and ErrZooKeeperNotCompiled: rebuild with
 // -tags zookeeper.
 func NewZookeeperDiscovery(basePath string, servicePath string, zkAddr []string, options *share.RegistryOptions) (*ZookeeperDiscovery, error) {
-	return nil, ErrZooKeeperNotCompiled
+	return &ZookeeperDiscovery{}, ErrZooKeeperNotCompiled
 }
 
-// NewZookeeperDiscoveryTemplate returns ErrZooKeeperNotCompiled: rebuild
+// NewZookeeperDiscoveryTemplate returns an empty discovery and ErrZooKeeperNotCompiled: rebuild
 // with -tags zookeeper.
 func NewZookeeperDiscoveryTemplate(basePath string, zkAddr []string, options *share.RegistryOptions) (*ZookeeperDiscovery, error) {
-	return nil, ErrZooKeeperNotCompiled
+	return &ZookeeperDiscovery{}, ErrZooKeeperNotCompiled
 }
 
-// GetServices returns nil.
-func (d *ZookeeperDiscovery) GetServices() []*KVPair { return nil }
-
-// WatchService returns a channel that receives nothing.
-func (d *ZookeeperDiscovery) WatchService() chan []*KVPair { return d.w.add() }
-
-// RemoveWatcher unregisters and closes ch.
-func (d *ZookeeperDiscovery) RemoveWatcher(ch chan []*KVPair) { d.w.remove(ch) }
-
-// SetFilter does nothing.
-func (d *ZookeeperDiscovery) SetFilter(ServiceDiscoveryFilter) {}
-
-// Clone returns ErrZooKeeperNotCompiled.
+// Clone returns an empty discovery and ErrZooKeeperNotCompiled.
 func (d *ZookeeperDiscovery) Clone(servicePath string) (ServiceDiscovery, error) {
-	return nil, ErrZooKeeperNotCompiled
+	return &ZookeeperDiscovery{}, ErrZooKeeperNotCompiled
 }
 
 // Close closes the watcher channels.
-func (d *ZookeeperDiscovery) Close() { d.w.close() }
+func (d *ZookeeperDiscovery) Close() { d.closeWatchers() }

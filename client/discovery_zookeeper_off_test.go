@@ -11,7 +11,10 @@ import (
 // TestZooKeeperDiscoveryNotCompiled: without the "zookeeper" tag the zookeeper discovery exists and
 // fails with an error naming the tag.
 func TestZooKeeperDiscoveryNotCompiled(t *testing.T) {
-	_, err := NewZookeeperDiscovery("/b", "S", []string{"127.0.0.1:1"}, nil)
+	nd, err := NewZookeeperDiscovery("/b", "S", []string{"127.0.0.1:1"}, nil)
+	if nd == nil {
+		t.Fatal("constructor returned a nil discovery")
+	}
 	if !errors.Is(err, ErrZooKeeperNotCompiled) || !strings.Contains(err.Error(), "-tags zookeeper") {
 		t.Fatalf("constructor: %v, want ErrZooKeeperNotCompiled", err)
 	}
@@ -21,7 +24,7 @@ func TestZooKeeperDiscoveryNotCompiled(t *testing.T) {
 	}
 	ch := d.WatchService()
 	d.Close()
-	if _, ok := <-ch; ok || d.GetServices() != nil {
+	if _, ok := <-ch; ok || len(d.GetServices()) != 0 {
 		t.Fatal("zero value lists servers or keeps its watcher open")
 	}
 }

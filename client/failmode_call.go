@@ -38,7 +38,7 @@ func (x *xClient) pick(ctx context.Context, serviceMethod string, args interface
 	for i := 0; i <= len(servers); i++ {
 		k := selectFn(ctx, x.servicePath, serviceMethod, args)
 		if k == "" {
-			return "", fmt.Errorf("%w: %s", ErrXClientNoServer, x.servicePath)
+			return "", x.errNoServer()
 		}
 		if exclude[k] {
 			excluded = true
@@ -67,7 +67,7 @@ func (x *xClient) pick(ctx context.Context, serviceMethod string, args interface
 	case excluded:
 		return "", errAllTried
 	}
-	return "", fmt.Errorf("%w: %s", ErrXClientNoServer, x.servicePath)
+	return "", x.errNoServer()
 }
 
 // countsAsFailure reports whether err should count against a server's

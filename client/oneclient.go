@@ -61,11 +61,14 @@ func (c *OneClient) xclient(servicePath string) (XClient, error) {
 	if x := c.xclients[servicePath]; x != nil {
 		return x, nil
 	}
-	if c.discovery == nil {
-		return nil, fmt.Errorf("%w: OneClient has no discovery", ErrXClientNoServer)
+	if isNilDiscovery(c.discovery) {
+		return nil, fmt.Errorf("%w: OneClient has no discovery (see the discovery constructor's error)", ErrXClientNoServer)
 	}
 	d, err := c.discovery.Clone(servicePath)
-	if err != nil {
+	if err != nil && (isNilDiscovery(d) || !discoveryKeepsWatching(err)) {
+		if !isNilDiscovery(d) {
+			d.Close()
+		}
 		return nil, fmt.Errorf("client: discovery of %s: %w", servicePath, err)
 	}
 	x := newXClient(servicePath, c.failMode, c.selectMode, d, c.option, c.msgChan, c.newClient)

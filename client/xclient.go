@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -109,7 +110,8 @@ func newXClient(servicePath string, failMode FailMode, selectMode SelectMode, di
 	x.codecs = share.NewCodecTable()
 	x.cache = newConnCache(x.dial, option.GenBreaker)
 	x.selector = newSelector(selectMode, nil)
-	if discovery == nil {
+	if isNilDiscovery(discovery) {
+		x.discovery = nil
 		close(x.watchDone)
 		return x
 	}
@@ -256,4 +258,14 @@ func (x *xClient) Close() error {
 		x.cache.close()
 	})
 	return nil
+}
+
+// errNoServer is the error of a call that finds no server: it wraps
+// ErrXClientNoServer and names the service, and says so when the XClient
+// was built without a discovery.
+func (x *xClient) errNoServer() error {
+	if x.discovery == nil {
+		return fmt.Errorf("%w: %s: the XClient was built with a nil discovery (see the discovery constructor's error)", ErrXClientNoServer, x.servicePath)
+	}
+	return fmt.Errorf("%w: %s", ErrXClientNoServer, x.servicePath)
 }

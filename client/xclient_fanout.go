@@ -24,7 +24,7 @@ func (x *xClient) fanout(ctx context.Context, serviceMethod string, args, reply 
 		return nil, 0, ErrXClientShutdown
 	}
 	if len(servers) == 0 {
-		return nil, 0, fmt.Errorf("%w: %s", ErrXClientNoServer, x.servicePath)
+		return nil, 0, x.errNoServer()
 	}
 	out := make(chan fanoutResult, len(servers))
 	var wg sync.WaitGroup

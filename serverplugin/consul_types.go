@@ -151,8 +151,9 @@ func (p *ConsulRegisterPlugin) Stop() error { return p.h.stop() }
 
 // Register adds the service name with URL-encoded metadata; it is the
 // server.RegisterPlugin hook. When Consul answers the key exists when
-// Register returns, otherwise it is written in the background. It returns
-// ErrRegistryNotStarted before Start and ErrRegistryStopped after Stop.
+// Register returns, otherwise it is written in the background. Before Start it only records the service, and Start publishes it
+// (programs that learn their address after listening register first); after
+// Stop it returns ErrRegistryStopped.
 func (p *ConsulRegisterPlugin) Register(name string, rcvr interface{}, metadata string) error {
 	return p.h.register(&p.Services, name, metadata)
 }

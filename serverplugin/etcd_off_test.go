@@ -3,7 +3,6 @@
 package serverplugin
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/courier-rpc/courier/client"
@@ -33,8 +32,8 @@ func TestEtcdNotCompiled(t *testing.T) {
 		})
 	}
 	p := &EtcdV3RegisterPlugin{}
-	if err := p.Register("A", nil, ""); !errors.Is(err, ErrRegistryNotStarted) {
-		t.Fatalf("Register: %v", err)
+	if err := p.Register("A", nil, ""); err != nil { // recorded until a Start succeeds
+		t.Fatalf("Register: %v, want nil", err)
 	}
 	if err := p.Stop(); err != nil {
 		t.Fatalf("Stop: %v", err)

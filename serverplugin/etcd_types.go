@@ -157,8 +157,9 @@ func (p *EtcdV3RegisterPlugin) Stop() error { return p.h.stop() }
 // first Register after Start waits for the plugin's first lease, at most the
 // connection timeout plus 2 s); otherwise it is written in the background
 // once etcd is back. With ServerStarted still open it only records the
-// service. It returns
-// ErrRegistryNotStarted before Start and ErrRegistryStopped after Stop.
+// service. Before Start it only records the service, and Start publishes it
+// (programs that learn their address after listening register first); after
+// Stop it returns ErrRegistryStopped.
 func (p *EtcdV3RegisterPlugin) Register(name string, rcvr interface{}, metadata string) error {
 	return p.h.register(&p.Services, name, metadata)
 }

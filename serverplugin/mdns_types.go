@@ -109,8 +109,9 @@ func (p *MDNSRegisterPlugin) Stop() error { return p.h.stop() }
 
 // Register adds the service name with URL-encoded metadata and
 // re-announces; it is the server.RegisterPlugin hook. Metadata too long for
-// a TXT string gives an error wrapping ErrRegistryConfig. It returns
-// ErrRegistryNotStarted before Start and ErrRegistryStopped after Stop.
+// a TXT string gives an error wrapping ErrRegistryConfig. Before Start it only records the service, and Start publishes it
+// (programs that learn their address after listening register first); after
+// Stop it returns ErrRegistryStopped.
 func (p *MDNSRegisterPlugin) Register(name string, rcvr interface{}, metadata string) error {
 	return p.h.register(&p.Services, name, metadata)
 }

@@ -25,8 +25,6 @@ var (
 	ErrRegistryConfig = errors.New("serverplugin: bad registry configuration")
 	// ErrRegistryStopped is returned by Register and friends after Stop.
 	ErrRegistryStopped = errors.New("serverplugin: registry plugin stopped")
-	// ErrRegistryNotStarted is returned by Register and friends before Start.
-	ErrRegistryNotStarted = errors.New("serverplugin: registry plugin not started")
 )
 
 // checkServiceAddress validates "network@host:port".

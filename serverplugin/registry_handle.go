@@ -1,6 +1,7 @@
 package serverplugin
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -22,12 +23,19 @@ type registrar interface {
 }
 
 // registryHandle holds a plugin's registrar (nil before Start and after
-// Stop) and the lock guarding it and the plugin's Services field. Its
-// methods are safe for concurrent use.
+// Stop), the services registered before Start, and the lock guarding them
+// and the plugin's Services field. Its methods are safe for concurrent use.
+//
+// Register before Start (rpcx's plugins accept it, and programs that learn
+// their address only after listening rely on it) records the service in
+// pending; Start hands every pending service to the new registrar, which
+// publishes it by its own rules (after ServerStarted, when set).
 type registryHandle struct {
 	mu      sync.Mutex
 	r       registrar
 	stopped bool
+	pending map[string]string // service -> metadata registered before Start
+	order   []string          // pending's names in registration order
 }
 
 func (h *registryHandle) start(services *[]string, newRegistrar func() (registrar, error)) error {
@@ -43,7 +51,23 @@ func (h *registryHandle) start(services *[]string, newRegistrar func() (registra
 	h.r = r
 	h.stopped = false
 	*services = nil
-	return nil
+	return h.publishPendingLocked(services)
+}
+
+// publishPendingLocked registers the services recorded before Start with
+// the new registrar h.r (the plugin's "publish now" step for them) and
+// moves them to services. h.mu is held by the caller.
+func (h *registryHandle) publishPendingLocked(services *[]string) error {
+	var errs []error
+	for _, name := range h.order {
+		if err := h.r.register(name, h.pending[name]); err != nil {
+			errs = append(errs, fmt.Errorf("serverplugin: register %q (registered before Start): %w", name, err))
+			continue
+		}
+		*services = append(*services, name)
+	}
+	h.pending, h.order = nil, nil
+	return errors.Join(errs...)
 }
 
 func (h *registryHandle) stop() error {
@@ -51,6 +75,7 @@ func (h *registryHandle) stop() error {
 	r := h.r
 	h.r = nil
 	h.stopped = h.stopped || r != nil
+	h.pending, h.order = nil, nil
 	h.mu.Unlock()
 	if r == nil {
 		return nil
@@ -58,22 +83,54 @@ func (h *registryHandle) stop() error {
 	return r.stop()
 }
 
+// registrar returns the started registrar: nil before Start, and
+// ErrRegistryStopped after Stop.
 func (h *registryHandle) registrar() (registrar, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.r == nil {
-		if h.stopped {
-			return nil, ErrRegistryStopped
-		}
-		return nil, ErrRegistryNotStarted
+	if h.r == nil && h.stopped {
+		return nil, ErrRegistryStopped
 	}
 	return h.r, nil
 }
 
+// recordPending notes a Register before Start; it reports false when the
+// plugin started meanwhile (the caller then registers for real).
+func (h *registryHandle) recordPending(services *[]string, name, metadata string) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.r != nil {
+		return false, nil
+	}
+	if h.stopped {
+		return true, ErrRegistryStopped
+	}
+	if name == "" {
+		return true, fmt.Errorf("%w: empty service name", ErrRegistryConfig)
+	}
+	if h.pending == nil {
+		h.pending = make(map[string]string)
+	}
+	if _, ok := h.pending[name]; !ok {
+		h.order = append(h.order, name)
+	}
+	h.pending[name] = metadata
+	if !slices.Contains(*services, name) {
+		*services = append(*services, name)
+	}
+	return true, nil
+}
+
 func (h *registryHandle) register(services *[]string, name, metadata string) error {
+	if done, err := h.recordPending(services, name, metadata); done {
+		return err
+	}
 	r, err := h.registrar()
 	if err != nil {
 		return err
+	}
+	if r == nil { // stopped between the two looks
+		return ErrRegistryStopped
 	}
 	if err := r.register(name, metadata); err != nil {
 		return err
@@ -87,9 +144,23 @@ func (h *registryHandle) register(services *[]string, name, metadata string) err
 }
 
 func (h *registryHandle) unregister(services *[]string, name string) error {
+	h.mu.Lock()
+	if h.r == nil && !h.stopped {
+		if _, ok := h.pending[name]; ok {
+			delete(h.pending, name)
+			h.order = slices.DeleteFunc(h.order, func(s string) bool { return s == name })
+		}
+		*services = slices.DeleteFunc(*services, func(s string) bool { return s == name })
+		h.mu.Unlock()
+		return nil
+	}
+	h.mu.Unlock()
 	r, err := h.registrar()
 	if err != nil {
 		return err
+	}
+	if r == nil {
+		return ErrRegistryStopped
 	}
 	if err := r.unregister(name); err != nil {
 		return err
@@ -101,9 +172,25 @@ func (h *registryHandle) unregister(services *[]string, name string) error {
 }
 
 func (h *registryHandle) update(name, metadata string) error {
+	h.mu.Lock()
+	if h.r == nil && !h.stopped {
+		_, ok := h.pending[name]
+		if ok {
+			h.pending[name] = metadata
+		}
+		h.mu.Unlock()
+		if !ok {
+			return fmt.Errorf("%w: service %q is not registered", ErrRegistryConfig, name)
+		}
+		return nil
+	}
+	h.mu.Unlock()
 	r, err := h.registrar()
 	if err != nil {
 		return err
+	}
+	if r == nil {
+		return ErrRegistryStopped
 	}
 	return r.update(name, metadata)
 }

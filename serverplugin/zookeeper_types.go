@@ -157,8 +157,9 @@ func (p *ZooKeeperRegisterPlugin) Stop() error { return p.h.stop() }
 // Register adds the service name with URL-encoded metadata; it is the
 // server.RegisterPlugin hook. When a session is up the node exists when
 // Register returns, otherwise it is created in the background once
-// ZooKeeper answers. It returns ErrRegistryNotStarted before Start and
-// ErrRegistryStopped after Stop.
+// ZooKeeper answers. Before Start it only records the service, and Start publishes it
+// (programs that learn their address after listening register first); after
+// Stop it returns ErrRegistryStopped.
 func (p *ZooKeeperRegisterPlugin) Register(name string, rcvr interface{}, metadata string) error {
 	return p.h.register(&p.Services, name, metadata)
 }
