@@ -199,7 +199,7 @@ func (s *Server) readLoop(c *conn) readEnd {
 			return endClose
 		}
 		s.inflight.Add(1)
-		if s.state.Load() != stateServing {
+		if st := s.state.Load(); st == stateClosed || (st == stateDraining && !req.IsOneway()) {
 			c.finish()
 			s.replyError(c, req, ErrShuttingDown)
 			continue

@@ -144,18 +144,25 @@ func (s *Server) serveRequest(j job) {
 	if s.trace {
 		log.Infof("server: request %s.%s seq %d from %s", req.ServicePath, req.ServiceMethod, req.Seq(), c.nc.RemoteAddr())
 	}
+	obs := s.observers()
+	if obs != nil {
+		rc.Context = startCall(obs, rc.Context, c.nc, req)
+	}
 	payload, h, err := s.call(rc, req)
 	res := rc.res
 	rc.res = nil // a handler may keep its ctx; it must not keep res
 	if h != nil {
 		protocol.FreeMsg(res) // nil for oneway
-		s.runHandler(rc, c, req, h)
+		s.runHandler(rc, c, req, h, obs)
 		return
 	}
 	if err != nil && s.HandleServiceError != nil {
 		s.HandleServiceError(err)
 	}
 	if req.IsOneway() {
+		if obs != nil {
+			endCall(obs, rc, req, nil, err)
+		}
 		protocol.FreeMsg(req)
 		c.finish()
 		return
@@ -168,6 +175,9 @@ func (s *Server) serveRequest(j job) {
 	}
 	if s.trace {
 		log.Infof("server: reply %s.%s seq %d to %s: error %v", req.ServicePath, req.ServiceMethod, req.Seq(), c.nc.RemoteAddr(), err)
+	}
+	if obs != nil {
+		endCall(obs, rc, req, res, err)
 	}
 	rc.sendAt.Store(nowNano())
 	_ = s.Plugins.DoPreWriteResponse(rc, req, res, err)
@@ -220,7 +230,8 @@ func (s *Server) recovered(r interface{}, req *protocol.Message) error {
 
 // runHandler runs a Handler added with AddHandler. If it returns without
 // writing, its error (or an empty reply) is sent.
-func (s *Server) runHandler(rc *reqCtx, c *conn, req *protocol.Message, h Handler) {
+// obs are the call observers whose StartCall ran (EndCall runs here).
+func (s *Server) runHandler(rc *reqCtx, c *conn, req *protocol.Message, h Handler, obs []CallObserverPlugin) {
 	hc := &Context{conn: c.nc, req: req, ctx: share.NewContext(rc), async: s.AsyncWrite, c: c, s: s}
 	err := func() (err error) {
 		defer func() {
@@ -232,6 +243,9 @@ func (s *Server) runHandler(rc *reqCtx, c *conn, req *protocol.Message, h Handle
 	}()
 	if err != nil && s.HandleServiceError != nil {
 		s.HandleServiceError(err)
+	}
+	if obs != nil {
+		endCall(obs, rc, req, nil, err)
 	}
 	switch {
 	case hc.written.Load():

@@ -63,6 +63,9 @@ func (s *Server) serveHTTPRequest(w http.ResponseWriter, r *http.Request, nc net
 	if p := s.cors.Load(); p != nil && p.handle(w, r) {
 		return
 	}
+	if s.serveRoute(w, r) {
+		return
+	}
 	switch {
 	case strings.EqualFold(r.Header.Get(JSONRPCHeader), "true") && !s.DisableJSONRPC:
 		s.serveJSONRPC(w, r, nc)
@@ -241,6 +244,10 @@ func (s *Server) handleSync(parent context.Context, nc net.Conn, req *protocol.M
 		defer cancel()
 		rc.Context = dctx
 	}
+	obs := s.observers()
+	if obs != nil {
+		rc.Context = startCall(obs, rc.Context, nc, req)
+	}
 	var res *protocol.Message
 	payload, h, err := s.call(rc, req)
 	if h != nil {
@@ -257,6 +264,13 @@ func (s *Server) handleSync(parent context.Context, nc net.Conn, req *protocol.M
 		s.stats.errors.Add(1)
 		if s.HandleServiceError != nil {
 			s.HandleServiceError(err)
+		}
+	}
+	if obs != nil {
+		if req.IsOneway() {
+			endCall(obs, rc, req, nil, err)
+		} else {
+			endCall(obs, rc, req, res, err)
 		}
 	}
 	rc.sendAt.Store(nowNano())

@@ -156,6 +156,7 @@ type hooks struct {
 	preWriteReq   []PreWriteRequestPlugin
 	postWriteReq  []PostWriteRequestPlugin
 	heartbeat     []HeartbeatPlugin
+	observe       []CallObserverPlugin
 }
 
 func add[T any](list []T, p Plugin) []T {
@@ -183,6 +184,7 @@ func buildHooks(all []Plugin) *hooks {
 		h.preWriteReq = add(h.preWriteReq, p)
 		h.postWriteReq = add(h.postWriteReq, p)
 		h.heartbeat = add(h.heartbeat, p)
+		h.observe = add(h.observe, p)
 	}
 	return h
 }

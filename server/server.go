@@ -94,6 +94,13 @@ type Server struct {
 	stats serverStats
 	adm   *admission                 // concurrency gate; nil: none (admission.go)
 	cors  atomic.Pointer[corsPolicy] // SetCORS; nil: no CORS handling
+
+	routesMu      sync.Mutex
+	routes        atomic.Pointer[httpRoutes] // HandleHTTP; copied on write
+	ready         readiness
+	shutdownDelay time.Duration // WithShutdownDelay
+	withdrawOnce  sync.Once
+	withdrawn     chan struct{} // closed when withdraw's work is done
 }
 
 // job is one request for the default worker pool.
@@ -120,7 +127,9 @@ func NewServer(options ...OptionFn) *Server {
 		listeners:       make(map[net.Listener]struct{}),
 		conns:           make(map[net.Conn]*conn),
 		doneCh:          make(chan struct{}),
+		withdrawn:       make(chan struct{}),
 	}
+	s.routes.Store(&httpRoutes{})
 	for _, o := range options {
 		o(s)
 	}
@@ -229,7 +238,10 @@ func (s *Server) ServeListener(network string, ln net.Listener) (err error) {
 	s.listeners[ln] = struct{}{}
 	s.ln = ln
 	s.mu.Unlock()
-	s.startedOnce.Do(func() { close(s.Started) })
+	s.startedOnce.Do(func() {
+		close(s.Started)
+		s.NotifyReadiness()
+	})
 	defer func() {
 		s.mu.Lock()
 		delete(s.listeners, ln)

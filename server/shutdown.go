@@ -19,17 +19,26 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Shutdown shuts the server down gracefully: it closes the listeners,
-// sends the drain notice on every connection, answers requests that arrive
-// from then on with the "server is shutting down" error (code
-// CodeUnavailable, metadata share.DrainKey), waits until every request
-// already received has been handled and its reply written, closes the
-// connections and runs the shutdown hooks once. It returns nil, or
-// ctx.Err() if ctx ends first: then it force-closes the connections and
-// cancels the handler ctxs, returning without waiting for handlers that
-// ignore their ctx. Calling it again, or concurrently, waits for the first
-// call to finish (or for its own ctx).
+// Shutdown shuts the server down gracefully, in this order: readiness goes
+// to false (GET /readyz answers 503, the Health service NOT_SERVING); the
+// RegisterPlugins' Unregister removes every service from the registries
+// (the server keeps serving them); the shutdown delay (WithShutdownDelay)
+// passes so that clients see the change; then it closes the listeners,
+// sends the drain notice on every connection, answers two-way requests
+// that arrive from then on with the "server is shutting down" error (code
+// CodeUnavailable, metadata share.DrainKey; oneway requests still run, as
+// they cannot be answered), waits until every request already received has
+// been handled and its reply written, closes the connections and runs the
+// shutdown hooks once. It returns nil, or ctx.Err() if ctx ends first:
+// then it force-closes the connections and cancels the handler ctxs,
+// returning without waiting for handlers that ignore their ctx. Calling it
+// again, or concurrently, waits for the first call to finish (or for its
+// own ctx).
 func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.withdraw(ctx); err != nil {
+		s.Close()
+		return err
+	}
 	s.mu.Lock()
 	first := s.state.CompareAndSwap(stateServing, stateDraining)
 	lns := s.snapshotListeners()
@@ -46,6 +55,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	s.NotifyReadiness()
 	for _, ln := range lns {
 		ln.Close()
 	}
@@ -110,6 +120,7 @@ func (s *Server) snapshotListeners() []net.Listener {
 
 // forceClose closes listeners and connections and cancels handler ctxs.
 func (s *Server) forceClose() {
+	defer s.NotifyReadiness()
 	s.mu.Lock()
 	s.state.Store(stateClosed)
 	lns := s.snapshotListeners()
