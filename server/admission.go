@@ -112,8 +112,7 @@ func (s *Server) admit(c *conn, req *protocol.Message) bool {
 	a.settle(start, stale, now)
 	if !admitted && !queued {
 		s.stats.shed.Add(1)
-		c.finish()
-		s.replyError(c, req, ErrOverloaded)
+		s.refuse(c, req, ErrOverloaded)
 	}
 	return admitted
 }
@@ -170,21 +169,18 @@ func (a *admission) settle(run, stale []waiting, now time.Time) {
 	s := a.s
 	for _, w := range stale {
 		s.stats.shed.Add(1)
-		w.c.finish()
-		s.replyError(w.c, w.req, ErrOverloaded)
+		s.refuse(w.c, w.req, ErrOverloaded)
 	}
 	for _, w := range run {
 		if !shortenDeadline(w.req, now.Sub(w.at)) {
 			s.stats.expired.Add(1)
 			a.free(now)
-			w.c.finish()
-			s.replyError(w.c, w.req, errQueuedTooLong)
+			s.refuse(w.c, w.req, errQueuedTooLong)
 			continue
 		}
 		if s.state.Load() != stateServing {
 			a.free(now)
-			w.c.finish()
-			s.replyError(w.c, w.req, ErrShuttingDown)
+			s.refuse(w.c, w.req, ErrShuttingDown)
 			continue
 		}
 		j := job{c: w.c, req: w.req}

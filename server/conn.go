@@ -31,19 +31,37 @@ type outItem struct {
 	req  *protocol.Message // freed after the write; nil: none
 	ctx  *reqCtx           // for PostWriteResponse; nil: none
 	kind itemKind
-	done bool // completes a request: release its slot after the write
+	done bool // completes a request: release gives its slot back after the write or drop
 }
 
-// conn is one served connection. Its reader goroutine (serveRPC) owns it;
-// replies are written by their handler when alone, else by a flush run on
-// a pool worker (conn_write.go).
+// conn is one served connection. Its reader goroutine (serveRPC, or the
+// goroutine that took over reading, see conn_inline.go) owns the reading
+// side; replies are written by their handler when alone, else by a flush
+// run on a pool worker (conn_write.go).
+//
+// Who owns what (everything under mu is read and written with mu held):
+//   - queue, queuedDone: appended by enqueue; taken whole by the goroutine
+//     that holds the write (takeQueueLocked); dropped by close.
+//   - wbusy: the write token. Set by nextLocked (inline write) or by flush
+//     (takeQueueLocked), cleared by the same goroutine (doneWritingLocked).
+//     wbuf and spare are used only by its holder.
+//   - flushing: the flush token. Set only by nextLocked (actFlush); cleared
+//     only by the flush goroutine that holds it, at the top of each round.
+//   - rpc: set once by serveRPC; until then nothing is written.
+//   - closing: set once by closeAfterFlush; the last write or flush closes.
+//   - closed: set once by close, which drops the queue.
+//   - sem: a request's slot, taken by the reader (takeSlot) and given back
+//     by releaseSlot (conn_write.go says from where).
+//
+// nextLocked is the one function that decides, from these, whether the
+// queue is written inline, by a flush, or not yet, and whether to close.
 type conn struct {
 	s      *Server
 	nc     net.Conn
 	br     *bufio.Reader
 	ctx    context.Context // cancelled when the connection closes
 	cancel context.CancelFunc
-	sem    chan struct{} // in-flight requests of this connection
+	sem    chan struct{} // slots of the requests in flight (takeSlot, releaseSlot)
 
 	lastST   atomic.Uint32 // serialize type of the last request
 	notifies atomic.Int32  // queued notifications
@@ -53,12 +71,12 @@ type conn struct {
 	queue      []outItem
 	queuedDone int // items in queue that complete a request
 	spare      []outItem
-	closing    bool // close once the queue is flushed
-	closed     bool
-	rpc        bool          // serves the rpcx protocol (else HTTP: nothing is queued)
-	flushing   bool          // a flush is scheduled or running
-	wbusy      bool          // a write is in progress (a flush or an inline write)
-	wbuf       []byte        // encoding buffer; used only while wbusy
+	closing    bool          // close once the queue is flushed
+	closed     bool          // closed: nothing more is queued or written
+	rpc        bool          // serves the rpcx protocol (else HTTP: nothing is written)
+	flushing   bool          // the flush token: a flush is scheduled or running
+	wbusy      bool          // the write token: a flush or an inline write is writing
+	wbuf       []byte        // encoding buffer; used only by the holder of wbusy
 	stop       chan struct{} // closed by close()
 	roomCh     chan struct{} // signalled when a notification was written
 
@@ -77,7 +95,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		stop:   make(chan struct{}),
 		roomCh: make(chan struct{}, 1),
 		inlineState: inlineState{
-			readEnd: make(chan struct{}),
+			readersDone: make(chan struct{}),
 		},
 	}
 }
@@ -106,25 +124,22 @@ func (c *conn) close() {
 func (s *Server) serveRPC(c *conn) {
 	c.mu.Lock()
 	c.rpc = true
-	start := len(c.queue) > 0 && !c.flushing // notifications sent before the first frame
-	c.flushing = c.flushing || start
+	act, _ := c.nextLocked(false) // notifications queued before the first frame
 	c.mu.Unlock()
-	if start {
-		c.startFlush()
-	}
+	c.run(act, nil)
 	s.readAndClose(c)
-	<-c.readEnd // a reader that took over may still be reading
+	<-c.readersDone // a reader that took over may still be reading
 }
 
 // readAndClose reads c until it fails and then closes it, flushing queued
 // responses where that is wanted; it returns at once when another
 // goroutine took over reading (see runInline).
 func (s *Server) readAndClose(c *conn) {
-	end := s.readLoop(c)
-	if end == endHandedOff {
+	exit := s.readLoop(c)
+	if exit == exitHandedOff {
 		return
 	}
-	if end == endFlush {
+	if exit == exitFlush {
 		c.cancel()
 		c.closeAfterFlush()
 		t := time.NewTimer(max(s.writeTimeout, time.Second))
@@ -135,12 +150,12 @@ func (s *Server) readAndClose(c *conn) {
 		t.Stop()
 	}
 	c.close()
-	close(c.readEnd)
+	close(c.readersDone)
 }
 
 // readLoop reads and dispatches frames until the connection fails or a
 // handler run inline outlives its grace period.
-func (s *Server) readLoop(c *conn) readEnd {
+func (s *Server) readLoop(c *conn) loopExit {
 	deadlineSet := s.readTimeout > 0
 	for {
 		if s.readTimeout > 0 {
@@ -153,11 +168,11 @@ func (s *Server) readLoop(c *conn) readEnd {
 		limitErr := s.Plugins.DoPreReadRequest(c.ctx)
 		if limitErr != nil && !errors.Is(limitErr, ErrReqReachLimit) {
 			log.Debugf("server: closing connection from %s: %v", c.nc.RemoteAddr(), limitErr)
-			return endClose
+			return exitClose
 		}
 		if _, err := c.br.Peek(1); err != nil {
 			c.logReadError(err)
-			return endClose
+			return exitClose
 		}
 		if s.frameTimeout > 0 && !c.frameBuffered() {
 			_ = c.nc.SetReadDeadline(time.Now().Add(s.frameTimeout))
@@ -167,9 +182,9 @@ func (s *Server) readLoop(c *conn) readEnd {
 		if err := req.DecodeLimited(c.br, &s.limits); err != nil {
 			if keep := s.badFrame(c, req, err); !keep {
 				if errors.Is(err, protocol.ErrMessageTooLong) {
-					return endFlush
+					return exitFlush
 				}
-				return endClose
+				return exitClose
 			}
 			continue
 		}
@@ -192,16 +207,12 @@ func (s *Server) readLoop(c *conn) readEnd {
 			s.heartbeat(c, req)
 			continue
 		}
-		select {
-		case c.sem <- struct{}{}:
-		case <-c.ctx.Done():
+		if !c.takeSlot() {
 			protocol.FreeMsg(req)
-			return endClose
+			return exitClose
 		}
-		s.inflight.Add(1)
 		if st := s.state.Load(); st == stateClosed || (st == stateDraining && !req.IsOneway()) {
-			c.finish()
-			s.replyError(c, req, ErrShuttingDown)
+			s.refuse(c, req, ErrShuttingDown)
 			continue
 		}
 		if !s.admit(c, req) { // over the concurrency limit: queued or refused
@@ -211,7 +222,7 @@ func (s *Server) readLoop(c *conn) readEnd {
 			// Nothing more to read yet: run it here (see runInline).
 			if m := s.loadRegistry().lookup(req.ServicePath, req.ServiceMethod); inlineAllowed(m) {
 				if !s.runInline(c, job{c: c, req: req}, m) {
-					return endHandedOff
+					return exitHandedOff
 				}
 				continue
 			}
@@ -294,7 +305,7 @@ func (s *Server) dispatch(c *conn, req *protocol.Message) {
 	s.pool.Submit(func() { s.serveRequest(j) })
 }
 
+// dropJob ends a request whose pool is stopped.
 func (s *Server) dropJob(j job) {
-	protocol.FreeMsg(j.req)
-	j.c.finish()
+	j.c.endNoReply(j.req)
 }

@@ -51,23 +51,23 @@ func WithInlineGrace(d time.Duration) OptionFn {
 // reader's inline run for its own.
 const readerInlineBit = 1
 
-// readEnd says how a read loop ended.
-type readEnd uint8
+// loopExit says why a read loop (readLoop) returned.
+type loopExit uint8
 
 const (
-	endClose     readEnd = iota // the connection failed: close it
-	endFlush                    // flush queued responses, then close
-	endHandedOff                // another goroutine reads now
+	exitClose     loopExit = iota // the connection failed: close it
+	exitFlush                     // flush queued responses, then close
+	exitHandedOff                 // another goroutine reads now
 )
 
 // inlineState is the part of conn that inline handlers use.
 type inlineState struct {
-	reader   atomic.Uint64          // generation<<1 | inline
-	runs     atomic.Uint64          // inline runs started
-	watched  atomic.Bool            // in the watchdog's list
-	lastRuns atomic.Uint64          // runs at the watchdog's previous look
-	readEnd  chan struct{}          // closed when the last reader has closed the connection
-	method   atomic.Pointer[method] // the method of the inline run; nil: none found
+	reader      atomic.Uint64          // generation<<1 | inline
+	runs        atomic.Uint64          // inline runs started
+	watched     atomic.Bool            // in the watchdog's list
+	lastRuns    atomic.Uint64          // runs at the watchdog's previous look
+	readersDone chan struct{}          // closed when the last reader has closed the connection
+	method      atomic.Pointer[method] // the method of the inline run; nil: none found
 }
 
 // offReaderCalls is how many calls of a method run on pool workers after
@@ -92,10 +92,19 @@ func (s *Server) runInline(c *conn, j job, m *method) bool {
 	c.method.Store(m)
 	c.runs.Add(1)
 	c.reader.Store(gen | readerInlineBit)
+	// Only the goroutine that flips watched puts c on the list (the
+	// watchdog clears it when it drops c); the plain load first keeps the
+	// common case, already watched, free of a contended write.
 	if !c.watched.Load() && c.watched.CompareAndSwap(false, true) {
 		s.watchdog.add(c)
 	}
 	s.serveRequest(j)
+	// Clear the inline bit if the generation is still ours. The swap fails
+	// only when the watchdog moved to the next generation during the
+	// handler (look): a new goroutine reads now, so this one must stop.
+	// Doing both in one compare-and-swap leaves no moment where the
+	// watchdog could take over a reader that has already gone back to
+	// reading, or where two goroutines both think they read.
 	return c.reader.CompareAndSwap(gen|readerInlineBit, gen)
 }
 

@@ -22,13 +22,79 @@ import (
 // that write. So a burst of replies costs one syscall without waiting for
 // the flush to be scheduled, and an idle connection holds one goroutine
 // (its reader), not two.
+//
+// One function, nextLocked, makes every decision about the queue (write it
+// inline, start a flush, close the connection, or nothing) and claims what
+// the decision needs before mu is released; its callers only carry it out
+// (run). The flags it reads are owned as the comment on conn says.
+//
+// A request's slot (conn.sem, and the server's in-flight count) is taken by
+// the reader (takeSlot) and given back by releaseSlot, called from three
+// places only: release, when the reply item that completes the request has
+// been written or dropped, and endNoReply, for a request that gets no reply
+// (oneway, or dropped with its pool); refuse gives it back at once for a
+// request answered with an error without running (server shutting down,
+// overloaded).
 
 // maxKeptWriteBuf is the largest encoding buffer a connection keeps.
 const maxKeptWriteBuf = 1 << 20
 
-// enqueue writes or queues it, or drops it when the connection is closed.
-// Before the connection is known to speak the rpcx protocol (serveRPC)
-// messages only queue.
+// writeAction is what the caller of nextLocked does once it unlocks mu.
+type writeAction uint8
+
+const (
+	actNone   writeAction = iota // a write or flush in progress (or none needed) takes care of the queue
+	actInline                    // write the batch nextLocked took, on the caller's goroutine
+	actFlush                     // start a flush (the caller of flush: go on flushing)
+	actClose                     // close the connection: closing was asked and nothing is left to write
+)
+
+// nextLocked decides what happens to the queue and claims it: for actInline
+// it takes the queue into batch and marks the write in progress (wbusy),
+// for actFlush it marks the flush scheduled (flushing). lastDone says the
+// caller just queued a reply that completes its request: only then may the
+// caller write inline, when every request in flight has its reply queued
+// (no other reply is coming to share the write). The caller holds mu.
+func (c *conn) nextLocked(lastDone bool) (act writeAction, batch []outItem) {
+	switch {
+	case c.closed || c.wbusy:
+		// The write in progress asks again when it ends.
+		return actNone, nil
+	case !c.rpc:
+		// Nothing is written to a connection not (yet) known to speak
+		// the rpcx protocol: serveRPC asks again once it is.
+		if c.closing {
+			return actClose, nil
+		}
+		return actNone, nil
+	case lastDone && !c.closing && c.queuedDone >= len(c.sem):
+		return actInline, c.takeQueueLocked()
+	case c.flushing:
+		// The flush scheduled or running writes what is queued.
+		return actNone, nil
+	case len(c.queue) > 0:
+		c.flushing = true
+		return actFlush, nil
+	case c.closing:
+		return actClose, nil
+	}
+	return actNone, nil
+}
+
+// run carries out what nextLocked decided; the caller no longer holds mu.
+func (c *conn) run(act writeAction, batch []outItem) {
+	switch act {
+	case actInline:
+		c.writeInline(batch)
+	case actFlush:
+		c.startFlush()
+	case actClose:
+		c.close()
+	}
+}
+
+// enqueue queues it and lets nextLocked decide who writes it; it drops it
+// (and reports false) when the connection is closed.
 func (c *conn) enqueue(it outItem) bool {
 	c.mu.Lock()
 	if c.closed {
@@ -40,26 +106,16 @@ func (c *conn) enqueue(it outItem) bool {
 	if it.done {
 		c.queuedDone++
 	}
-	if it.done && c.rpc && !c.wbusy && !c.closing && c.queuedDone >= len(c.sem) {
-		// Every request in flight has its reply queued: no other reply
-		// is coming to share the write, so write them all now.
-		c.writeInline() // unlocks mu
-		return true
-	}
-	start := c.rpc && !c.flushing && !c.wbusy // an inline write in progress starts it when done
-	if start {
-		c.flushing = true
-	}
+	act, batch := c.nextLocked(it.done)
 	c.mu.Unlock()
-	if start {
-		c.startFlush()
-	}
+	c.run(act, batch)
 	return true
 }
 
-// takeQueue returns the queued items for writing and marks the write in
-// progress; the caller holds mu and releases the batch with doneWriting.
-func (c *conn) takeQueue() []outItem {
+// takeQueueLocked returns the queued items for writing and marks the write
+// in progress; the caller holds mu and ends the write with
+// doneWritingLocked.
+func (c *conn) takeQueueLocked() []outItem {
 	batch := c.queue
 	c.queue, c.spare = c.spare[:0], nil
 	c.queuedDone = 0
@@ -67,38 +123,31 @@ func (c *conn) takeQueue() []outItem {
 	return batch
 }
 
-// doneWriting ends a write started by takeQueue; the caller holds mu.
-func (c *conn) doneWriting(batch []outItem) {
+// doneWritingLocked ends a write started by takeQueueLocked; the caller
+// holds mu.
+func (c *conn) doneWritingLocked(batch []outItem) {
 	c.spare = batch[:0]
 	c.wbusy = false
 }
 
-// writeInline writes everything queued on the caller's goroutine; the
-// caller holds mu, checked that no write is in progress, and writeInline
-// unlocks it. What is queued meanwhile goes to a flush (a flush scheduled
-// before, which found this write in progress, left it to this one).
-func (c *conn) writeInline() {
-	batch := c.takeQueue()
-	c.mu.Unlock()
+// writeInline writes batch (taken by nextLocked) on the caller's goroutine;
+// what was queued meanwhile goes to a flush (a flush scheduled before,
+// which found this write in progress, left it to this one).
+func (c *conn) writeInline(batch []outItem) {
 	err := c.write(batch)
 	c.mu.Lock()
-	c.doneWriting(batch)
-	start := !c.closed && !c.flushing && (len(c.queue) > 0 || c.closing)
-	if start {
-		c.flushing = true
-	}
+	c.doneWritingLocked(batch)
+	act, _ := c.nextLocked(false) // never actInline
 	c.mu.Unlock()
 	if err != nil {
 		log.Debugf("server: write to %s: %v", c.nc.RemoteAddr(), err)
 		c.close()
 		return
 	}
-	if start {
-		c.startFlush()
-	}
+	c.run(act, nil)
 }
 
-// startFlush runs flush on a pool worker; the caller set flushing. With a
+// startFlush runs flush on a pool worker; nextLocked set flushing. With a
 // custom or bounded pool (whose workers may all be busy in handlers that
 // wait for this very flush) or a stopped one, it gets its own goroutine.
 func (c *conn) startFlush() {
@@ -108,8 +157,10 @@ func (c *conn) startFlush() {
 	go c.flush()
 }
 
-// flush writes what is queued, batch by batch, until the queue is empty;
-// then it closes the connection if closeAfterFlush asked for it.
+// flush writes what is queued, batch by batch, until nextLocked finds
+// nothing more for it; it closes the connection when closeAfterFlush asked
+// for that and the queue is empty. It holds the flush (flushing) from
+// nextLocked until the iteration that gives it back.
 func (c *conn) flush() {
 	if len(c.sem) > 1 {
 		// Other requests of this connection are running: let them queue
@@ -118,30 +169,20 @@ func (c *conn) flush() {
 	}
 	for {
 		c.mu.Lock()
-		if c.closed {
-			c.flushing = false
-			c.mu.Unlock()
-			return
+		c.flushing = false // give the flush back; nextLocked takes it again if more is queued
+		act, _ := c.nextLocked(false)
+		var batch []outItem
+		if act == actFlush {
+			batch = c.takeQueueLocked()
 		}
-		if c.wbusy { // an inline write: it starts a flush if one is needed
-			c.flushing = false
-			c.mu.Unlock()
-			return
-		}
-		if len(c.queue) == 0 {
-			c.flushing = false
-			closing := c.closing
-			c.mu.Unlock()
-			if closing {
-				c.close()
-			}
-			return
-		}
-		batch := c.takeQueue()
 		c.mu.Unlock()
+		if act != actFlush {
+			c.run(act, nil)
+			return
+		}
 		err := c.write(batch)
 		c.mu.Lock()
-		c.doneWriting(batch)
+		c.doneWritingLocked(batch)
 		c.mu.Unlock()
 		if err != nil {
 			log.Debugf("server: write to %s: %v", c.nc.RemoteAddr(), err)
@@ -155,18 +196,9 @@ func (c *conn) flush() {
 func (c *conn) closeAfterFlush() {
 	c.mu.Lock()
 	c.closing = true
-	idle := !c.flushing && !c.wbusy      // else the flush or inline write sees closing
-	empty := len(c.queue) == 0 || !c.rpc // nothing is written to an HTTP connection
-	if idle && !empty {
-		c.flushing = true
-	}
+	act, _ := c.nextLocked(false)
 	c.mu.Unlock()
-	switch {
-	case idle && empty:
-		c.close()
-	case idle:
-		c.startFlush()
-	}
+	c.run(act, nil)
 }
 
 // write encodes batch into the connection's buffer and writes it with one
@@ -229,7 +261,8 @@ func (c *conn) drop(it *outItem) {
 	c.release(it)
 }
 
-// release frees an item's messages and completes its request.
+// release frees an item's messages and, for the reply that completes its
+// request, the request's slot.
 func (c *conn) release(it *outItem) {
 	if it.req != nil && it.req != it.msg {
 		protocol.FreeMsg(it.req)
@@ -243,13 +276,43 @@ func (c *conn) release(it *outItem) {
 		}
 	}
 	if it.done {
-		c.finish()
+		c.releaseSlot()
 	}
 	*it = outItem{}
 }
 
-// finish completes one request of this connection.
-func (c *conn) finish() {
+// takeSlot takes a request slot for the reader, waiting while the
+// connection has WithMaxConnRequests requests in flight. It reports false
+// when the connection closed meanwhile. The slot counts in the server's
+// requests in flight before the reader looks at the server's state, so
+// Shutdown either waits for the request or the reader sees it draining.
+func (c *conn) takeSlot() bool {
+	select {
+	case c.sem <- struct{}{}:
+	case <-c.ctx.Done():
+		return false
+	}
+	c.s.inflight.Add(1)
+	return true
+}
+
+// refuse answers a request that holds a slot with err without running it:
+// the slot is given back at once and the error reply queued (replyError).
+func (s *Server) refuse(c *conn, req *protocol.Message, err error) {
+	c.releaseSlot()
+	s.replyError(c, req, err)
+}
+
+// endNoReply ends a request that gets no reply: it frees req and gives its
+// slot back.
+func (c *conn) endNoReply(req *protocol.Message) {
+	protocol.FreeMsg(req)
+	c.releaseSlot()
+}
+
+// releaseSlot gives back one request's slot; release, endNoReply and
+// refuse are its only callers.
+func (c *conn) releaseSlot() {
 	<-c.sem
 	c.s.inflight.Add(-1)
 }

@@ -163,8 +163,7 @@ func (s *Server) serveRequest(j job) {
 		if obs != nil {
 			endCall(obs, rc, req, nil, err)
 		}
-		protocol.FreeMsg(req)
-		c.finish()
+		c.endNoReply(req)
 		return
 	}
 	res.Payload = payload
@@ -253,7 +252,8 @@ func (s *Server) runHandler(rc *reqCtx, c *conn, req *protocol.Message, h Handle
 			log.Debugf("server: handler %s.%s returned %v after writing its response", req.ServicePath, req.ServiceMethod, err)
 		}
 	case req.IsOneway():
-		c.finish()
+		c.endNoReply(req)
+		return
 	case err != nil:
 		s.stats.errors.Add(1)
 		_ = hc.send(newResponse(req), err)
