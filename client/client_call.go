@@ -50,7 +50,9 @@ func putSyncCall(rc *rpcCall) {
 // Call invokes servicePath.serviceMethod with args and waits for the reply,
 // which is decoded into reply (a pointer). As in rpcx, a nil reply makes the
 // call oneway: the request is sent with the oneway bit, the server does not
-// answer, and Call returns once the request is queued.
+// answer, and Call returns once the request is queued. With an empty
+// servicePath and serviceMethod, Call sends a heartbeat carrying args
+// (encoded with MessagePack, as rpcx does) and reply receives the echo.
 //
 // Request metadata is taken from ctx.Value(share.ReqMetaDataKey) (a
 // map[string]string, never modified); response metadata is copied into the
@@ -244,12 +246,20 @@ func (client *Client) SendRaw(ctx context.Context, r *protocol.Message) (map[str
 	return headers, payload, err
 }
 
-// newRequest encodes args with the option's codec into a pooled request.
+// newRequest encodes args with the option's codec into a pooled request;
+// with an empty servicePath and serviceMethod it is a heartbeat carrying
+// args encoded with MessagePack, as in rpcx.
 func (client *Client) newRequest(ctx context.Context, servicePath, serviceMethod string, args interface{}) (*protocol.Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	st := client.option.SerializeType
+	heartbeat := servicePath == "" && serviceMethod == ""
+	if heartbeat {
+		// rpcx: a call without service path and method is a heartbeat,
+		// its payload encoded with MessagePack; the server echoes it.
+		st = protocol.MsgPack
+	}
 	cdc := client.codecs.Get(st)
 	if cdc == nil {
 		return nil, fmt.Errorf("%w: %s", ErrUnsupportedCodec, st)
@@ -273,6 +283,7 @@ func (client *Client) newRequest(ctx context.Context, servicePath, serviceMethod
 	}
 	m.SetSerializeType(st)
 	m.SetCompressType(client.option.CompressType)
+	m.SetHeartbeat(heartbeat)
 	m.ServicePath, m.ServiceMethod = servicePath, serviceMethod
 	m.Metadata = md
 	return m, nil

@@ -22,6 +22,12 @@ var Compressors = map[CompressType]Compressor{
 	Gzip: GzipCompressor{},
 }
 
+// CompressThreshold is the payload size (1,024 bytes, rpcx's value) a
+// payload must exceed before a server compresses a reply: a reply is
+// compressed only when its payload is longer and the request was
+// compressed, since gzip makes small payloads larger.
+const CompressThreshold = 1024
+
 // RawDataCompressor leaves data as it is.
 type RawDataCompressor struct{}
 

@@ -120,9 +120,17 @@ func isTrue(s string) bool {
 // through MessageFromHTTP: X-RPCX-* headers carry the message ID, status,
 // serialize type and metadata (URL-encoded), X-RPCX-ErrorMessage carries the
 // error text of an error response, and the body is the payload. The status
-// code is 200 for both normal and error responses, as in rpcx; transport
-// failures are the caller's to report (see WriteHTTPError).
+// code is 200 for both normal and error responses, as rpcx's gateway
+// answers; transport failures are the caller's to report (see
+// WriteHTTPError). WriteHTTPResponseCode sets another status code.
 func WriteHTTPResponse(w http.ResponseWriter, res *Message) {
+	WriteHTTPResponseCode(w, res, http.StatusOK)
+}
+
+// WriteHTTPResponseCode writes res as WriteHTTPResponse does, with status
+// code. rpcx's servers answer an HTTP invoke whose service failed with 500
+// and one that failed authentication with 401.
+func WriteHTTPResponseCode(w http.ResponseWriter, res *Message, code int) {
 	wh := w.Header()
 	wh.Set(HeaderVersion, strconv.Itoa(int(res.Version())))
 	wh.Set(HeaderMessageType, "1")
@@ -144,7 +152,7 @@ func WriteHTTPResponse(w http.ResponseWriter, res *Message) {
 		}
 		wh.Set(HeaderMeta, q.Encode())
 	}
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(code)
 	_, _ = w.Write(res.Payload)
 }
 

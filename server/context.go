@@ -200,6 +200,7 @@ func (ctx *Context) send(res *protocol.Message, err error) error {
 		}
 		setError(res, err, errFunc)
 	}
+	compressReply(ctx.req, res)
 	if ctx.c == nil {
 		defer protocol.FreeMsg(res)
 		_, werr := res.WriteTo(ctx.conn)

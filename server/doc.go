@@ -41,8 +41,10 @@
 // kcp; WithBlockCrypt required, TLS optional); builds without a tag fail
 // those networks with an error naming the tag. "http" serves HTTP with
 // rpcx's CONNECT handler at /_rpcx_, "ws" and "wss" serve the protocol over
-// WebSocket. Every stream listener sniffs the first byte of a connection:
-// 0x08 is the binary protocol; anything else is HTTP/1, where CONNECT
+// WebSocket. Every stream listener sniffs the first bytes of a connection:
+// 0x08 is the binary protocol; an HTTP method token (upper-case letters and
+// a space) is HTTP/1; anything else is closed without an answer, as rpcx
+// does. On HTTP/1, CONNECT
 // switches to the binary protocol, a WebSocket upgrade to WebSocket, a
 // request with "X-JSONRPC-2.0: true" is JSON-RPC 2.0 and one with
 // X-RPCX-* headers is an HTTP invocation (see ServeHTTP, DisableHTTPGateway,
@@ -80,8 +82,12 @@
 // queue and a flush on a pool worker writes everything queued with one
 // Write. An idle connection holds one goroutine.
 // Heartbeats are answered by the reader; oneway requests
-// are never answered; a response keeps the request's message ID, serialize
-// type and compress type. A handler panic becomes an error response with
+// are never answered; a response keeps the request's message ID and
+// serialize type, and is compressed with the request's compress type only
+// when its payload is over protocol.CompressThreshold bytes (rpcx's rule).
+// An HTTP invocation's answer echoes X-RPCX-ServicePath and
+// X-RPCX-ServiceMethod and has status 500 when the call failed, 401 when
+// authentication failed. A handler panic becomes an error response with
 // code CodeInternal. A bad frame closes only its connection (logged at
 // Debug or Warn); frames whose body was read whole but break a limit
 // (metadata count, inflated size) are answered with an error instead.

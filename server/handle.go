@@ -14,17 +14,27 @@ import (
 )
 
 // newResponse returns a pooled response to req: same header (message ID,
-// serialize and compress type), response type, status normal, same path
-// and method, no metadata or payload.
+// serialize type), no compression (see compressReply), response type,
+// status normal, same path and method, no metadata or payload.
 func newResponse(req *protocol.Message) *protocol.Message {
 	res := protocol.GetPooledMsg()
 	*res.Header = *req.Header
+	res.SetCompressType(protocol.None)
 	res.SetMessageType(protocol.Response)
 	res.SetMessageStatusType(protocol.Normal)
 	res.SetOneway(false)
 	res.ServicePath = req.ServicePath
 	res.ServiceMethod = req.ServiceMethod
 	return res
+}
+
+// compressReply gives res the request's compress type when its payload is
+// longer than protocol.CompressThreshold, as rpcx does; smaller replies go
+// uncompressed. Call it once the payload is final, before PreWriteResponse.
+func compressReply(req, res *protocol.Message) {
+	if len(res.Payload) > protocol.CompressThreshold && req.CompressType() != protocol.None {
+		res.SetCompressType(req.CompressType())
+	}
 }
 
 // mergeMeta adds the handler's response metadata to res.
@@ -178,6 +188,7 @@ func (s *Server) serveRequest(j job) {
 	if obs != nil {
 		endCall(obs, rc, req, res, err)
 	}
+	compressReply(req, res)
 	rc.sendAt.Store(nowNano())
 	_ = s.Plugins.DoPreWriteResponse(rc, req, res, err)
 	c.enqueue(outItem{msg: res, req: req, ctx: rc, kind: itemResponse, done: true})

@@ -22,7 +22,14 @@ func TestHTTPHostileInput(t *testing.T) {
 		data   string
 		status int // 0: the connection is just closed
 	}{
-		{"garbage first byte", "\x00\x01\x02 garbage\r\n\r\n", http.StatusBadRequest},
+		// rpcx's listener closes a connection that starts with neither its
+		// magic byte nor an HTTP method token.
+		{"garbage first byte", "\x00\x01\x02 garbage\r\n\r\n", 0},
+		{"lower-case method", "get / HTTP/1.1\r\nHost: x\r\n\r\n", 0},
+		{"method token too long", strings.Repeat("A", 40) + " / HTTP/1.1\r\n\r\n", 0},
+		{"method then binary", "POS\x01T / HTTP/1.1\r\n\r\n", 0},
+		{"upper-case garbage method", "FOO / HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusNotFound},
+		{"token never ends", "POST", 0},
 		{"header never ends", "POST / HTTP/1.1\r\nHost: x\r\nX-RPCX-ServicePath: Arith\r\n", 0},
 		{"huge header", "POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 2<<20) + "\r\n\r\n", http.StatusRequestHeaderFieldsTooLarge},
 		{"body shorter than content-length", "POST / HTTP/1.1\r\nHost: x\r\nX-RPCX-SerializeType: 1\r\nX-RPCX-ServicePath: Arith\r\nX-RPCX-ServiceMethod: Mul\r\nContent-Length: 100\r\n\r\n{}", http.StatusBadRequest},

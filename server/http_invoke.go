@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,7 +38,9 @@ const JSONRPCHeader = "X-JSONRPC-2.0"
 // WebSocket frames (rpcx's ws network); a request with header
 // X-JSONRPC-2.0: true is JSON-RPC 2.0; a request with X-RPCX-*
 // headers is an HTTP invoke (one call: headers as in protocol.MessageFromHTTP,
-// body the encoded argument; answered by protocol.WriteHTTPResponse). Other
+// body the encoded argument; answered as rpcx answers: protocol.WriteHTTPResponse
+// with X-RPCX-ServicePath and X-RPCX-ServiceMethod echoing the request, status
+// 500 for a failed call and 401 for a failed authentication). Other
 // requests, and kinds turned off with DisableJSONRPC or DisableHTTPGateway,
 // get 404. CORS (SetCORS) applies to all but CONNECT. Safe for concurrent
 // use.
@@ -152,6 +155,10 @@ func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request, nc net.Conn
 		return
 	}
 	clear()
+	// rpcx echoes the service path (also one taken from the URL) and
+	// method on every answer.
+	w.Header().Set(protocol.HeaderServicePath, req.ServicePath)
+	w.Header().Set(protocol.HeaderServiceMethod, req.ServiceMethod)
 	s.stats.requests.Add(1)
 	if err := s.Plugins.DoPostHTTPRequest(ctx, r, Params{{Key: "servicePath", Value: req.ServicePath}}); err != nil {
 		s.writeHTTPResult(w, s.errorResponse(req, err))
@@ -224,9 +231,18 @@ func (s *Server) errorResponse(req *protocol.Message, err error) *protocol.Messa
 }
 
 // writeHTTPResult writes res (an X-RPCX-* answer) and flushes it, so the
-// answer is on the wire before the request counts as done.
+// answer is on the wire before the request counts as done. An error
+// response gets status 500, or 401 when authentication failed, as rpcx's
+// HTTP invoke answers.
 func (s *Server) writeHTTPResult(w http.ResponseWriter, res *protocol.Message) {
-	protocol.WriteHTTPResponse(w, res)
+	code := http.StatusOK
+	if res.MessageStatusType() == protocol.Error {
+		code = http.StatusInternalServerError
+		if res.Metadata[share.ErrorCodeKey] == strconv.Itoa(int(share.CodeUnauthenticated)) {
+			code = http.StatusUnauthorized
+		}
+	}
+	protocol.WriteHTTPResponseCode(w, res, code)
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/courier-rpc/courier/codec"
@@ -73,14 +74,29 @@ func TestSerializeTypes(t *testing.T) {
 			t.Fatalf("payload %q (%s)", res.Payload, errText(res))
 		}
 	})
-	t.Run("gzip", func(t *testing.T) {
-		m := newReq("Bytes", "Echo", protocol.SerializeNone, []byte("zipped"), nil)
-		m.SetCompressType(protocol.Gzip)
-		res := c.call(m)
-		if res.CompressType() != protocol.Gzip || string(res.Payload) != "echo:zipped" {
-			t.Fatalf("response %s payload %q", res, res.Payload)
-		}
-	})
+	// rpcx compresses a reply only when the request was compressed and the
+	// reply payload is over protocol.CompressThreshold bytes.
+	for _, tc := range []struct {
+		name   string
+		ct     protocol.CompressType
+		size   int // reply payload = "echo:" + size-5 bytes
+		wantCT protocol.CompressType
+	}{
+		{"gzip small reply", protocol.Gzip, 11, protocol.None},
+		{"gzip reply at threshold", protocol.Gzip, protocol.CompressThreshold, protocol.None},
+		{"gzip reply over threshold", protocol.Gzip, protocol.CompressThreshold + 1, protocol.Gzip},
+		{"plain request large reply", protocol.None, 4096, protocol.None},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(strings.Repeat("z", tc.size-len("echo:")))
+			m := newReq("Bytes", "Echo", protocol.SerializeNone, body, nil)
+			m.SetCompressType(tc.ct)
+			res := c.call(m)
+			if res.CompressType() != tc.wantCT || string(res.Payload) != "echo:"+string(body) {
+				t.Fatalf("response %s (compress %d, want %d) payload %d bytes", res, res.CompressType(), tc.wantCT, len(res.Payload))
+			}
+		})
+	}
 }
 
 // binVal serializes itself for the thrift and protobuf codecs.

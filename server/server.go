@@ -346,22 +346,67 @@ func (s *Server) serveConn(nc net.Conn) {
 		c.close()
 		return
 	}
-	s.chooseHandler(first[0])(c)
+	h := s.chooseHandler(c, first[0])
+	if h == nil {
+		log.Debugf("server: closing %s: its first bytes are neither rpcx nor an HTTP request line", nc.RemoteAddr())
+		s.stats.protocol.Add(1)
+		c.close()
+		return
+	}
+	h(c)
 }
 
-// connHandler serves a connection whose first byte has been peeked (it is
-// still in c.br). It must close the connection before returning.
+// connHandler serves a connection whose first bytes have been peeked (they
+// are still in c.br). It must close the connection before returning.
 type connHandler func(c *conn)
 
-// chooseHandler picks the protocol of a connection by its first byte: the
-// rpcx magic number selects the rpcx protocol; anything else is served as
-// HTTP/1 (CONNECT switches to the rpcx protocol, X-JSONRPC-2.0 requests
-// are JSON-RPC 2.0, X-RPCX-* requests are HTTP invoke; see ServeHTTP).
-func (s *Server) chooseHandler(first byte) connHandler {
+// chooseHandler picks the protocol of a connection by its first bytes: the
+// rpcx magic number selects the rpcx protocol; the start of an HTTP request
+// line (see sniffHTTP) selects HTTP/1 (CONNECT switches to the rpcx
+// protocol, X-JSONRPC-2.0 requests are JSON-RPC 2.0, X-RPCX-* requests are
+// HTTP invoke, other routes as ServeHTTP says). Anything else gets nil: the
+// connection is closed without an answer, as rpcx's listener does.
+func (s *Server) chooseHandler(c *conn, first byte) connHandler {
 	if first == protocol.MagicNumber() {
 		return s.serveRPC
 	}
-	return s.serveHTTPConn
+	if s.sniffHTTP(c) {
+		return s.serveHTTPConn
+	}
+	return nil
+}
+
+// maxMethodLen bounds the method token sniffHTTP accepts (the longest
+// registered HTTP methods are far shorter).
+const maxMethodLen = 24
+
+// sniffHTTP reports whether the connection's first bytes are an HTTP
+// request line's method token (upper-case letters) and the space after
+// it. It peeks only as many bytes as it needs, within the frame timeout.
+func (s *Server) sniffHTTP(c *conn) bool {
+	if s.frameTimeout > 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(s.frameTimeout))
+		defer func() {
+			if s.readTimeout > 0 {
+				_ = c.nc.SetReadDeadline(time.Now().Add(s.readTimeout))
+			} else {
+				_ = c.nc.SetReadDeadline(time.Time{})
+			}
+		}()
+	}
+	for n := 1; n <= maxMethodLen+1; n++ {
+		b, err := c.br.Peek(n)
+		if err != nil {
+			return false
+		}
+		switch ch := b[n-1]; {
+		case ch == ' ' && n > 1:
+			return true
+		case ch < 'A' || ch > 'Z':
+			return false
+		}
+	}
+	return false
 }
 
 func (s *Server) trackConn(c *conn) bool {
