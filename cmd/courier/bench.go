@@ -1,109 +1,150 @@
 package main
 
 import (
-	"encoding/json"
-	"flag"
+	"context"
 	"fmt"
 	"io"
-	"sync"
-	"sync/atomic"
+	"os"
 	"time"
 
 	"github.com/courier-rpc/courier/client"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
-func cmdBench(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	var cf connFlags
-	cf.register(fs)
-	conc := fs.Int("c", 10, "concurrent callers")
-	conns := fs.Int("conns", 1, "connections shared by the callers")
-	total := fs.Int("n", 10000, "total calls (the run stops at -n or -d, whichever comes first)")
-	dur := fs.Duration("d", 30*time.Second, "maximum duration")
-	if err := fs.Parse(args); err != nil || fs.NArg() < 1 || fs.NArg() > 2 {
-		return errUsage
+// benchFlags configure "courier bench".
+type benchFlags struct {
+	conn     connFlags
+	file     string
+	conc     int
+	conns    int
+	total    int64
+	dur      time.Duration
+	warmup   time.Duration
+	rate     float64
+	output   string
+	progress string
+	interval time.Duration
+}
+
+func newBenchCmd() *cobra.Command {
+	var f benchFlags
+	cmd := &cobra.Command{
+		Use:   "bench [flags] Service.Method [json | - | @file]",
+		Short: "Load-test a method and print a latency histogram",
+		Long: `Load-test one method. Closed loop by default: -c callers share --conns
+connections and each sends its next call when the last one returns. Open
+loop with --rate: calls start at a fixed total rate whatever the latency,
+and latency counts from each call's intended start (no coordinated
+omission); -c bounds the calls in flight. The run stops after -n calls or
+-d, whichever comes first (-d 10s when neither is given), after --warmup of
+unmeasured load.
+
+While it runs, a live line (rate, errors, p50/p99 so far) is redrawn on
+stderr when stderr is a terminal; otherwise a plain line is printed every
+--interval. At the end it prints the latency distribution (HDR histogram:
+p50, p90, p99, p99.9, max), errors by code, or all of it as JSON with
+-o json. A first call checks the target before the load starts: if it
+fails, bench exits with that call's exit code.
+
+` + exitCodesHelp,
+		Example: `  courier bench --addr tcp@127.0.0.1:8972 -c 100 --conns 4 -d 10s Arith.Mul '{"A":6,"B":7}'
+  courier bench -n 100000 -c 8 Arith.Mul '{"A":6,"B":7}'
+  courier bench --rate 5000 -c 200 -d 30s -o json Arith.Mul '{"A":6,"B":7}' > result.json
+  courier bench --ser protobuf --file msg.bin -c 100 Hello.Say`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(cmd); err != nil {
+				return err
+			}
+			payload, err := readPayload(cmd.InOrStdin(), args[1:], f.file, &f.conn)
+			if err != nil {
+				return err
+			}
+			return runBench(cmd.Context(), &f, args[0], payload, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
-	if *conc < 1 || *conns < 1 || *total < 1 || *dur <= 0 {
-		return fmt.Errorf("-c, -conns, -n and -d must be positive")
+	f.conn.register(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringVarP(&f.file, "file", "f", "", `read the argument from this file ("-": standard input)`)
+	fs.IntVarP(&f.conc, "concurrency", "c", 10, "concurrent callers (open loop: most calls in flight)")
+	fs.IntVar(&f.conns, "conns", 1, "connections shared by the callers")
+	fs.Int64VarP(&f.total, "requests", "n", 0, "measured calls; 0: only -d bounds the run")
+	fs.DurationVarP(&f.dur, "duration", "d", 0, "measured window (default 10s when -n is 0, else 1h)")
+	fs.DurationVar(&f.warmup, "warmup", 0, "unmeasured load before the window")
+	fs.Float64Var(&f.rate, "rate", 0, "open loop: total calls per second; 0: closed loop")
+	fs.StringVarP(&f.output, "output", "o", "text", "result format: text or json")
+	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (live line on a terminal, else plain lines), live, plain, none")
+	fs.DurationVar(&f.interval, "interval", time.Second, "period of the plain progress lines")
+	return cmd
+}
+
+func (f *benchFlags) check(cmd *cobra.Command) error {
+	switch {
+	case f.conc < 1 || f.conns < 1:
+		return usageErr("-c and --conns must be at least 1")
+	case f.total < 0 || f.dur < 0 || f.warmup < 0 || f.rate < 0:
+		return usageErr("-n, -d, --warmup and --rate must not be negative")
+	case f.interval < 10*time.Millisecond:
+		return usageErr("--interval must be at least 10ms")
+	case f.output != "text" && f.output != "json":
+		return usageErr("unknown --output %q (text, json)", f.output)
 	}
-	payload := []byte("{}")
-	if fs.NArg() == 2 {
-		payload = []byte(fs.Arg(1))
+	switch f.progress {
+	case "auto", "live", "plain", "none":
+	default:
+		return usageErr("unknown --progress %q (auto, live, plain, none)", f.progress)
 	}
-	if cf.ser == "json" && !json.Valid(payload) {
-		return fmt.Errorf("argument is not valid JSON: %s", payload)
+	if !cmd.Flags().Changed("duration") {
+		f.dur = 10 * time.Second
+		if f.total > 0 {
+			f.dur = time.Hour
+		}
 	}
-	if _, err := cf.request(fs.Arg(0), payload); err != nil {
+	if f.dur == 0 {
+		return usageErr("-d must be positive")
+	}
+	return nil
+}
+
+// progressMode resolves "auto": a live line when stderr is a terminal.
+func (f *benchFlags) progressMode(stderr io.Writer) string {
+	if f.progress != "auto" {
+		return f.progress
+	}
+	if fd, ok := stderr.(*os.File); ok && term.IsTerminal(int(fd.Fd())) {
+		return "live"
+	}
+	return "plain"
+}
+
+func runBench(ctx context.Context, f *benchFlags, target string, payload []byte, stdout, stderr io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	req, err := f.conn.request(target, payload)
+	if err != nil {
 		return err
 	}
-	clients := make([]*client.Client, *conns)
+	clients := make([]*client.Client, f.conns)
 	for i := range clients {
-		cl, err := cf.dial()
+		cl, err := f.conn.dial()
 		if err != nil {
 			return err
 		}
 		defer cl.Close()
 		clients[i] = cl
 	}
-	res := runBench(&cf, clients, fs.Arg(0), payload, *conc, int64(*total), *dur)
+	if _, _, err := f.conn.send(ctx, clients[0], req); err != nil {
+		return fmt.Errorf("first call: %w", err)
+	}
+	b := newBencher(f, clients, req)
+	stop := startProgress(b, f.progressMode(stderr), f.interval, stderr)
+	res := b.run(ctx)
+	stop()
+	if f.output == "json" {
+		return writeJSON(stdout, res.jsonView())
+	}
 	res.print(stdout)
 	return nil
-}
-
-type benchResult struct {
-	hist    histogram
-	errors  int64
-	elapsed time.Duration
-	first   error
-}
-
-func runBench(cf *connFlags, clients []*client.Client, target string, payload []byte, conc int, total int64, dur time.Duration) *benchResult {
-	var (
-		issued  atomic.Int64
-		errs    atomic.Int64
-		mu      sync.Mutex
-		res     = &benchResult{}
-		wg      sync.WaitGroup
-		stopAt  = time.Now().Add(dur)
-		started = time.Now()
-	)
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			var h histogram
-			cl := clients[w%len(clients)]
-			for issued.Add(1) <= total && time.Now().Before(stopAt) {
-				req, _ := cf.request(target, payload)
-				t0 := time.Now()
-				_, _, err := cf.send(cl, req)
-				h.record(time.Since(t0))
-				if err != nil {
-					if errs.Add(1) == 1 {
-						mu.Lock()
-						res.first = err
-						mu.Unlock()
-					}
-				}
-			}
-			mu.Lock()
-			res.hist.merge(&h)
-			mu.Unlock()
-		}(w)
-	}
-	wg.Wait()
-	res.elapsed = time.Since(started)
-	res.errors = errs.Load()
-	return res
-}
-
-func (r *benchResult) print(w io.Writer) {
-	h := &r.hist
-	rps := float64(h.n) / r.elapsed.Seconds()
-	fmt.Fprintf(w, "calls %d  errors %d  elapsed %v  throughput %.0f/s\n", h.n, r.errors, r.elapsed.Round(time.Millisecond), rps)
-	fmt.Fprintf(w, "latency mean %v  p50 %v  p90 %v  p99 %v  p99.9 %v  max %v\n",
-		h.mean(), h.quantile(0.50), h.quantile(0.90), h.quantile(0.99), h.quantile(0.999), h.max)
-	if r.first != nil {
-		fmt.Fprintf(w, "first error: %v\n", r.first)
-	}
 }

@@ -11,13 +11,14 @@ import (
 )
 
 func TestGatewayCommand(t *testing.T) {
-	addr := startServer(t)
+	addr := startServer(t).addr
 	ctx, cancel := context.WithCancel(t.Context())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	var out bytes.Buffer
 	go func() {
-		done <- runGateway(ctx, []string{"-listen", "127.0.0.1:0", "-servers", addr + ",tcp@127.0.0.1:1", "-failmode", "failover"}, &out, func(a string) { ready <- a })
+		g := &gatewayFlags{listen: "127.0.0.1:0", servers: addr + ",tcp@127.0.0.1:1", fail: "failover", sel: "roundrobin", timeout: 10 * time.Second}
+		done <- runGateway(ctx, g, &out, func(a string) { ready <- a })
 	}()
 	var gw string
 	select {
@@ -60,17 +61,18 @@ func TestGatewayCommandErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no servers", []string{}, "-servers is required"},
+		{"no servers", []string{}, "--servers is required"},
 		{"bad server", []string{"-servers", "localhost:1"}, "bad server"},
-		{"bad failmode", []string{"-servers", "tcp@a:1", "-failmode", "x"}, "unknown -failmode"},
-		{"bad selector", []string{"-servers", "tcp@a:1", "-select", "x"}, "unknown -select"},
+		{"bad failmode", []string{"--servers", "tcp@a:1", "--failmode", "x"}, "unknown --failmode"},
+		{"bad selector", []string{"-servers", "tcp@a:1", "-select", "x"}, "unknown --select"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errs, code := runCLI(t, append([]string{"gateway"}, tt.args...)...)
-			if code != 1 || !strings.Contains(errs, tt.want) {
-				t.Fatalf("code %d out %q err %q", code, out, errs)
+			r := cli(t, "", append([]string{"gateway"}, tt.args...)...)
+			if r.code != exitUsage {
+				t.Fatalf("exit %d: %+v", r.code, r)
 			}
+			oneStderrLine(t, r, tt.want)
 		})
 	}
 }

@@ -1,91 +1,179 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"net"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	tu "github.com/courier-rpc/courier/_testutils"
-	"github.com/courier-rpc/courier/reflection"
-	"github.com/courier-rpc/courier/server"
 )
 
-// startServer serves Arith and Reflection on a loopback port.
-func startServer(t *testing.T) string {
-	t.Helper()
-	s := server.NewServer()
-	r := reflection.New()
-	s.Plugins.Add(r)
-	if err := s.RegisterName("Arith", new(tu.Arith), ""); err != nil {
+func TestCall(t *testing.T) {
+	ts := startServer(t)
+	args := filepath.Join(t.TempDir(), "args.json")
+	if err := os.WriteFile(args, []byte(`{"A":5,"B":5}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RegisterName("Reflection", r, ""); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"operand", "", []string{"call", "--addr", ts.addr, "Arith.Mul", `{"A":6,"B":7}`}, "{\n  \"C\": 42\n}\n"},
+		{"single-dash flags", "", []string{"call", "-addr", ts.addr, "-timeout", "3s", "Arith.Mul", `{"A":2,"B":3}`}, "\"C\": 6"},
+		{"stdin", `{"A":3,"B":3}`, []string{"call", "-a", ts.addr, "Arith.Mul", "-"}, "\"C\": 9"},
+		{"file", "", []string{"call", "-a", ts.addr, "Arith.Mul", "@" + args}, "\"C\": 25"},
+		{"--file", "", []string{"call", "-a", ts.addr, "-f", args, "Arith.Add"}, "\"C\": 10"},
+		{"metadata", "", []string{"call", "-a", ts.addr, "-H", "tenant=blue", "-H", "trace: on", "-v", "Meta.Get"}, "# served-by: meta\n{\n  \"tenant\": \"blue\",\n  \"trace\": \"on\"\n}"},
+		{"gzip msgpack-free raw json", "", []string{"call", "-a", ts.addr, "--gzip", "Arith.Mul", `{"A":4,"B":4}`}, "\"C\": 16"},
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.ServeListener("tcp", ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
-	return "tcp@" + ln.Addr().String()
-}
-
-func runCLI(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
-	return out.String(), errb.String(), code
-}
-
-func TestCallListDescribe(t *testing.T) {
-	addr := startServer(t)
-	out, errs, code := runCLI(t, "call", "-addr", addr, "Arith.Mul", `{"A":6,"B":7}`)
-	if code != 0 || !strings.Contains(out, `"C": 42`) {
-		t.Fatalf("call: code %d out %q err %q", code, out, errs)
-	}
-	out, errs, code = runCLI(t, "call", "-addr", addr, "Arith.Div", `{"A":1,"B":0}`)
-	if code != 1 || !strings.Contains(errs, "divide by zero") {
-		t.Fatalf("call error: code %d out %q err %q", code, out, errs)
-	}
-	out, errs, code = runCLI(t, "list", "-addr", addr)
-	if code != 0 || !strings.Contains(out, "Arith.Mul") || !strings.Contains(out, "Reflection") {
-		t.Fatalf("list: code %d out %q err %q", code, out, errs)
-	}
-	out, errs, code = runCLI(t, "describe", "-addr", addr, "Arith")
-	if code != 0 || !strings.Contains(out, "Mul(Args) Reply") || !strings.Contains(out, `"properties"`) {
-		t.Fatalf("describe: code %d out %q err %q", code, out, errs)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := cli(t, tt.stdin, tt.args...)
+			if r.code != 0 || !strings.Contains(r.stdout, tt.want) || r.stderr != "" {
+				t.Fatalf("code %d stdout %q stderr %q, want %q", r.code, r.stdout, r.stderr, tt.want)
+			}
+		})
 	}
 }
 
-func TestBench(t *testing.T) {
-	addr := startServer(t)
-	out, errs, code := runCLI(t, "bench", "-addr", addr, "-c", "8", "-conns", "2", "-n", "400", "-d", "20s", "Arith.Mul", `{"A":2,"B":3}`)
-	if code != 0 || !strings.Contains(out, "calls 400  errors 0") || !strings.Contains(out, "p99") {
-		t.Fatalf("bench: code %d out %q err %q", code, out, errs)
+func TestCallOneway(t *testing.T) {
+	ts := startServer(t)
+	r := cli(t, "", "call", "-a", ts.addr, "--oneway", "Meta.Touch")
+	if r.code != 0 || r.stdout != "" || r.stderr != "" {
+		t.Fatalf("oneway: %+v", r)
 	}
-}
-
-func TestBadInput(t *testing.T) {
-	for _, args := range [][]string{
-		{},
-		{"frobnicate"},
-		{"call"},
-		{"call", "-addr", "tcp@127.0.0.1:1", "NoDot"},
-		{"call", "-addr", "tcp@127.0.0.1:1", "A.B", "{not json"},
-		{"call", "-ser", "yaml", "A.B"},
-		{"call", "-meta", "novalue", "A.B"},
-		{"bench", "-c", "0", "A.B"},
-	} {
-		if _, _, code := runCLI(t, args...); code == 0 {
-			t.Errorf("%v: exit code 0, want failure", args)
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.meta.oneway.Load() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the oneway call never reached the server")
 		}
+		time.Sleep(10 * time.Millisecond) // polling the handler's counter, bounded
+	}
+}
+
+// TestErrors: every failure prints one line on stderr and exits with its
+// documented code.
+func TestErrors(t *testing.T) {
+	ts := startServer(t)
+	ln := "tcp@127.0.0.1:1" // nothing listens on port 1
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"service error with code", []string{"call", "-a", ts.addr, "Arith.Div", `{"A":1,"B":0}`}, exitRemote, "divide by zero"},
+		{"unknown service", []string{"call", "-a", ts.addr, "Nope.Nothing"}, exitRemote, "error unimplemented (12): rpcx: can't find service Nope"},
+		{"unknown method", []string{"call", "-a", ts.addr, "Arith.Nothing"}, exitRemote, "Nothing"},
+		{"bad JSON", []string{"call", "-a", ts.addr, "Arith.Mul", "{not json"}, exitUsage, "not valid JSON"},
+		{"bad target", []string{"call", "-a", ts.addr, "NoDot"}, exitUsage, "want Service.Method"},
+		{"bad serialize type", []string{"call", "--ser", "yaml", "A.B"}, exitUsage, "unknown serialize type"},
+		{"bad header", []string{"call", "-H", "novalue", "A.B"}, exitUsage, "want key=value"},
+		{"missing file", []string{"call", "A.B", "@/nonexistent/args.json"}, exitUsage, "no such file"},
+		{"unknown flag", []string{"call", "--frobnicate", "A.B"}, exitUsage, "unknown flag"},
+		{"unknown command", []string{"frobnicate"}, exitUsage, "unknown command"},
+		{"no server", []string{"call", "-a", ln, "-t", "2s", "Arith.Mul", "{}"}, exitUnreachable, "connect " + ln},
+		{"tls to a plain server", []string{"call", "-a", ts.addr, "-t", "2s", "--tls-insecure", "Arith.Mul", "{}"}, exitUnreachable, "connect"},
+		{"bad bench flags", []string{"bench", "-c", "0", "A.B"}, exitUsage, "-c and --conns"},
+		{"health not serving", []string{"health", "-a", ts.addr, "Down"}, exitNotServing, "service Down is NOT_SERVING"},
+		{"health unknown", []string{"health", "-a", ts.addr, "Ghost"}, exitNotServing, "SERVICE_UNKNOWN"},
+		{"bad output", []string{"list", "-o", "yaml"}, exitUsage, "unknown --output"},
+		{"bad registry", []string{"list", "--registry", "redis://x:1/a"}, exitUsage, "bad registry URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := cli(t, "", tt.args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d: %+v", r.code, tt.code, r)
+			}
+			if tt.code == exitUsage && strings.Contains(tt.name, "unknown") && !strings.Contains(tt.name, "service") {
+				if !strings.Contains(r.stderr, tt.want) {
+					t.Fatalf("stderr %q lacks %q", r.stderr, tt.want)
+				}
+				return // cobra's errors add a line pointing at --help
+			}
+			oneStderrLine(t, r, tt.want)
+		})
+	}
+}
+
+func TestTLS(t *testing.T) {
+	files := writePEM(t, t.TempDir())
+	ts := startServer(t, files.server)
+	r := cli(t, "", "call", "-a", ts.addr, "--tls-ca", files.ca, "--tls-cert", files.cert, "--tls-key", files.key, "Arith.Mul", `{"A":7,"B":6}`)
+	if r.code != 0 || !strings.Contains(r.stdout, `"C": 42`) {
+		t.Fatalf("mTLS call: %+v", r)
+	}
+	r = cli(t, "", "call", "-a", ts.addr, "-t", "3s", "--tls-ca", files.ca, "Arith.Mul", `{"A":7,"B":6}`)
+	if r.code != exitUnreachable {
+		t.Fatalf("without a client certificate: %+v", r)
+	}
+	oneStderrLine(t, r, "")
+	r = cli(t, "", "call", "-a", ts.addr, "-t", "3s", "--tls", "Arith.Mul", `{"A":7,"B":6}`)
+	if r.code != exitUnreachable || !strings.Contains(r.stderr, "certificate") {
+		t.Fatalf("unknown CA: %+v", r)
+	}
+	r = cli(t, "", "call", "-a", ts.addr, "--tls-cert", files.cert, "Arith.Mul")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--tls-cert and --tls-key go together") {
+		t.Fatalf("cert without key: %+v", r)
+	}
+}
+
+func TestListDescribe(t *testing.T) {
+	ts := startServer(t)
+	r := cli(t, "", "list", "-a", ts.addr)
+	if r.code != 0 || !strings.Contains(r.stdout, "  Arith.Mul(Args) Reply\n") || !strings.Contains(r.stdout, "Reflection") {
+		t.Fatalf("list: %+v", r)
+	}
+	r = cli(t, "", "list", "-a", ts.addr, "-o", "json")
+	var list []struct{ Name string }
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &list) != nil || len(list) < 3 {
+		t.Fatalf("list -o json: %+v", r)
+	}
+	r = cli(t, "", "describe", "-a", ts.addr, "Arith")
+	if r.code != 0 || !strings.Contains(r.stdout, "Mul(Args) Reply") || !strings.Contains(r.stdout, `"properties"`) {
+		t.Fatalf("describe: %+v", r)
+	}
+	r = cli(t, "", "describe", "-a", ts.addr, "Nope")
+	if r.code != exitRemote {
+		t.Fatalf("describe unknown: %+v", r)
+	}
+	oneStderrLine(t, r, "service not found")
+}
+
+func TestHealth(t *testing.T) {
+	ts := startServer(t)
+	for _, args := range [][]string{{"health", "-a", ts.addr}, {"health", "-a", ts.addr, "Arith"}} {
+		r := cli(t, "", args...)
+		if r.code != 0 || r.stdout != "SERVING\n" {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+}
+
+func TestHelpAndCompletion(t *testing.T) {
+	for _, c := range []string{"call", "list", "describe", "health", "bench", "gateway", "completion"} {
+		r := cli(t, "", c, "--help")
+		if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "courier "+c) {
+			t.Errorf("%s --help: %+v", c, r)
+		}
+	}
+	r := cli(t, "", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Exit codes:") {
+		t.Errorf("--help: %+v", r)
+	}
+	for shell, want := range map[string]string{"bash": "__start_courier", "zsh": "#compdef courier", "fish": "complete -c courier"} {
+		r := cli(t, "", "completion", shell)
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("completion %s: code %d, %d bytes, stderr %q", shell, r.code, len(r.stdout), r.stderr)
+		}
+	}
+	r = cli(t, "", "__complete", "be")
+	if r.code != 0 || !strings.Contains(r.stdout, "bench") {
+		t.Errorf("completing 'be': %+v", r)
 	}
 }
