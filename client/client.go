@@ -13,9 +13,13 @@ import (
 
 // Buffer sizes of a Client's connection.
 const (
-	// ReaderBuffsize is the size of the buffered reader of a connection (16 KiB).
+	// ReaderBuffsize is the size of a connection's read buffer (16 KiB). On
+	// TCP and Unix connections it is taken from a pool while bytes arrive
+	// and returned while the connection is idle.
 	ReaderBuffsize = 16 * 1024
-	// WriterBuffsize is the initial capacity of the write batch buffer (16 KiB).
+	// WriterBuffsize is the rpcx name of the write buffer size (16 KiB).
+	// courier's write buffers come from a pool and grow with the batch, so
+	// it is only informational.
 	WriterBuffsize = 16 * 1024
 )
 
@@ -61,8 +65,10 @@ var (
 var _ RPCClient = (*Client)(nil)
 
 // Client is one connection to one server. Many goroutines may call it at
-// once: their requests are multiplexed on the connection, written in batches
-// by one writer goroutine and matched to responses by one reader goroutine.
+// once: their requests are multiplexed on the connection, written in
+// batches by the caller that finds no write in progress (group commit; no
+// writer goroutine) and matched to responses by one reader goroutine, the
+// only goroutine of an idle connection (plus the heartbeat when enabled).
 //
 // Create it with NewClient, then Connect. A Client never reconnects: after
 // the connection fails (IsShutdown reports true) every call fails with an
@@ -97,15 +103,13 @@ type Client struct {
 	wg       sync.WaitGroup
 	inReader atomic.Bool // the reader goroutine is running user code
 
-	// write queue: frames appended by callers, written by the writer
+	// write side (see "Who owns what" in client_io.go)
 	wmu     sync.Mutex
-	wbuf    []byte
-	wopen   bool // Connect started the writer
-	wclosed bool // shutdown: nothing more is queued
-	wbusy   bool // a write is in progress (writer goroutine or an inline caller)
+	wq      *[]byte // frames queued while a write is in progress
+	wopen   bool    // start installed wconn
+	wclosed bool    // shutdown: nothing more is queued
+	wbusy   bool    // a caller is writing (the flusher)
 	wconn   net.Conn
-	ibuf    []byte // frame buffer of inline writes; used only while wbusy
-	wake    chan struct{}
 
 	dropped  atomic.Uint64 // notifications dropped because the channel was full
 	lastWarn atomic.Int64  // unix nanos of the last drop warning
@@ -123,7 +127,6 @@ func NewClient(option Option) *Client {
 		trace:   share.Trace,
 		pending: make(map[uint64]*rpcCall),
 		done:    make(chan struct{}),
-		wake:    make(chan struct{}, 1),
 	}
 }
 
@@ -209,7 +212,7 @@ func (client *Client) terminate(cause error) {
 
 	client.wmu.Lock()
 	client.wclosed = true
-	client.wbuf = nil
+	client.wq = nil // dropped: the pending calls fail below
 	client.wmu.Unlock()
 	close(client.done)
 

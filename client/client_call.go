@@ -350,7 +350,7 @@ func (client *Client) transmit(rc *rpcCall, m *protocol.Message) error {
 }
 
 // register adds rc to the pending table under seq; alone reports that it
-// is the only call in flight (then the caller may write its frame itself).
+// is the only call in flight (then its frame is written at once).
 func (client *Client) register(rc *rpcCall, seq uint64) (alone bool, err error) {
 	client.mu.Lock()
 	defer client.mu.Unlock()

@@ -27,7 +27,7 @@ var ConnFactories = map[string]ConnFactoryFn{
 }
 
 // Connect dials the server at address over network (a key of
-// ConnFactories) and starts the client's reader and writer goroutines (and
+// ConnFactories) and starts the client's reader goroutine (and
 // the heartbeat, when Option.Heartbeat is set). Dialing, and the TLS
 // handshake when Option.TLSConfig is set, are bounded by
 // Option.ConnectTimeout. Plugins see the new connection (ConnCreated, which
@@ -93,9 +93,9 @@ func (client *Client) start(conn net.Conn) error {
 	client.Conn = conn
 	heartbeat := client.option.Heartbeat && client.option.HeartbeatInterval > 0
 	if heartbeat {
-		client.wg.Add(3)
-	} else {
 		client.wg.Add(2)
+	} else {
+		client.wg.Add(1)
 	}
 	client.mu.Unlock()
 
@@ -105,7 +105,6 @@ func (client *Client) start(conn net.Conn) error {
 	client.wmu.Unlock()
 
 	go client.readLoop(conn)
-	go client.writeLoop(conn)
 	if heartbeat {
 		go client.heartbeatLoop()
 	}

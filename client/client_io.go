@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -15,189 +14,204 @@ import (
 	"github.com/courier-rpc/courier/share"
 )
 
-// maxKeptBatch is the largest write buffer the writer keeps for reuse.
+// Who owns what on a Client's connection.
+//
+// Write side, all under wmu. There is no writer goroutine. A caller that
+// queues a frame while no write is in progress (wbusy false) becomes the
+// flusher: it sets wbusy, writes its own frame, then writes whatever other
+// callers queued in wq meanwhile, batch after batch, and clears wbusy when
+// wq is empty. When other calls are in flight, the flusher first yields
+// the processor once (runtime.Gosched) so that the callers already
+// runnable queue their frames and one write carries them all. Callers that find wbusy set append their frame to wq and
+// return; the flusher writes it. So exactly one goroutine writes to the
+// connection at a time, concurrent callers share write calls (group
+// commit), and an idle connection keeps neither a goroutine nor a buffer
+// for writing.
+//
+//   - wq: frames queued while a write is in progress (a pooled buffer;
+//     nil when empty). Appended by callers; taken whole by the flusher.
+//     wq != nil implies wbusy.
+//   - wbusy: set by the caller that becomes the flusher, cleared by it once
+//     wq is empty (or the write failed).
+//   - wopen, wconn: set once by start. wclosed: set once by terminate,
+//     which also drops wq; nothing is queued afterwards.
+//
+// Read side: the reader goroutine (readLoop) alone owns the connection's
+// connReader and the message it decodes into. It hands a response to its
+// call by taking the call out of pending (under mu) and completing it;
+// whoever takes a call out of pending (reader, terminate, a caller giving
+// up, the ctx watcher of Go) is the only one to complete it.
+
+// maxKeptBatch is the largest write buffer kept for reuse.
 const maxKeptBatch = 1 << 20
 
-// enqueue appends the encoding of m to the write queue and wakes the
-// writer. Uncompressed frames are encoded straight into the queue; frames
-// to compress are encoded outside the lock first. When the call is alone
-// (no other call in flight) and no write is in progress, the caller writes
-// its frame itself: that saves waking the writer goroutine, which is most
-// of a lone call's cost.
+// batchBufs holds write buffers: the queue of a connection while a write is
+// in progress, and the frame buffer of the flusher.
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+func putBatch(bp *[]byte) {
+	if cap(*bp) > maxKeptBatch {
+		return
+	}
+	*bp = (*bp)[:0]
+	batchBufs.Put(bp)
+}
+
+// enqueue hands m's frame to the connection: written by the caller itself
+// when no write is in progress, else queued for the goroutine writing.
+// alone (no other call in flight) writes at once; otherwise the caller
+// queues its frame and yields once before writing, to batch. A frame to
+// compress is encoded outside the lock first. It returns an error when the
+// connection is shut down, m cannot be encoded, or the write fails (the
+// connection is then shut down).
 func (client *Client) enqueue(m *protocol.Message, alone bool) error {
+	var frame *[]byte
 	if m.CompressType() != protocol.None {
-		bp := frameBufs.Get().(*[]byte)
-		b, err := m.AppendTo((*bp)[:0])
-		if err == nil {
-			err = client.enqueueBytes(b)
-		} else {
-			err = fmt.Errorf("client: encode request: %w", err)
+		frame = batchBufs.Get().(*[]byte)
+		b, err := m.AppendTo((*frame)[:0])
+		*frame = b
+		if err != nil {
+			putBatch(frame)
+			return fmt.Errorf("client: encode request: %w", err)
 		}
-		if cap(b) <= maxKeptBatch {
-			*bp = b[:0]
-			frameBufs.Put(bp)
-		}
-		return err
 	}
 	client.wmu.Lock()
 	if !client.wopen || client.wclosed {
 		client.wmu.Unlock()
+		if frame != nil {
+			putBatch(frame)
+		}
 		return client.shutdownErr()
 	}
-	wasEmpty := len(client.wbuf) == 0
-	if alone && wasEmpty && !client.wbusy {
-		return client.writeInline(m) // unlocks wmu
-	}
-	if client.wbuf == nil {
-		client.wbuf = make([]byte, 0, WriterBuffsize)
-	}
-	b, err := m.AppendTo(client.wbuf)
-	if err != nil {
+	if client.wbusy || !alone {
+		err := client.queueLocked(m, frame)
+		if client.wbusy || err != nil {
+			client.wmu.Unlock()
+			return err
+		}
+		client.wbusy = true
 		client.wmu.Unlock()
-		return fmt.Errorf("client: encode request: %w", err)
+		runtime.Gosched() // let the other callers queue theirs
+		return client.flush(nil, nil)
 	}
-	client.wbuf = b
-	client.wmu.Unlock()
-	if wasEmpty {
-		client.wakeWriter()
-	}
-	return nil
-}
-
-// frameBufs holds buffers for frames encoded outside the queue lock.
-var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-func (client *Client) enqueueBytes(frame []byte) error {
-	client.wmu.Lock()
-	if !client.wopen || client.wclosed {
-		client.wmu.Unlock()
-		return client.shutdownErr()
-	}
-	wasEmpty := len(client.wbuf) == 0
-	client.wbuf = append(client.wbuf, frame...)
-	client.wmu.Unlock()
-	if wasEmpty {
-		client.wakeWriter()
-	}
-	return nil
-}
-
-// writeInline writes m on the caller's goroutine. The caller holds wmu,
-// has checked that no write is in progress, and writeInline unlocks it.
-func (client *Client) writeInline(m *protocol.Message) error {
 	client.wbusy = true
-	conn := client.wconn
-	b, payload, err := m.AppendHead(client.ibuf[:0])
+	client.wmu.Unlock()
+	return client.flush(m, frame)
+}
+
+// queueLocked appends m's frame (or the encoded frame) to wq. The caller
+// holds wmu and a write is in progress.
+func (client *Client) queueLocked(m *protocol.Message, frame *[]byte) error {
+	if client.wq == nil {
+		client.wq = batchBufs.Get().(*[]byte)
+	}
+	if frame != nil {
+		*client.wq = append(*client.wq, *frame...)
+		putBatch(frame)
+		return nil
+	}
+	b, err := m.AppendTo(*client.wq)
 	if err != nil {
-		client.wbusy = false
-		client.wmu.Unlock()
 		return fmt.Errorf("client: encode request: %w", err)
 	}
+	*client.wq = b
+	return nil
+}
+
+// flush is run by the caller that set wbusy: it writes m's frame (or the
+// encoded frame; neither when both are nil), then every batch queued
+// meanwhile, until the queue is empty, and clears wbusy. A payload of protocol.LargePayload bytes or more
+// is sent from where it lies with one writev.
+func (client *Client) flush(m *protocol.Message, frame *[]byte) error {
+	var ownErr, werr error
+	switch {
+	case frame != nil:
+		werr = client.write(*frame, nil)
+		putBatch(frame)
+	case m != nil:
+		bp := batchBufs.Get().(*[]byte)
+		head, payload, err := m.AppendHead((*bp)[:0])
+		if err == nil && len(payload) < protocol.LargePayload {
+			head, payload = append(head, payload...), nil
+		}
+		*bp = head
+		if err != nil {
+			ownErr = fmt.Errorf("client: encode request: %w", err)
+		} else {
+			werr = client.write(head, payload)
+		}
+		putBatch(bp)
+	}
+	for werr == nil {
+		client.wmu.Lock()
+		q := client.wq
+		client.wq = nil
+		if q == nil {
+			client.wbusy = false
+			client.wmu.Unlock()
+			return ownErr
+		}
+		client.wmu.Unlock()
+		werr = client.write(*q, nil)
+		putBatch(q)
+	}
+	client.wmu.Lock()
+	client.wbusy = false
 	client.wmu.Unlock()
+	err := fmt.Errorf("client: write: %w", werr)
+	client.terminate(err)
+	return shutdownError(err)
+}
+
+// write writes head and then payload (nil for none; one writev when
+// there is one) to the connection, within Option.WriteTimeout when set.
+// Only the flusher calls it.
+func (client *Client) write(head, payload []byte) error {
+	conn := client.wconn
 	if t := client.option.WriteTimeout; t > 0 {
 		_ = conn.SetWriteDeadline(time.Now().Add(t))
 	}
-	var werr error
-	if len(payload) < protocol.LargePayload {
-		b = append(b, payload...)
-		_, werr = conn.Write(b)
-	} else { // send the payload from where it lies: one writev, no copy
-		vec := net.Buffers{b, payload}
-		_, werr = vec.WriteTo(conn)
+	if len(payload) == 0 {
+		_, err := conn.Write(head)
+		return err
 	}
-	client.wmu.Lock()
-	if cap(b) <= maxKeptBatch {
-		client.ibuf = b[:0]
-	}
-	client.wbusy = false
-	more := len(client.wbuf) > 0
-	client.wmu.Unlock()
-	if werr != nil {
-		err := fmt.Errorf("client: write: %w", werr)
-		client.terminate(err)
-		return shutdownError(err)
-	}
-	if more { // frames queued during the write: the writer takes them
-		client.wakeWriter()
-	}
-	return nil
-}
-
-func (client *Client) wakeWriter() {
-	select {
-	case client.wake <- struct{}{}:
-	default:
-	}
-}
-
-// writeLoop is the connection's only writer: it takes everything queued
-// since its last write and writes it with one Write call.
-func (client *Client) writeLoop(conn net.Conn) {
-	defer client.wg.Done()
-	var spare []byte
-	timeout := client.option.WriteTimeout
-	for {
-		select {
-		case <-client.wake:
-		case <-client.done:
-			return
-		}
-		// Let other callers queue their requests so that one write carries
-		// them all; with nothing else runnable this returns at once.
-		runtime.Gosched()
-		client.wmu.Lock()
-		if client.wbusy { // an inline write is in progress; it wakes us when it ends with frames queued
-			client.wmu.Unlock()
-			continue
-		}
-		batch := client.wbuf
-		client.wbuf = spare
-		client.wbusy = len(batch) > 0
-		client.wmu.Unlock()
-		if len(batch) == 0 {
-			spare = batch
-			continue
-		}
-		if timeout > 0 {
-			_ = conn.SetWriteDeadline(time.Now().Add(timeout))
-		}
-		_, err := conn.Write(batch)
-		client.wmu.Lock()
-		client.wbusy = false
-		more := len(client.wbuf) > 0
-		client.wmu.Unlock()
-		if err != nil {
-			client.terminate(fmt.Errorf("client: write: %w", err))
-			return
-		}
-		if more {
-			client.wakeWriter()
-		}
-		if cap(batch) > maxKeptBatch {
-			batch = nil
-		}
-		spare = batch[:0]
-	}
+	vec := net.Buffers{head, payload}
+	_, err := vec.WriteTo(conn)
+	return err
 }
 
 // readLoop is the connection's only reader: it decodes frames and hands
 // responses to their calls and notifications to the notification channel.
 func (client *Client) readLoop(conn net.Conn) {
 	defer client.wg.Done()
-	br := bufio.NewReaderSize(conn, ReaderBuffsize)
-	msg := protocol.GetPooledMsg()
+	br := newConnReader(conn)
+	defer br.release()
+	var msg *protocol.Message // held only while frames are arriving
 	idle := client.option.IdleTimeout
 	for {
 		if idle > 0 {
 			_ = conn.SetReadDeadline(time.Now().Add(idle))
 		}
-		if err := msg.DecodeLimited(br, &client.limits); err != nil {
-			protocol.FreeMsg(msg)
+		err := br.wait()
+		if err == nil {
+			if msg == nil {
+				msg = protocol.GetPooledMsg()
+			}
+			err = msg.DecodeLimited(br, &client.limits)
+		}
+		if err != nil {
+			if msg != nil {
+				protocol.FreeMsg(msg)
+			}
 			client.terminate(readError(err, idle))
 			client.serverMessagesClosed()
 			return
 		}
 		msg = client.dispatch(msg)
+		if br.buffered() == 0 { // caught up: an idle connection keeps no message
+			protocol.FreeMsg(msg)
+			msg = nil
+		}
 	}
 }
 

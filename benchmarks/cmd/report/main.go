@@ -161,6 +161,7 @@ func ratio(a, b group, f func(load.Result) float64) (float64, bool) {
 
 func rps(r load.Result) float64     { return r.RPS }
 func p99(r load.Result) float64     { return r.P99 }
+func p50(r load.Result) float64     { return r.P50 }
 func cpu(r load.Result) float64     { return r.ClientCPU + r.ServerCPU }
 func idleMem(r load.Result) float64 { return r.IdleRSSPerConn }
 
@@ -252,6 +253,7 @@ func write(w io.Writer, rs []load.Result, codec float64) {
 		}
 	}
 	floorTable(w, t)
+	abTable(w, t)
 	targets(w, t, codec)
 	floorTargets(w, t)
 }
