@@ -17,8 +17,9 @@ type ServiceDiscoveryFilter func(kvp *KVPair) bool
 //
 // GetServices returns the current list. WatchService returns a channel on
 // which every later list is sent (the channel is buffered; a watcher that
-// does not keep up misses intermediate lists, never the latest); give it
-// back with RemoveWatcher. Clone returns a discovery of another service
+// does not keep up misses intermediate lists, never the latest; the
+// registry discoveries send at most one list per 50 ms, the first change at
+// once); give it back with RemoveWatcher. Clone returns a discovery of another service
 // path sharing the same registry configuration. SetFilter installs a filter
 // applied to every list. Close stops watching and releases resources.
 // Implementations are safe for concurrent use.

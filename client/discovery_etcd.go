@@ -73,7 +73,6 @@ type EtcdV3Discovery struct {
 	done   chan struct{}
 	once   sync.Once
 
-	kvs map[string]string // key (without prefix) -> value, as in etcd (run goroutine only after construction)
 	serverList
 
 	refetches atomic.Int64 // re-reads after watch failures (for tests)
@@ -129,7 +128,6 @@ func newEtcdDiscovery(basePath, servicePath string, etcdAddr []string, allowKeyN
 		options:                 options,
 		template:                template,
 		done:                    make(chan struct{}),
-		kvs:                     make(map[string]string),
 	}
 	if len(addrs) == 0 {
 		close(d.done)
@@ -152,13 +150,12 @@ func newEtcdDiscovery(basePath, servicePath string, etcdAddr []string, allowKeyN
 	}
 	d.cli = cli
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	rev, err := d.fetch()
-	found := len(d.kvs) > 0
+	rev, found, err := d.fetch()
 	go d.run(rev, err == nil)
 	if err != nil {
 		return d, fmt.Errorf("%w: etcd %v: %w (retrying in the background)", share.ErrRegistryUnavailable, addrs, err)
 	}
-	if !found && !allowKeyNotFound {
+	if found == 0 && !allowKeyNotFound {
 		return d, fmt.Errorf("%w: no key under %q in etcd %v (watching for one)", share.ErrRegistryKeyNotFound, d.prefix, addrs)
 	}
 	return d, nil
@@ -190,13 +187,13 @@ func newEtcdDiscoveryClient(addrs []string, o *share.RegistryOptions) (*clientv3
 }
 
 // fetch reads the whole list and publishes it; it returns the revision to
-// watch from.
-func (d *EtcdV3Discovery) fetch() (int64, error) {
+// watch from and the number of keys read.
+func (d *EtcdV3Discovery) fetch() (int64, int, error) {
 	ctx, cancel := context.WithTimeout(d.ctx, d.options.Timeout())
 	defer cancel()
 	resp, err := d.cli.Get(ctx, d.prefix, clientv3.WithPrefix())
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	kvs := make(map[string]string, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
@@ -204,9 +201,8 @@ func (d *EtcdV3Discovery) fetch() (int64, error) {
 			kvs[k] = string(kv.Value)
 		}
 	}
-	d.kvs = kvs
 	d.setRegistry(kvs)
-	return resp.Header.Revision, nil
+	return resp.Header.Revision, len(kvs), nil
 }
 
 // run watches from rev+1 (when fetched, else it first reads the list);
@@ -237,7 +233,7 @@ func (d *EtcdV3Discovery) run(rev int64, fetched bool) {
 				return
 			}
 			d.refetches.Add(1)
-			next, err := d.fetch()
+			next, _, err := d.fetch()
 			if err != nil {
 				log.Debugf("client: etcd discovery of %q: re-read failed: %v", d.servicePath, err)
 				continue
@@ -259,21 +255,22 @@ func (d *EtcdV3Discovery) watch(rev int64) (int64, bool) {
 			return rev, got
 		}
 		got = true
-		for _, ev := range resp.Events {
-			k := strings.TrimPrefix(string(ev.Kv.Key), d.prefix)
-			if k == "" {
-				continue
+		d.updateRegistry(func(kvs map[string]string) {
+			for _, ev := range resp.Events {
+				k := strings.TrimPrefix(string(ev.Kv.Key), d.prefix)
+				if k == "" {
+					continue
+				}
+				if ev.Type == clientv3.EventTypeDelete {
+					delete(kvs, k)
+				} else {
+					kvs[k] = string(ev.Kv.Value)
+				}
 			}
-			if ev.Type == clientv3.EventTypeDelete {
-				delete(d.kvs, k)
-			} else {
-				d.kvs[k] = string(ev.Kv.Value)
-			}
-		}
+		})
 		if resp.Header.Revision > rev {
 			rev = resp.Header.Revision
 		}
-		d.setRegistry(d.kvs)
 	}
 	return rev, got
 }

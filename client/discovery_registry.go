@@ -32,26 +32,92 @@ func stateInactive(metadata string) bool {
 	return err == nil && v.Get("state") == "inactive"
 }
 
-// setRegistry replaces the servers with the registry's entries kvs (key
-// "network@address" -> metadata), dropping inactive ones and sorting by
-// key, and notifies the watchers only when the active list changed.
+// registryNotifyGap is the least time between two lists a registry
+// discovery sends its watchers: the first change goes out at once, later
+// ones within the gap together at its end. A burst of N registrations thus
+// costs the discovery (building the sorted list) and each watcher (an
+// XClient rebuilding its selection from the whole list) at most one list
+// per gap instead of N lists of up to N servers.
+const registryNotifyGap = 50 * time.Millisecond
+
+// setRegistry replaces the registry's entries with kvs (key
+// "network@address" -> metadata; the list keeps the map) and schedules
+// sending the list.
 func (l *serverList) setRegistry(kvs map[string]string) {
-	pairs := make([]*KVPair, 0, len(kvs))
-	for k, v := range kvs {
+	l.mu.Lock()
+	l.kvs, l.dirty = kvs, true
+	now := l.scheduleLocked()
+	l.mu.Unlock()
+	if now {
+		l.sendLatest()
+	}
+}
+
+// updateRegistry applies fn to the registry's entries (an incremental
+// change, such as etcd's watch events) and schedules sending the list.
+func (l *serverList) updateRegistry(fn func(kvs map[string]string)) {
+	l.mu.Lock()
+	if l.kvs == nil {
+		l.kvs = make(map[string]string)
+	}
+	fn(l.kvs)
+	l.dirty = true
+	now := l.scheduleLocked()
+	l.mu.Unlock()
+	if now {
+		l.sendLatest()
+	}
+}
+
+// scheduleLocked reports whether the list is to be sent now; otherwise a
+// send is (or already was) scheduled for the end of the gap. l.mu is held.
+func (l *serverList) scheduleLocked() bool {
+	if l.pending != nil {
+		return false // the pending send takes the latest list
+	}
+	if wait := registryNotifyGap - time.Since(l.last); wait > 0 {
+		l.pending = time.AfterFunc(wait, l.sendLatest)
+		return false
+	}
+	return true
+}
+
+// buildLocked rebuilds pairs from kvs when they changed: active servers
+// (state=inactive dropped), sorted by key. l.mu is held.
+func (l *serverList) buildLocked() {
+	if !l.dirty {
+		return
+	}
+	l.dirty = false
+	pairs := make([]*KVPair, 0, len(l.kvs))
+	for k, v := range l.kvs {
 		if k == "" || stateInactive(v) {
 			continue
 		}
 		pairs = append(pairs, &KVPair{Key: k, Value: v})
 	}
 	slices.SortFunc(pairs, func(a, b *KVPair) int { return strings.Compare(a.Key, b.Key) })
-	l.mu.Lock()
-	changed := !slices.EqualFunc(pairs, l.pairs, func(a, b *KVPair) bool { return *a == *b })
-	l.pairs = pairs
-	list := filterPairs(pairs, l.filter)
-	l.mu.Unlock()
-	if changed {
-		l.w.notify(list)
+	if !slices.EqualFunc(pairs, l.pairs, func(a, b *KVPair) bool { return *a == *b }) {
+		l.pairs, l.unsent = pairs, true
 	}
+}
+
+// sendLatest sends the current list (after the filter) to the watchers
+// when it changed since the last send.
+func (l *serverList) sendLatest() {
+	l.notifyMu.Lock()
+	defer l.notifyMu.Unlock()
+	l.mu.Lock()
+	l.pending = nil
+	l.buildLocked()
+	if !l.unsent {
+		l.mu.Unlock()
+		return
+	}
+	l.unsent, l.last = false, time.Now()
+	list := filterPairs(l.pairs, l.filter)
+	l.mu.Unlock()
+	l.w.notify(list)
 }
 
 // sleepCtx waits d or until done is closed; it reports whether d passed.

@@ -1,6 +1,9 @@
 package client
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // watcherBuffer is the capacity of the channels WatchService returns.
 const watcherBuffer = 1
@@ -100,12 +103,28 @@ type serverList struct {
 	pairs  []*KVPair // as published: copies, registries' sorted by key
 	filter ServiceDiscoveryFilter
 	w      watchers
+
+	// Registry discoveries only (see discovery_registry.go), under mu.
+	kvs     map[string]string // the registry's entries: key -> metadata
+	dirty   bool              // kvs changed since pairs were built
+	unsent  bool              // pairs changed since they were last sent
+	last    time.Time         // when a list was last sent
+	pending *time.Timer       // a send due at the end of the gap
+
+	notifyMu sync.Mutex // serializes sending lists, so they go out in order
 }
 
 // GetServices returns the current servers after the filter, as copies.
 func (l *serverList) GetServices() []*KVPair {
 	l.mu.RLock()
-	defer l.mu.RUnlock()
+	if !l.dirty {
+		defer l.mu.RUnlock()
+		return filterPairs(l.pairs, l.filter)
+	}
+	l.mu.RUnlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buildLocked()
 	return filterPairs(l.pairs, l.filter)
 }
 
@@ -144,7 +163,14 @@ func (l *serverList) snapshot() []*KVPair {
 
 // closeWatchers closes every watcher channel; later WatchService calls get
 // closed channels. The list stays readable.
-func (l *serverList) closeWatchers() { l.w.close() }
+func (l *serverList) closeWatchers() {
+	l.mu.Lock()
+	if l.pending != nil {
+		l.pending.Stop()
+	}
+	l.mu.Unlock()
+	l.w.close()
+}
 
 // closedChan returns a closed channel (the done channel of a discovery
 // that runs no goroutine).

@@ -63,9 +63,10 @@ type ZookeeperDiscovery struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
-	fired  chan zk.Event   // watch events forwarded by one goroutine per watch
-	armed  map[string]bool // paths with an outstanding watch (run goroutine only)
-	primed bool            // a first unwatched request was answered (run goroutine only)
+	fired  chan zk.Event     // watch events forwarded by one goroutine per watch
+	armed  map[string]bool   // paths with an outstanding watch (run goroutine only)
+	primed bool              // a first unwatched request was answered (run goroutine only)
+	data   map[string]string // child -> data, valid while its data watch is armed (run goroutine only)
 	serverList
 
 	retries atomic.Int64 // re-reads after failures (for tests)
@@ -112,6 +113,7 @@ func newZookeeperDiscovery(basePath, servicePath string, zkAddr []string, option
 		done:                    make(chan struct{}),
 		fired:                   make(chan zk.Event),
 		armed:                   make(map[string]bool),
+		data:                    make(map[string]string),
 	}
 	if len(addrs) == 0 {
 		close(d.done)
@@ -253,9 +255,11 @@ func (d *ZookeeperDiscovery) children() ([]string, error) {
 	return nil, fmt.Errorf("%s keeps being created and deleted", d.dir)
 }
 
-// refresh reads the children and their data, arming a watch on every path
-// that has none outstanding, and publishes the list. On error the list is
-// kept.
+// refresh reads the children and publishes the list. A child's data is
+// read (arming its data watch) only when it is new or its data watch
+// fired; otherwise the cached data stands, so a change costs one children
+// read plus one read per changed child, not one per child. On error the
+// list is kept.
 func (d *ZookeeperDiscovery) refresh() error {
 	if !d.primed {
 		// go-zookeeper v1.0.4 reads lastZxid unsynchronized while it
@@ -274,24 +278,27 @@ func (d *ZookeeperDiscovery) refresh() error {
 	kvs := make(map[string]string, len(children))
 	for _, child := range children {
 		p := d.dir + "/" + child
-		var data []byte
-		var err error
-		if d.armed[p] {
-			data, _, err = d.conn.Get(p)
-		} else {
-			var ch <-chan zk.Event
-			data, _, ch, err = d.conn.GetW(p)
-			if err == nil {
-				d.forward(p, ch)
-			}
+		if v, ok := d.data[child]; ok && d.armed[p] {
+			kvs[child] = v
+			continue
 		}
+		data, _, ch, err := d.conn.GetW(p)
 		if errors.Is(err, zk.ErrNoNode) {
 			continue // gone meanwhile; the children watch fires
 		}
 		if err != nil {
 			return err
 		}
+		if !d.armed[p] {
+			d.forward(p, ch)
+		}
+		d.data[child] = string(data)
 		kvs[child] = string(data)
+	}
+	for child := range d.data {
+		if _, ok := kvs[child]; !ok {
+			delete(d.data, child) // its watch fires with the deletion, or already did
+		}
 	}
 	d.setRegistry(kvs)
 	return nil

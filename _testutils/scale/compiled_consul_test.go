@@ -1,0 +1,5 @@
+//go:build consul
+
+package scale
+
+func init() { compiled = append(compiled, "consul") }

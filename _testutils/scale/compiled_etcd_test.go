@@ -1,0 +1,5 @@
+//go:build etcd
+
+package scale
+
+func init() { compiled = append(compiled, "etcd") }

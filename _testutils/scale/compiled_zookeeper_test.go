@@ -1,0 +1,5 @@
+//go:build zookeeper
+
+package scale
+
+func init() { compiled = append(compiled, "zookeeper") }
