@@ -10,7 +10,7 @@ TAGSETS := etcd zookeeper consul mdns quic kcp "etcd zookeeper consul mdns quic 
 ENGINE_TAGS := etcd zookeeper consul mdns
 FUZZTIME ?= 30s
 
-.PHONY: cli-tools help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines bench bench-compare bench-ci lint fmt fuzz cover
+.PHONY: scale cli-tools help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines bench bench-compare bench-ci lint fmt fuzz cover
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,6 +44,11 @@ test-compat: ## rpcx v1.9.1 wire compatibility, both directions (separate module
 
 test-engines: ## tagged tests against real etcd/ZooKeeper/Consul started by scripts/testenv.sh
 	@if [ -x scripts/testenv.sh ]; then ./scripts/engine-tests.sh $(ENGINE_TAGS); else echo "scripts/testenv.sh missing"; exit 1; fi
+
+scale: ## registries at scale: etcd 500 servers, ZooKeeper and Consul 200, 50 XClients (own engines; about 3 minutes)
+	env_out=$$(COURIER_TESTENV_WAIT_CONSUL=1 ./scripts/testenv.sh up) && eval "$$env_out" && \
+	trap './scripts/testenv.sh down >/dev/null 2>&1 || true' EXIT && \
+	$(GO) run -tags "etcd zookeeper consul" ./_testutils/scale/cmd/scale -require -runs etcd=500,zookeeper=200,consul=200
 
 test-benchmarks: ## the side-by-side benchmark module (rpcx, grpc-go) still vets and builds
 	cd benchmarks && $(GO) vet ./... && $(GO) build ./...
