@@ -10,14 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/courier-rpc/courier/codec"
-	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/share"
 )
-
-// invoker runs one method for one request: it decodes the arguments from
-// req.Payload with cd, calls the method and returns the encoded reply.
-type invoker func(ctx *reqCtx, cd codec.Codec, req *protocol.Message) ([]byte, error)
 
 // method is one callable method: an invoker (registered methods,
 // functions, typed handlers) or a Handler (AddHandler).
@@ -186,7 +180,7 @@ func methodInvoker(svc, name string, fn reflect.Value, mt reflect.Type, rcvr ref
 	if call == nil {
 		call = reflectCall(fn, rcvr, argType)
 	}
-	return argsInvoker(argType, replyType, call), true, nil
+	return reflectInvoker(argType, replyType, call), true, nil
 }
 
 func checkSignature(what string, argType, replyType, mt reflect.Type) (reflect.Type, reflect.Type, error) {
@@ -210,122 +204,6 @@ func exportedOrBuiltin(t reflect.Type) bool {
 		t = t.Elem()
 	}
 	return token.IsExported(t.Name()) || t.PkgPath() == ""
-}
-
-// methodCall calls a registered method or function with argv (a pointer
-// to the decoded arguments, dereferenced here for methods taking their
-// arguments by value) and replyv (a pointer to a fresh reply).
-type methodCall func(ctx *reqCtx, argv, replyv reflect.Value) error
-
-// reflectCall calls fn through reflect.Value.Call; rcvr is invalid for
-// functions. It serves every shape directMethodCall cannot.
-func reflectCall(fn, rcvr reflect.Value, argType reflect.Type) methodCall {
-	argIsPtr := argType.Kind() == reflect.Pointer
-	hasRcvr := rcvr.IsValid()
-	return func(ctx *reqCtx, argv, replyv reflect.Value) error {
-		a := argv
-		if !argIsPtr {
-			a = argv.Elem()
-		}
-		var in [4]reflect.Value
-		n := 0
-		if hasRcvr {
-			in[0] = rcvr
-			n = 1
-		}
-		if ctx.self == nil {
-			ctx.self = ctx
-		}
-		in[n], in[n+1], in[n+2] = reflect.ValueOf(&ctx.self).Elem(), a, replyv
-		out := fn.Call(in[:n+3])
-		err, _ := out[0].Interface().(error)
-		return err
-	}
-}
-
-// argsInvoker builds the invoker of a method or function found by
-// reflection: per call it allocates the arguments and the reply, decodes
-// the payload, runs the PreCall/PostCall hooks around call and encodes the
-// reply. The types are resolved here, once.
-func argsInvoker(argType, replyType reflect.Type, call methodCall) invoker {
-	argElem := argType
-	if argType.Kind() == reflect.Pointer {
-		argElem = argType.Elem()
-	}
-	replyElem := replyType.Elem()
-	argPool, replyPool := newValuePool(argElem), newValuePool(replyElem)
-	return func(ctx *reqCtx, cd codec.Codec, req *protocol.Message) ([]byte, error) {
-		s := ctx.s
-		argv := argPool.get(s, argElem)
-		if len(req.Payload) > 0 {
-			if err := cd.Decode(req.Payload, argv.Interface()); err != nil {
-				argPool.put(s, argv)
-				return nil, withCode(share.CodeInvalidArgument, err)
-			}
-		}
-		replyv := replyPool.get(s, replyElem)
-		callArgv := argv
-		if ctx.callPlugins {
-			args, err := s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, argv.Interface())
-			if err != nil {
-				argPool.put(s, argv)
-				replyPool.put(s, replyv)
-				return nil, err
-			}
-			if v := reflect.ValueOf(args); !v.IsValid() || v.Type() != argv.Type() {
-				return nil, withCode(share.CodeInternal, fmt.Errorf("server: PreCall returned args of type %T, want %s", args, argv.Type()))
-			} else {
-				callArgv = v
-			}
-		}
-		err := call(ctx, callArgv, replyv)
-		ours := replyv.Interface()
-		reply := ours
-		if ctx.callPlugins {
-			var perr error
-			if reply, perr = s.Plugins.DoPostCall(ctx, req.ServicePath, req.ServiceMethod, callArgv.Interface(), reply, err); perr != nil {
-				err = perr
-			}
-		}
-		if callArgv.UnsafePointer() == argv.UnsafePointer() { // not replaced by a plugin
-			argPool.put(s, argv)
-		}
-		payload, reusable, err := replyPayload(ctx, cd, reply, err)
-		if reusable && reply == ours {
-			replyPool.put(s, replyv)
-		}
-		return payload, err
-	}
-}
-
-// replyPayload encodes the reply of a call that returned err (nothing when
-// err is set). reusable reports that the payload shares no memory with
-// reply, so that reply may be reset and reused before the payload is
-// written.
-func replyPayload(ctx *reqCtx, cd codec.Codec, reply interface{}, err error) (payload []byte, reusable bool, _ error) {
-	if err != nil {
-		return nil, true, err
-	}
-	return encodeReply(ctx, cd, reply)
-}
-
-// encodeReply encodes a method's reply. For an rpcx-protocol call it goes
-// into the buffer of the pooled response, which the response keeps once
-// freed. The result is owned (shares no memory with reply) when the codec
-// is a codec.Appender; only then is there no allocation per call.
-func encodeReply(ctx *reqCtx, cd codec.Codec, reply interface{}) (payload []byte, owned bool, err error) {
-	var dst []byte
-	if ctx.res != nil {
-		dst = ctx.res.PayloadBuffer()
-	}
-	b, owned, err := codec.AppendEncode(cd, dst, reply)
-	if err != nil {
-		return nil, false, withCode(share.CodeInternal, fmt.Errorf("server: encode reply: %w", err))
-	}
-	if owned && ctx.res != nil {
-		ctx.res.SetPayloadBuffer(b)
-	}
-	return b, owned, nil
 }
 
 // RegisterFunction publishes fn, of shape
@@ -376,7 +254,7 @@ func (s *Server) registerFunction(servicePath, name string, fn interface{}) (str
 	if call == nil {
 		call = reflectCall(f, reflect.Value{}, argType)
 	}
-	return name, s.addMethod(servicePath, &method{name: name, invoke: argsInvoker(argType, replyType, call)})
+	return name, s.addMethod(servicePath, &method{name: name, invoke: reflectInvoker(argType, replyType, call)})
 }
 
 // funcName returns the last element of a function's Go name.
@@ -415,73 +293,6 @@ func (s *Server) addMethod(servicePath string, m *method) error {
 	r.services[servicePath] = svc
 	s.reg.Store(r)
 	return nil
-}
-
-// Handle publishes fn as servicePath.serviceMethod with no reflection per
-// call: the argument is decoded into a new Req, fn fills a new Res, and the
-// Res is encoded with the request's codec. A wrong fn signature fails to
-// compile; a name already taken in servicePath is refused. PreCall and
-// PostCall plugins run around fn (a PreCall that returns args of another
-// type than *Req fails the call).
-func Handle[Req, Res any](s *Server, servicePath, serviceMethod string, fn func(ctx context.Context, req *Req, res *Res) error) error {
-	if fn == nil {
-		return fmt.Errorf("%w: nil handler for %s.%s", ErrBadRegistration, servicePath, serviceMethod)
-	}
-	argPool, resPool := newTypedPool[Req](), newTypedPool[Res]()
-	inv := func(ctx *reqCtx, cd codec.Codec, req *protocol.Message) ([]byte, error) {
-		s := ctx.s
-		args := argPool.get(s)
-		if len(req.Payload) > 0 {
-			if err := cd.Decode(req.Payload, args); err != nil {
-				argPool.put(s, args)
-				return nil, withCode(share.CodeInvalidArgument, err)
-			}
-		}
-		res := resPool.get(s)
-		callArgs := args
-		if ctx.callPlugins {
-			a, err := s.Plugins.DoPreCall(ctx, req.ServicePath, req.ServiceMethod, args)
-			if err != nil {
-				argPool.put(s, args)
-				resPool.put(s, res)
-				return nil, err
-			}
-			if callArgs, _ = a.(*Req); callArgs == nil {
-				return nil, withCode(share.CodeInternal, fmt.Errorf("server: PreCall returned args of type %T, want %T", a, args))
-			}
-		}
-		err := fn(ctx, callArgs, res)
-		var reply interface{} = res
-		if ctx.callPlugins {
-			var perr error
-			if reply, perr = s.Plugins.DoPostCall(ctx, req.ServicePath, req.ServiceMethod, callArgs, res, err); perr != nil {
-				err = perr
-			}
-		}
-		if callArgs == args { // not replaced by a plugin
-			argPool.put(s, args)
-		}
-		payload, reusable, err := replyPayload(ctx, cd, reply, err)
-		if r, ok := reply.(*Res); ok && r == res && reusable {
-			resPool.put(s, res)
-		}
-		return payload, err
-	}
-	return s.addMethod(servicePath, &method{name: serviceMethod, invoke: inv})
-}
-
-// HandleFunc is like Handle for functions that return their reply.
-func HandleFunc[Req, Res any](s *Server, servicePath, serviceMethod string, fn func(ctx context.Context, req *Req) (*Res, error)) error {
-	if fn == nil {
-		return fmt.Errorf("%w: nil handler for %s.%s", ErrBadRegistration, servicePath, serviceMethod)
-	}
-	return Handle(s, servicePath, serviceMethod, func(ctx context.Context, req *Req, res *Res) error {
-		r, err := fn(ctx, req)
-		if err == nil && r != nil {
-			*res = *r
-		}
-		return err
-	})
 }
 
 // AddHandler routes servicePath.serviceMethod to handler, which reads the
