@@ -321,8 +321,17 @@ func deadlineMillis(rem time.Duration) int64 {
 
 // transmit gives m a new message ID, registers rc under it (rc nil: oneway)
 // and queues the frame. When it returns an error, rc is not registered and
-// was not completed; otherwise rc will be completed exactly once.
+// was not completed, and the frame was not (wholly) written: the error is
+// marked for ProvablyNotRun. Otherwise rc will be completed exactly once.
 func (client *Client) transmit(rc *rpcCall, m *protocol.Message) error {
+	if err := client.send(rc, m); err != nil {
+		return &notRunError{err}
+	}
+	return nil
+}
+
+// send is transmit without the marking of its errors.
+func (client *Client) send(rc *rpcCall, m *protocol.Message) error {
 	seq := client.seq.Add(1)
 	if seq == share.DrainSeq || seq == 0 { // never reuse the drain notice ID
 		seq = client.seq.Add(2)

@@ -18,8 +18,10 @@ const (
 	Failfast
 	// Failtry tries the same server again, up to Option.Retries more times.
 	Failtry
-	// Failbackup sends a second request to another server when the first
-	// has not answered within Option.BackupLatency; the first success wins.
+	// Failbackup hedges: it sends another request to another server when
+	// none has answered within Option.BackupLatency (or the observed
+	// Option.HedgeQuantile latency of the method), up to Option.Hedges
+	// extra requests; the first success wins and the others are cancelled.
 	Failbackup
 )
 
@@ -75,13 +77,17 @@ const (
 	// Closest picks the server nearest to the position given with
 	// ConfigGeoSelector ("latitude"/"longitude" metadata).
 	Closest
+	// P2CPeakEWMA (courier addition) draws two servers at random and takes
+	// the one with the lower peak-EWMA latency times in-flight calls,
+	// divided by its "weight" metadata (see NewP2CSelector).
+	P2CPeakEWMA
 )
 
 // SelectByUser selects with the Selector given to XClient.SetSelector. It
 // is an untyped constant, as in rpcx.
 const SelectByUser = 1000
 
-var selectModeNames = [...]string{"RandomSelect", "RoundRobin", "WeightedRoundRobin", "WeightedICMP", "ConsistentHash", "Closest"}
+var selectModeNames = [...]string{"RandomSelect", "RoundRobin", "WeightedRoundRobin", "WeightedICMP", "ConsistentHash", "Closest", "P2CPeakEWMA"}
 
 // String returns the name of the select mode ("RandomSelect", ...),
 // "SelectByUser" for SelectByUser, or "SelectMode(n)" otherwise.
@@ -112,5 +118,5 @@ func SelectModeString(s string) (SelectMode, error) {
 
 // SelectModeValues returns every typed select mode in order.
 func SelectModeValues() []SelectMode {
-	return []SelectMode{RandomSelect, RoundRobin, WeightedRoundRobin, WeightedICMP, ConsistentHash, Closest}
+	return []SelectMode{RandomSelect, RoundRobin, WeightedRoundRobin, WeightedICMP, ConsistentHash, Closest, P2CPeakEWMA}
 }

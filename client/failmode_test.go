@@ -40,7 +40,8 @@ func TestModeStrings(t *testing.T) {
 
 // TestRetryAttempts is scenario 18: Retries=N makes N+1 attempts (counted
 // at the servers) for retryable errors, 1 for service errors, for Call and
-// Go alike.
+// Go alike; a refusal that provably did not run (drain) gets one
+// transparent attempt more, in every fail mode.
 func TestRetryAttempts(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -52,7 +53,8 @@ func TestRetryAttempts(t *testing.T) {
 		{"failover/0", Failover, 0, closeMidCall, 1},
 		{"failover/3", Failover, 3, closeMidCall, 4},
 		{"failtry/2", Failtry, 2, closeMidCall, 3},
-		{"failtry/drain", Failtry, 2, draining, 3},
+		{"failtry/drain", Failtry, 2, draining, 4},
+		{"failfast/drain", Failfast, 2, draining, 2},
 		{"failfast/3", Failfast, 3, closeMidCall, 1},
 		{"failover/service-error", Failover, 3, serviceFailure, 1},
 		{"failtry/service-error", Failtry, 3, serviceFailure, 1},

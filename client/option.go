@@ -77,6 +77,36 @@ type Option struct {
 	// WriteTimeout bounds each write of a batch of requests (courier
 	// addition). 0 means no deadline.
 	WriteTimeout time.Duration
+
+	// RetryBudget bounds the extra attempts of an XClient: retries,
+	// transparent retries and hedges (courier addition). Share one pointer
+	// between XClients to give them one budget. nil: each XClient has its
+	// own budget with the defaults (DefaultRetryBudgetRatio, ...Floor,
+	// ...Window).
+	RetryBudget *RetryBudget
+	// DisableRetryBudget lets every extra attempt through, as rpcx does.
+	DisableRetryBudget bool
+	// Backoff returns the pause before retry n (n >= 1) of Failover and
+	// Failtry (courier addition); see ExponentialBackoff. nil: a fixed
+	// RetryInterval. A pause that would end past the caller's deadline is
+	// not taken: the call ends with the last error instead.
+	Backoff func(retry int) time.Duration
+	// NonIdempotent lists the methods of the service that must never be
+	// sent again once they may have run (courier addition): after a lost
+	// connection or a timeout they fail instead of being retried or
+	// hedged. Servers can declare such methods too, in their registration
+	// metadata (share.NonIdempotentMetaKey, see server.NonIdempotent).
+	NonIdempotent []string
+	// Hedges is how many extra requests Failbackup may send (courier
+	// addition). Default 0 means 1, as in rpcx.
+	Hedges int
+	// HedgeQuantile, when in (0, 1), makes Failbackup wait for that
+	// quantile of the method's recent latencies (e.g. 0.95) instead of
+	// BackupLatency, once 32 calls were measured (courier addition).
+	HedgeQuantile float64
+	// Outlier configures outlier ejection, on by default (courier
+	// addition); see OutlierConfig.
+	Outlier OutlierConfig
 }
 
 // DefaultOption is the option most clients start from. Copy it, change the

@@ -35,6 +35,8 @@ func newSelector(mode SelectMode, servers map[string]string) Selector {
 		s = newConsistentHashSelector()
 	case Closest:
 		s = newGeoSelector(0, 0)
+	case P2CPeakEWMA:
+		s = NewP2CSelector(0)
 	default:
 		return nil
 	}

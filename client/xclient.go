@@ -36,6 +36,9 @@ type XClient interface {
 	DownloadFile(ctx context.Context, requestFileName string, saveTo io.Writer, meta map[string]string) error
 	Stream(ctx context.Context, meta map[string]string) (net.Conn, error)
 	Close() error
+	// Stats returns the XClient's counters of calls, attempts, retries,
+	// hedges, budget refusals and ejections (courier addition).
+	Stats() XClientStats
 }
 
 // Receipt is the outcome of an Inform call on one server.
@@ -63,6 +66,12 @@ type xClient struct {
 	servers  map[string]string // filtered; replaced, never mutated
 	selector Selector
 	closed   bool
+
+	budget   *RetryBudget // nil: no budget (Option.DisableRetryBudget)
+	outliers *outliers    // nil: no outlier ejection
+	nonIdem  atomic.Pointer[map[string]bool]
+	hedgeLat sync.Map // serviceMethod -> *latencyWindow (Option.HedgeQuantile)
+	stats    xStats
 
 	codecs    *share.CodecTable
 	cache     *connCache
@@ -109,6 +118,18 @@ func newXClient(servicePath string, failMode FailMode, selectMode SelectMode, di
 	x.plugins.Store(&pluginHolder{NewPluginContainer()})
 	x.codecs = share.NewCodecTable()
 	x.cache = newConnCache(x.dial, option.GenBreaker)
+	switch {
+	case option.DisableRetryBudget:
+	case option.RetryBudget != nil:
+		x.budget = option.RetryBudget
+	default:
+		x.budget = newDefaultRetryBudget()
+	}
+	if !option.Outlier.Disabled {
+		x.outliers = newOutliers(option.Outlier)
+	}
+	idem := nonIdempotentSet(option.NonIdempotent, nil)
+	x.nonIdem.Store(&idem)
 	x.selector = newSelector(selectMode, nil)
 	if isNilDiscovery(discovery) {
 		x.discovery = nil
@@ -140,6 +161,7 @@ func (x *xClient) watchLoop(ch chan []*KVPair) {
 // the selector and closes the connections of servers that left.
 func (x *xClient) applyServers(pairs []*KVPair) {
 	servers := make(map[string]string, len(pairs))
+	var metas []map[string]string
 	for _, p := range pairs {
 		if p == nil || p.Key == "" {
 			continue
@@ -152,7 +174,11 @@ func (x *xClient) applyServers(pairs []*KVPair) {
 			continue
 		}
 		servers[p.Key] = p.Value
+		if _, ok := meta[share.NonIdempotentMetaKey]; ok {
+			metas = append(metas, meta)
+		}
 	}
+	idem := nonIdempotentSet(x.option.NonIdempotent, metas)
 	x.updateMu.Lock()
 	defer x.updateMu.Unlock()
 	x.mu.Lock()
@@ -163,6 +189,10 @@ func (x *xClient) applyServers(pairs []*KVPair) {
 	x.servers = servers
 	sel := x.selector
 	x.mu.Unlock()
+	x.nonIdem.Store(&idem)
+	if x.outliers != nil {
+		x.outliers.retain(servers)
+	}
 	if sel != nil {
 		sel.UpdateServer(copyServers(servers))
 	}

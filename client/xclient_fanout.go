@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 
 	cerrors "github.com/courier-rpc/courier/errors"
@@ -18,7 +19,7 @@ type fanoutResult struct {
 // fanout calls serviceMethod on every server at once, each with its own
 // reply value, and sends each outcome on the returned channel (closed when
 // all are done). It fails with ErrXClientNoServer when there is none.
-func (x *xClient) fanout(ctx context.Context, serviceMethod string, args, reply interface{}) (<-chan fanoutResult, int, error) {
+func (x *xClient) fanout(ctx context.Context, serviceMethod string, args, reply interface{}, fork bool) (<-chan fanoutResult, int, error) {
 	servers, _, closed := x.snapshot()
 	if closed {
 		return nil, 0, ErrXClientShutdown
@@ -26,9 +27,13 @@ func (x *xClient) fanout(ctx context.Context, serviceMethod string, args, reply 
 	if len(servers) == 0 {
 		return nil, 0, x.errNoServer()
 	}
-	out := make(chan fanoutResult, len(servers))
+	keys := sortedKeys(servers)
+	if fork {
+		keys = x.forkKeys(serviceMethod, keys)
+	}
+	out := make(chan fanoutResult, len(keys))
 	var wg sync.WaitGroup
-	for _, key := range sortedKeys(servers) {
+	for _, key := range keys {
 		r := newReplyLike(reply)
 		wg.Add(1)
 		go func() {
@@ -43,7 +48,25 @@ func (x *xClient) fanout(ctx context.Context, serviceMethod string, args, reply 
 		}()
 	}
 	go func() { wg.Wait(); close(out) }()
-	return out, len(servers), nil
+	return out, len(keys), nil
+}
+
+// forkKeys returns the servers Fork asks: all of keys (in a random order,
+// so that the budget does not always spare the same ones) as far as the
+// retry budget allows extra requests, only one for a non-idempotent
+// method.
+func (x *xClient) forkKeys(serviceMethod string, keys []string) []string {
+	x.deposit()
+	rand.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	if !x.idempotent(serviceMethod) {
+		return keys[:1]
+	}
+	n := 1
+	for n < len(keys) && x.withdraw() {
+		n++
+		x.stats.hedges.Add(1)
+	}
+	return keys[:n]
 }
 
 // around runs PreCall plugins, op, then PostCall plugins.
@@ -67,7 +90,7 @@ func (x *xClient) around(ctx context.Context, serviceMethod string, args, reply 
 func (x *xClient) Broadcast(ctx context.Context, serviceMethod string, args interface{}, reply interface{}) error {
 	ctx = x.withAuth(ctx)
 	return x.around(ctx, serviceMethod, args, reply, func() error {
-		results, _, err := x.fanout(ctx, serviceMethod, args, reply)
+		results, _, err := x.fanout(ctx, serviceMethod, args, reply, false)
 		if err != nil {
 			return err
 		}
@@ -89,14 +112,15 @@ func (x *xClient) Broadcast(ctx context.Context, serviceMethod string, args inte
 }
 
 // Fork calls serviceMethod on every server at once (selector and fail
-// mode are not used); the first success fills reply and cancels the
-// others. When all fail it returns a *errors.MultiError of their errors.
+// mode are not used), as far as the retry budget allows extra requests and
+// on one server only for a non-idempotent method; the first success fills
+// reply and cancels the others. When all fail it returns a *errors.MultiError of their errors.
 func (x *xClient) Fork(ctx context.Context, serviceMethod string, args interface{}, reply interface{}) error {
 	ctx = x.withAuth(ctx)
 	return x.around(ctx, serviceMethod, args, reply, func() error {
 		fctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		results, _, err := x.fanout(fctx, serviceMethod, args, reply)
+		results, _, err := x.fanout(fctx, serviceMethod, args, reply, true)
 		if err != nil {
 			return err
 		}
@@ -120,7 +144,7 @@ func (x *xClient) Inform(ctx context.Context, serviceMethod string, args interfa
 	ctx = x.withAuth(ctx)
 	var receipts []Receipt
 	err := x.around(ctx, serviceMethod, args, reply, func() error {
-		results, n, err := x.fanout(ctx, serviceMethod, args, reply)
+		results, n, err := x.fanout(ctx, serviceMethod, args, reply, false)
 		if err != nil {
 			return err
 		}

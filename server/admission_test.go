@@ -132,3 +132,9 @@ func TestAdaptiveLimiterServes(t *testing.T) {
 		t.Fatalf("InFlightLimit %d outside [2, 8]", lim)
 	}
 }
+
+func TestNonIdempotentMetadata(t *testing.T) {
+	if got := NonIdempotent("Pay", "Ship"); got != "nonidempotent=Pay,Ship" {
+		t.Fatalf("NonIdempotent = %q", got)
+	}
+}

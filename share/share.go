@@ -40,6 +40,10 @@ const (
 	// DrainKey marks a server's drain notice: the server is shutting down
 	// gracefully and wants no new calls on this connection.
 	DrainKey = "__courier_drain"
+	// NonIdempotentMetaKey is the key, in a service's registration
+	// metadata, of the comma-separated methods that must not be sent
+	// again once they may have run (courier addition; rpcx ignores it).
+	NonIdempotentMetaKey = "nonidempotent"
 	// TraceParentKey and TraceStateKey carry W3C trace context.
 	TraceParentKey = "traceparent"
 	// TraceStateKey carries W3C trace state.

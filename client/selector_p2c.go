@@ -1,0 +1,151 @@
+package client
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// CallObserver is implemented by selectors that learn from the calls they
+// route (the P2C selector does). The XClient calls Begin before each
+// attempt on a server it selected and End after it, with the attempt's
+// duration and error, from many goroutines at once.
+type CallObserver interface {
+	Begin(server string)
+	End(server string, rtt time.Duration, err error)
+}
+
+// DefaultPeakEWMADecay is the time constant of the P2C selector's latency
+// average (Finagle's default): a sample's weight halves in about 7s.
+const DefaultPeakEWMADecay = 10 * time.Second
+
+// p2cServer is one server of the P2C selector. Its latency estimate is
+// guarded by mu; inflight is atomic.
+type p2cServer struct {
+	key      string
+	weight   float64
+	inflight atomic.Int64
+
+	mu   sync.Mutex
+	ewma float64 // seconds; 0 until the first sample
+	last time.Time
+}
+
+// p2cSelector is the power of two choices with peak-EWMA: it draws two
+// distinct servers at random and takes the one with the lower cost,
+// latency estimate times (in-flight calls + 1) divided by weight. The
+// estimate jumps to any sample above it (peak) and otherwise decays
+// toward the samples with time constant decay, also while a server gets no
+// calls, so a server once slow is tried again later.
+type p2cSelector struct {
+	decay   time.Duration
+	now     func() time.Time
+	servers atomic.Pointer[p2cSet]
+}
+
+type p2cSet struct {
+	list  []*p2cServer
+	byKey map[string]*p2cServer
+}
+
+// NewP2CSelector returns the selector of the P2CPeakEWMA select mode for
+// use with SetSelector; decay <= 0 means DefaultPeakEWMADecay. It is safe
+// for concurrent use.
+func NewP2CSelector(decay time.Duration) Selector {
+	if decay <= 0 {
+		decay = DefaultPeakEWMADecay
+	}
+	s := &p2cSelector{decay: decay, now: time.Now}
+	s.servers.Store(&p2cSet{byKey: map[string]*p2cServer{}})
+	return s
+}
+
+// Select returns the cheaper of two random servers.
+func (s *p2cSelector) Select(ctx context.Context, servicePath, serviceMethod string, args interface{}) string {
+	set := s.servers.Load()
+	switch n := len(set.list); n {
+	case 0:
+		return ""
+	case 1:
+		return set.list[0].key
+	default:
+		i := rand.IntN(n)
+		j := rand.IntN(n - 1)
+		if j >= i {
+			j++
+		}
+		a, b := set.list[i], set.list[j]
+		now := s.now()
+		if s.cost(b, now) < s.cost(a, now) {
+			return b.key
+		}
+		return a.key
+	}
+}
+
+// cost is latency * (inflight+1) / weight; a server without samples
+// costs as little as possible, so new servers are tried.
+func (s *p2cSelector) cost(sv *p2cServer, now time.Time) float64 {
+	sv.mu.Lock()
+	lat := sv.ewma
+	if lat > 0 {
+		lat *= math.Exp(-float64(now.Sub(sv.last)) / float64(s.decay))
+	}
+	sv.mu.Unlock()
+	return (lat + 1e-9) * float64(sv.inflight.Load()+1) / sv.weight
+}
+
+// UpdateServer keeps the state of servers that stay.
+func (s *p2cSelector) UpdateServer(servers map[string]string) {
+	old := s.servers.Load()
+	set := &p2cSet{byKey: make(map[string]*p2cServer, len(servers))}
+	for _, k := range sortedKeys(servers) {
+		w := float64(weightOf(servers[k]))
+		sv := old.byKey[k]
+		if sv == nil || sv.weight != w {
+			sv = &p2cServer{key: k, weight: w}
+		}
+		set.list = append(set.list, sv)
+		set.byKey[k] = sv
+	}
+	s.servers.Store(set)
+}
+
+// Begin counts an attempt in flight on server.
+func (s *p2cSelector) Begin(server string) {
+	if sv := s.servers.Load().byKey[server]; sv != nil {
+		sv.inflight.Add(1)
+	}
+}
+
+// failurePenalty is the least latency a failed attempt counts as: a
+// server that fails fast must not look fast.
+const failurePenalty = 100 * time.Millisecond
+
+// End records an attempt's latency. Failed attempts (not service errors)
+// count as at least failurePenalty, so a failing server is avoided.
+func (s *p2cSelector) End(server string, rtt time.Duration, err error) {
+	sv := s.servers.Load().byKey[server]
+	if sv == nil {
+		return
+	}
+	sv.inflight.Add(-1)
+	x := rtt.Seconds()
+	if err != nil && !IsServiceError(err) {
+		x = max(x, failurePenalty.Seconds())
+	}
+	now := s.now()
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	switch {
+	case sv.ewma == 0 || x > sv.ewma:
+		sv.ewma = x
+	default:
+		w := math.Exp(-float64(now.Sub(sv.last)) / float64(s.decay))
+		sv.ewma = sv.ewma*w + x*(1-w)
+	}
+	sv.last = now
+}
