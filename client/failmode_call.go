@@ -154,4 +154,3 @@ func (x *xClient) breakerAttempt(key string, run func() error) error {
 	}
 	return err
 }
-
