@@ -15,5 +15,5 @@ eval "$env_out"
 export COURIER_REQUIRE_ENGINES=1
 echo "== engine tests, tags: $tags"
 # -p 1: fault tests stop whole engines, which must not hit another package's tests.
-pkgs=(./client/ ./serverplugin/ $(find _testutils -name '*_test.go' -printf './%h\n' | sort -u))
+pkgs=(./client/ ./serverplugin/ ./serverplugin/prometheus/ $(find _testutils -name '*_test.go' -printf './%h\n' | sort -u))
 go test -p 1 -race -count=1 -timeout 40m -tags "$tags" "${pkgs[@]}"
