@@ -223,7 +223,7 @@ var statDescs = func() map[string]*prom.Desc {
 		"requests": "Frames decoded (calls, oneway calls, heartbeats).", "heartbeats": "Heartbeat requests.",
 		"error_responses": "Responses sent with an error.", "panics": "Handlers that panicked.",
 		"protocol_errors": "Connections closed or requests refused for bad frames.",
-		"notifications": "Messages pushed to clients (SendMessage).", "reader_takeovers": "Inline handlers that outlived their grace period.",
+		"notifications":   "Messages pushed to clients (SendMessage).", "reader_takeovers": "Inline handlers that outlived their grace period.",
 	} {
 		m[name] = prom.NewDesc("courier_server_"+name+"_total", help, nil, nil)
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/courier-rpc/courier/_testutils/leakcheck"
 	testutils "github.com/courier-rpc/courier/_testutils"
+	"github.com/courier-rpc/courier/_testutils/leakcheck"
 	"github.com/courier-rpc/courier/client"
 	"github.com/courier-rpc/courier/server"
 	dto "github.com/prometheus/client_model/go"
