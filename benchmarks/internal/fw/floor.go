@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 
 	"github.com/courier-rpc/courier/benchmarks/pb"
@@ -23,7 +24,9 @@ import (
 // client multiplexes its callers on one connection: a caller appends its
 // frame and, when no write is in progress, writes everything queued itself
 // (so concurrent callers share write calls); one reader goroutine hands each
-// reply to its caller through a buffered channel.
+// reply to its caller through a buffered channel. A caller that becomes the
+// writer while other calls are in flight yields the processor once first, so
+// that the callers already runnable queue their frames into the same write.
 
 const (
 	floorHead     = 12       // length + ID
@@ -190,9 +193,10 @@ func (f *floorConn) Call(ctx context.Context, args, reply *pb.BenchmarkMessage) 
 	f.seq++
 	id := f.seq
 	f.pending[id] = call
+	alone := len(f.pending) == 1
 	f.pmu.Unlock()
 
-	if err := f.send(id, args); err != nil {
+	if err := f.send(id, args, alone); err != nil {
 		f.fail(err)
 	}
 	<-call.ready
@@ -206,8 +210,8 @@ func (f *floorConn) Call(ctx context.Context, args, reply *pb.BenchmarkMessage) 
 }
 
 // send queues the frame and, unless another caller is writing, writes the
-// queue until it is empty.
-func (f *floorConn) send(id uint64, args *pb.BenchmarkMessage) error {
+// queue until it is empty (after one yield when the call is not alone).
+func (f *floorConn) send(id uint64, args *pb.BenchmarkMessage, alone bool) error {
 	f.wmu.Lock()
 	b, err := appendFloorFrame(f.wbuf, id, args)
 	f.wbuf = b
@@ -216,6 +220,11 @@ func (f *floorConn) send(id uint64, args *pb.BenchmarkMessage) error {
 		return err
 	}
 	f.busy = true
+	if !alone {
+		f.wmu.Unlock()
+		runtime.Gosched()
+		f.wmu.Lock()
+	}
 	for len(f.wbuf) > 0 {
 		batch := f.wbuf
 		f.wbuf = f.spare[:0]
