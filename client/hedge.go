@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,7 @@ func (x *xClient) hedge(ctx context.Context, serviceMethod string, args interfac
 	pending, extra := 0, 0
 	launch := func() error {
 		key, err := x.pick(ctx, serviceMethod, args, tried)
-		if err != nil && len(tried) > 0 {
+		if errors.Is(err, errAllTried) && transparent > 0 {
 			key, err = x.pick(ctx, serviceMethod, args, nil) // a single server: ask it again
 		}
 		if err != nil {

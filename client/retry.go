@@ -153,7 +153,8 @@ func (x *xClient) invoke(ctx context.Context, serviceMethod string, args interfa
 
 // retryLoop runs Failover, Failtry and Failfast. A failure that provably
 // did not run is retried once on another server in every mode
-// (transparently), then counts against Retries; a failure that may have
+// (transparently; not at all when no other server is left), then counts
+// against Retries; a failure that may have
 // run is retried, within Retries, by Failover (on another server) and
 // Failtry (on the same one), never for a non-idempotent method. Every
 // retry draws from the budget and pauses (see pause) first, except the
@@ -165,10 +166,17 @@ func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args inte
 	}
 	tried := map[string]bool{}
 	var last error
-	key := ""
+	key, elsewhere := "", false
 	for n := 0; ; n++ {
 		if key == "" {
-			k, err := x.pickAgain(ctx, serviceMethod, args, tried)
+			pickFn := x.pickAgain
+			if elsewhere { // a transparent retry goes to another server or nowhere
+				pickFn = x.pick
+			}
+			k, err := pickFn(ctx, serviceMethod, args, tried)
+			if errors.Is(err, errAllTried) {
+				return last
+			}
 			if err != nil {
 				if last != nil {
 					return fmt.Errorf("%w (after: %w)", err, last)
@@ -189,7 +197,7 @@ func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args inte
 				return last
 			}
 			x.stats.transparent.Add(1)
-			key = ""
+			key, elsewhere = "", true
 			continue
 		case class == classMayHaveRun && !x.idempotent(serviceMethod):
 			x.stats.nonIdempotent.Add(1)
@@ -198,6 +206,7 @@ func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args inte
 			return last
 		}
 		retries--
+		elsewhere = false
 		if class == classNotRun || x.failMode != Failtry {
 			key = ""
 		}
