@@ -25,6 +25,7 @@ import (
 
 	tu "github.com/courier-rpc/courier/_testutils"
 	"github.com/courier-rpc/courier/_testutils/leakcheck"
+	"github.com/courier-rpc/courier/health"
 	"github.com/courier-rpc/courier/reflection"
 	"github.com/courier-rpc/courier/server"
 	"github.com/courier-rpc/courier/share"
@@ -115,22 +116,21 @@ func (m *Meta) Flaky(_ context.Context, _ *struct{}, _ *struct{}) error {
 	return nil
 }
 
-// healthReq and healthRes are the Health contract's JSON.
-type healthReq struct {
-	Service string `json:"service"`
-}
-type healthRes struct {
-	Status string `json:"status"`
-}
-
 // testServer is a courier server on loopback (TLS with the config given) with Arith, Meta, Reflection
-// and a Health service per the contract (Arith serving, Down not serving).
+// and the Health service (Arith serving, Meta set not serving).
 type testServer struct {
 	addr string
 	meta *Meta
 }
 
-func startServer(t *testing.T, tlsCfg ...*tls.Config) *testServer {
+// serverOpts vary startServer: a TLS config to serve with, and whether to
+// leave the Health service out.
+type serverOpts struct {
+	tls      *tls.Config
+	noHealth bool
+}
+
+func startServer(t *testing.T, opts ...serverOpts) *testServer {
 	t.Helper()
 	s := server.NewServer()
 	r := reflection.New()
@@ -141,24 +141,23 @@ func startServer(t *testing.T, tlsCfg ...*tls.Config) *testServer {
 			t.Fatal(err)
 		}
 	}
-	err := server.HandleFunc(s, "Health", "Check", func(_ context.Context, req *healthReq) (*healthRes, error) {
-		switch req.Service {
-		case "", "Arith":
-			return &healthRes{Status: "SERVING"}, nil
-		case "Down":
-			return &healthRes{Status: "NOT_SERVING"}, nil
+	var o serverOpts
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if !o.noHealth {
+		h, err := health.Register(s)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return &healthRes{Status: "SERVICE_UNKNOWN"}, nil
-	})
-	if err != nil {
-		t.Fatal(err)
+		h.SetServingStatus("Meta", health.NotServing)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tlsCfg) > 0 {
-		ln = tls.NewListener(ln, tlsCfg[0])
+	if o.tls != nil {
+		ln = tls.NewListener(ln, o.tls)
 	}
 	go s.ServeListener("tcp", ln)
 	t.Cleanup(func() {

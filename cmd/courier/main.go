@@ -8,6 +8,7 @@
 //	courier health   [flags] [service]
 //	courier bench    [flags] Service.Method [json | - | @file]
 //	courier gateway  --listen host:port --servers tcp@a:1,tcp@b:2
+//	courier dashboard (--registry URL | --addr tcp@host:port)
 //	courier completion bash|zsh|fish
 //
 // "courier help COMMAND" and "courier COMMAND --help" show every flag with
@@ -108,7 +109,7 @@ server's reflection or from a registry, probe health, and load-test.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
-	root.AddCommand(newCallCmd(), newListCmd(), newDescribeCmd(), newHealthCmd(), newBenchCmd(), newGatewayCmd())
+	root.AddCommand(newCallCmd(), newListCmd(), newDescribeCmd(), newHealthCmd(), newBenchCmd(), newGatewayCmd(), newDashboardCmd())
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {

@@ -1,7 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"os/exec"
+	"syscall"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,6 +65,7 @@ func TestCallOneway(t *testing.T) {
 func TestErrors(t *testing.T) {
 	ts := startServer(t)
 	ln := "tcp@127.0.0.1:1" // nothing listens on port 1
+	healthless := startServer(t, serverOpts{noHealth: true})
 	tests := []struct {
 		name string
 		args []string
@@ -78,7 +85,8 @@ func TestErrors(t *testing.T) {
 		{"no server", []string{"call", "-a", ln, "-t", "2s", "Arith.Mul", "{}"}, exitUnreachable, "connect " + ln},
 		{"tls to a plain server", []string{"call", "-a", ts.addr, "-t", "2s", "--tls-insecure", "Arith.Mul", "{}"}, exitUnreachable, "connect"},
 		{"bad bench flags", []string{"bench", "-c", "0", "A.B"}, exitUsage, "-c and --conns"},
-		{"health not serving", []string{"health", "-a", ts.addr, "Down"}, exitNotServing, "service Down is NOT_SERVING"},
+		{"health not serving", []string{"health", "-a", ts.addr, "Meta"}, exitNotServing, "service Meta is NOT_SERVING"},
+		{"health without the service", []string{"health", "-a", healthless.addr}, exitRemote, "does the server register the health service?"},
 		{"health unknown", []string{"health", "-a", ts.addr, "Ghost"}, exitNotServing, "SERVICE_UNKNOWN"},
 		{"bad output", []string{"list", "-o", "yaml"}, exitUsage, "unknown --output"},
 		{"bad registry", []string{"list", "--registry", "redis://x:1/a"}, exitUsage, "bad registry URL"},
@@ -103,7 +111,7 @@ func TestErrors(t *testing.T) {
 
 func TestTLS(t *testing.T) {
 	files := writePEM(t, t.TempDir())
-	ts := startServer(t, files.server)
+	ts := startServer(t, serverOpts{tls: files.server})
 	r := cli(t, "", "call", "-a", ts.addr, "--tls-ca", files.ca, "--tls-cert", files.cert, "--tls-key", files.key, "Arith.Mul", `{"A":7,"B":6}`)
 	if r.code != 0 || !strings.Contains(r.stdout, `"C": 42`) {
 		t.Fatalf("mTLS call: %+v", r)
@@ -156,7 +164,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestHelpAndCompletion(t *testing.T) {
-	for _, c := range []string{"call", "list", "describe", "health", "bench", "gateway", "completion"} {
+	for _, c := range []string{"call", "list", "describe", "health", "bench", "gateway", "dashboard", "completion"} {
 		r := cli(t, "", c, "--help")
 		if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "courier "+c) {
 			t.Errorf("%s --help: %+v", c, r)
@@ -176,4 +184,57 @@ func TestHelpAndCompletion(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "bench") {
 		t.Errorf("completing 'be': %+v", r)
 	}
+}
+
+func TestDashboard(t *testing.T) {
+	ts := startServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "dashboard", "--addr", ts.addr, "--listen", "127.0.0.1:0", "--scrape-interval", "1s")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "dashboard on http://") {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("first line %q (%v), stderr %q", line, err, stderr.String())
+	}
+	url := strings.TrimSpace(strings.TrimPrefix(line, "dashboard on "))
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for { // the dashboard reads the server's reflection in the background
+		res, err := hc.Get(url + "api/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == 200 && strings.Contains(string(body), `"Arith"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /api/state: %d %s", res.StatusCode, body)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the dashboard, bounded
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("dashboard after SIGTERM: %v, stderr %q", err, stderr.String())
+	}
+	r := cli(t, "", "dashboard")
+	if r.code != exitUsage {
+		t.Fatalf("dashboard without a source: %+v", r)
+	}
+	oneStderrLine(t, r, "set exactly one of the registry URL and the server address")
 }
