@@ -10,7 +10,7 @@ TAGSETS := etcd zookeeper consul mdns quic kcp "etcd zookeeper consul mdns quic 
 ENGINE_TAGS := etcd zookeeper consul mdns
 FUZZTIME ?= 30s
 
-.PHONY: scale cli-tools help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines bench bench-compare bench-ci lint fmt fuzz cover
+.PHONY: scale cli-tools help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines test-rolling bench bench-compare bench-ci lint fmt fuzz cover
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,7 +31,10 @@ test-examples: ## build every example and smoke-run the self-contained ones
 	$(GO) build ./examples/...
 	./scripts/run-examples.sh
 
-test-all: test test-transports bench-ci test-compat test-benchmarks test-engines ## everything CI runs: test + tagged transports + benchmarks once + rpcx compat + benchmark module builds + real engines
+test-all: test test-transports bench-ci test-compat test-benchmarks test-engines test-rolling ## everything CI runs: test + tagged transports + benchmarks once + rpcx compat + benchmark module builds + real engines + rolling restart
+
+test-rolling: ## rolling restart of 3 server processes under load: 0 failed calls, 0 lost or refused oneway (about 35s)
+	$(GO) test -count=1 -timeout 3m -v -run TestRollingRestart ./internal/rolling/
 
 test-transports: ## quic and kcp compiled in: server, client and transport-matrix tests, tagged examples
 	$(GO) test -race -count=1 -timeout 15m -tags "quic kcp" ./server/ ./client/ ./_testutils/

@@ -66,7 +66,9 @@ func (x *xClient) callFns(serviceMethod string, args, reply interface{}) (attemp
 // which case ctx.Err() is returned. PreCall and PostCall plugins run once
 // around the whole call. Errors: ErrXClientShutdown after Close,
 // ErrXClientNoServer without servers, ErrBreakerOpen when every server's
-// breaker is open, or the last attempt's error.
+// breaker is open, or the last attempt's error. A nil reply makes the call
+// oneway; it goes to another server only when the chosen one provably did
+// not take it, as Oneshot does, whatever the fail mode.
 func (x *xClient) Call(ctx context.Context, serviceMethod string, args interface{}, reply interface{}) error {
 	ctx = x.withAuth(ctx)
 	plugins := x.GetPlugins()
@@ -74,7 +76,12 @@ func (x *xClient) Call(ctx context.Context, serviceMethod string, args interface
 		return err
 	}
 	fn, clone := x.callFns(serviceMethod, args, reply)
-	err := x.invoke(ctx, serviceMethod, args, fn, clone)
+	var err error
+	if reply == nil { // oneway: see sendOneway
+		err = x.sendOneway(ctx, serviceMethod, args, fn)
+	} else {
+		err = x.invoke(ctx, serviceMethod, args, fn, clone)
+	}
 	if perr := plugins.DoPostCall(ctx, x.servicePath, serviceMethod, args, reply, err); perr != nil && err == nil {
 		err = perr
 	}
@@ -111,8 +118,10 @@ func (x *xClient) Go(ctx context.Context, serviceMethod string, args interface{}
 }
 
 // Oneshot sends a oneway request (no reply is expected or awaited) to one
-// selected server. Errors are those of encoding args, selection and
-// connecting; delivery is not confirmed.
+// selected server; when that server cannot take it (not dialable, breaker
+// open, draining) another one is chosen, whatever the fail mode. Errors
+// are those of encoding args, selection and connecting to every server;
+// delivery is not confirmed.
 func (x *xClient) Oneshot(ctx context.Context, serviceMethod string, args interface{}) error {
 	ctx = x.withAuth(ctx)
 	cdc := x.codecs.Get(x.option.SerializeType)
@@ -134,11 +143,7 @@ func (x *xClient) Oneshot(ctx context.Context, serviceMethod string, args interf
 			m.Metadata[k] = v
 		}
 	}
-	key, err := x.pick(ctx, serviceMethod, args, nil)
-	if err != nil {
-		return err
-	}
-	return x.attempt(ctx, key, serviceMethod, func(ctx context.Context, cl RPCClient) error {
+	return x.sendOneway(ctx, serviceMethod, args, func(ctx context.Context, cl RPCClient) error {
 		_, _, err := cl.SendRaw(ctx, m)
 		return err
 	})

@@ -28,7 +28,9 @@ func (s *Server) Close() error {
 // that arrive from then on with the "server is shutting down" error (code
 // CodeUnavailable, metadata share.DrainKey; oneway requests still run, as
 // they cannot be answered), waits until every request already received has
-// been handled and its reply written, closes the connections and runs the
+// been handled and its reply written, keeps reading until no request has
+// arrived for 50ms (at most 2s, so that oneway messages a client sent
+// before it saw the notice are not lost), closes the connections and runs the
 // shutdown hooks once. It returns nil, or ctx.Err() if ctx ends first:
 // then it force-closes the connections and cancels the handler ctxs,
 // returning without waiting for handlers that ignore their ctx. Calling it
@@ -63,6 +65,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.sendDrain()
 	}
 	if err := s.waitIdle(ctx); err != nil {
+		s.Close()
+		return err
+	}
+	if err := s.waitQuiet(ctx); err != nil {
 		s.Close()
 		return err
 	}
@@ -107,6 +113,40 @@ func (s *Server) waitIdle(ctx context.Context) error {
 		}
 		t.Reset(delay)
 		delay = min(2*delay, 20*time.Millisecond)
+	}
+}
+
+// Bounds of waitQuiet: the quiet period that ends it and the longest it
+// waits (clients that ignore the drain notice keep sending).
+const (
+	drainQuiet  = 50 * time.Millisecond
+	drainLinger = 2 * time.Second
+)
+
+// waitQuiet keeps the drained connections open and read until no request
+// has arrived for drainQuiet (at most drainLinger), then waits for the
+// requests read meanwhile. A client that had not yet seen the drain notice
+// may have written oneway messages: they arrive in this window and run
+// instead of being lost with the connection. Two-way requests that arrive
+// are refused with ErrShuttingDown, which clients retry elsewhere.
+func (s *Server) waitQuiet(ctx context.Context) error {
+	end := time.Now().Add(drainLinger)
+	t := time.NewTimer(drainQuiet)
+	defer t.Stop()
+	for seen := s.stats.requests.Load(); ; {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.doneCh:
+			return nil
+		case <-t.C:
+		}
+		now := s.stats.requests.Load()
+		if now == seen || time.Now().After(end) {
+			return s.waitIdle(ctx)
+		}
+		seen = now
+		t.Reset(drainQuiet)
 	}
 }
 

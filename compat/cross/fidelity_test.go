@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	cclient "github.com/courier-rpc/courier/client"
 	"github.com/courier-rpc/courier/compat/internal/testsvc"
 )
 
@@ -222,4 +223,34 @@ func TestNonProtocolBytesClosed(t *testing.T) {
 			t.Fatalf("rpcx call after garbage: %d, %v", r.C, err)
 		}
 	})
+}
+
+// TestOnewaySkipsUndialableServer (behaviour 6): a courier XClient's
+// oneway message whose chosen server cannot be dialled reaches the rpcx
+// server instead, even with Failfast.
+func TestOnewaySkipsUndialableServer(t *testing.T) {
+	srv := startRpcxServer(t, serverConfig{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	d, err := cclient.NewMultipleServersDiscovery([]*cclient.KVPair{{Key: "tcp@" + dead}, {Key: "tcp@" + srv.addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xc := cclient.NewXClient("Arith", cclient.Failfast, cclient.RoundRobin, d, courierOption(stMsgPack, false))
+	t.Cleanup(func() { _ = xc.Close() })
+	for i := 1; i <= 6; i++ {
+		if i%2 == 0 {
+			err = xc.Oneshot(ctxTimeout(t), "Note", &testsvc.Args{A: i})
+		} else {
+			err = xc.Call(ctxTimeout(t), "Note", &testsvc.Args{A: i}, nil)
+		}
+		if err != nil {
+			t.Fatalf("oneway %d: %v", i, err)
+		}
+		waitNote(t, srv.svc, i)
+	}
 }
