@@ -7,12 +7,13 @@ import (
 )
 
 // sendOneway sends a oneway message with send, which must transmit it on
-// the client it is given. When the message provably did not leave (the
-// chosen server could not be dialled, its breaker or reconnect backoff
-// refused it, or its connection was draining or shut down before the
-// write), it goes to another server, as Failover would, whatever the fail
-// mode: a restarting server must not cost a message. Every server is tried
-// at most once, plus Option.Retries more rounds of the whole list. Errors
+// the client it is given. When the message provably did not leave
+// (ProvablyNotRun: the chosen server could not be dialled, its breaker or
+// reconnect backoff refused it, or its connection was draining or shut
+// down before the write), it goes to another server, as Failover would,
+// whatever the fail mode: a restarting server must not cost a message.
+// Every server is tried at most once, plus Option.Retries more rounds of
+// the whole list. Errors
 // are those of selection, or the last attempt's when no server took the
 // message, or one the message may have left with (no second copy is sent).
 func (x *xClient) sendOneway(ctx context.Context, serviceMethod string, args interface{}, send attemptFunc) error {
@@ -32,22 +33,10 @@ func (x *xClient) sendOneway(ctx context.Context, serviceMethod string, args int
 			}
 			return err
 		}
-		sent := false
-		last = x.attempt(ctx, key, serviceMethod, func(ctx context.Context, cl RPCClient) error {
-			err := send(ctx, cl)
-			sent = err == nil || !notSent(err)
-			return err
-		})
-		if last == nil || sent || ctx.Err() != nil || errors.Is(last, ErrXClientShutdown) {
+		last = x.attempt(ctx, key, serviceMethod, send)
+		if last == nil || ctx.Err() != nil || !ProvablyNotRun(last) {
 			return finalErr(ctx, last)
 		}
 		tried[key] = true
 	}
-}
-
-// notSent reports whether a connected client's send error proves that the
-// message was not written: the connection was draining or had shut down
-// before the message was queued.
-func notSent(err error) bool {
-	return errors.Is(err, ErrDraining) || errors.Is(err, ErrShutdown)
 }
