@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/courier-rpc/courier/util"
@@ -22,9 +23,13 @@ type CacheClientBuilder interface {
 	GenerateClient(k, servicePath, serviceMethod string) (client RPCClient, err error)
 }
 
+// builders maps networks to their CacheClientBuilder. The map is never
+// changed once stored: a registration stores a new copy (under
+// buildersMu), so builderOf, called on every XClient attempt, reads it
+// without a lock.
 var (
-	buildersMu sync.RWMutex
-	builders   = map[string]CacheClientBuilder{}
+	buildersMu sync.Mutex
+	builders   atomic.Pointer[map[string]CacheClientBuilder]
 )
 
 // RegisterCacheClientBuilder makes builder manage the connections of
@@ -33,13 +38,24 @@ var (
 func RegisterCacheClientBuilder(network string, builder CacheClientBuilder) {
 	buildersMu.Lock()
 	defer buildersMu.Unlock()
-	builders[network] = builder
+	var old map[string]CacheClientBuilder
+	if p := builders.Load(); p != nil {
+		old = *p
+	}
+	m := make(map[string]CacheClientBuilder, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[network] = builder
+	builders.Store(&m)
 }
 
+// builderOf returns the builder registered for network, or nil.
 func builderOf(network string) CacheClientBuilder {
-	buildersMu.RLock()
-	defer buildersMu.RUnlock()
-	return builders[network]
+	if p := builders.Load(); p != nil {
+		return (*p)[network]
+	}
+	return nil
 }
 
 // Reconnect backoff of the connection cache: after the n-th consecutive

@@ -27,30 +27,32 @@ const (
 const FileTransferBufferSize = 1024
 
 // Header names of the raw response map returned by SendRaw (and used by the
-// HTTP gateway). The spelling is rpcx's; XMessageType has three s on purpose.
+// HTTP gateway): aliases of the protocol.Header* constants, where they are
+// defined. The spelling is rpcx's client package's: XMessageType is
+// protocol.HeaderMessageTypeLegacy, with three s on purpose.
 const (
 	// XVersion is the protocol version.
-	XVersion = "X-RPCX-Version"
+	XVersion = protocol.HeaderVersion
 	// XMessageType is the message type header (rpcx spelling, sic).
-	XMessageType = "X-RPCX-MesssageType"
+	XMessageType = protocol.HeaderMessageTypeLegacy
 	// XHeartbeat is "true" for a heartbeat.
-	XHeartbeat = "X-RPCX-Heartbeat"
+	XHeartbeat = protocol.HeaderHeartbeat
 	// XOneway is "true" for a oneway message.
-	XOneway = "X-RPCX-Oneway"
+	XOneway = protocol.HeaderOneway
 	// XMessageStatusType is "Normal" or "Error".
-	XMessageStatusType = "X-RPCX-MessageStatusType"
+	XMessageStatusType = protocol.HeaderMessageStatusType
 	// XSerializeType is the decimal serialize type.
-	XSerializeType = "X-RPCX-SerializeType"
+	XSerializeType = protocol.HeaderSerializeType
 	// XMessageID is the decimal message ID.
-	XMessageID = "X-RPCX-MessageID"
+	XMessageID = protocol.HeaderMessageID
 	// XServicePath is the service path.
-	XServicePath = "X-RPCX-ServicePath"
+	XServicePath = protocol.HeaderServicePath
 	// XServiceMethod is the service method.
-	XServiceMethod = "X-RPCX-ServiceMethod"
+	XServiceMethod = protocol.HeaderServiceMethod
 	// XMeta is the metadata in URL query form.
-	XMeta = "X-RPCX-Meta"
+	XMeta = protocol.HeaderMeta
 	// XErrorMessage is the error text of an error response.
-	XErrorMessage = "X-RPCX-ErrorMessage"
+	XErrorMessage = protocol.HeaderErrorMessage
 )
 
 // Local failure causes. Calls fail with errors that wrap ErrShutdown and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // Compressor compresses and decompresses payloads.
@@ -15,11 +16,71 @@ type Compressor interface {
 }
 
 // Compressors maps a compress type to its compressor. None and Gzip are
-// built in; register others at init time, before any server or client
-// starts (the map is read concurrently afterwards and must not change).
+// built in (and always used for their types); register others before any
+// server or client is created. The map is copied when a Limits value is
+// resolved (NewServer and NewClient do it) and never read per message: a
+// change made later is seen only from the next resolve on. It is not safe
+// to change it concurrently with creating servers or clients.
 var Compressors = map[CompressType]Compressor{
 	None: RawDataCompressor{},
 	Gzip: GzipCompressor{},
+}
+
+// compressors is the copy of Compressors that encoding and decoding read
+// (lock-free); nil until the first resolve or lookup takes it.
+var (
+	compressors   atomic.Pointer[map[CompressType]Compressor]
+	compressorsMu sync.Mutex // serializes copying Compressors
+)
+
+// snapshotCompressors copies Compressors into compressors unless the copy
+// already has the same entries.
+func snapshotCompressors() {
+	compressorsMu.Lock()
+	defer compressorsMu.Unlock()
+	if p := compressors.Load(); p != nil && sameCompressors(*p, Compressors) {
+		return
+	}
+	m := make(map[CompressType]Compressor, len(Compressors))
+	for ct, c := range Compressors {
+		m[ct] = c
+	}
+	compressors.Store(&m)
+}
+
+// sameCompressors reports whether a and b map the same types to equal
+// compressors (compressors of a non-comparable type count as different).
+func sameCompressors(a, b map[CompressType]Compressor) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for ct, c := range b {
+		d, ok := a[ct]
+		if !ok || !equalCompressor(c, d) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalCompressor(a, b Compressor) (eq bool) {
+	defer func() {
+		if recover() != nil {
+			eq = false // a non-comparable dynamic type
+		}
+	}()
+	return a == b
+}
+
+// compressorFor returns the compressor of a custom compress type from the
+// copy of Compressors, or nil.
+func compressorFor(ct CompressType) Compressor {
+	p := compressors.Load()
+	if p == nil {
+		snapshotCompressors()
+		p = compressors.Load()
+	}
+	return (*p)[ct]
 }
 
 // CompressThreshold is the payload size (1,024 bytes, rpcx's value) a

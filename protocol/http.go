@@ -13,6 +13,8 @@ import (
 // server's port and by gateways. rpcx's own client package spells the
 // message-type header "X-RPCX-MesssageType"; servers accept both spellings.
 const (
+	// HeaderPrefix starts every header name of the mapping.
+	HeaderPrefix            = "X-RPCX-"
 	HeaderVersion           = "X-RPCX-Version"
 	HeaderMessageType       = "X-RPCX-MessageType"
 	HeaderMessageTypeLegacy = "X-RPCX-MesssageType"

@@ -32,10 +32,18 @@ type Limits struct {
 }
 
 // DefaultLimits returns the limits used when none are given.
-func DefaultLimits() Limits { return Limits{}.Resolve() }
+func DefaultLimits() Limits { return Limits{}.resolve() }
 
-// Resolve returns l with every zero field replaced by its default.
+// Resolve returns l with every zero field replaced by its default. It also
+// takes the copy of Compressors that encoding and decoding use from then
+// on; servers and clients call it when they are created.
 func (l Limits) Resolve() Limits {
+	snapshotCompressors()
+	return l.resolve()
+}
+
+// resolve is Resolve without the copy of Compressors.
+func (l Limits) resolve() Limits {
 	if l.MaxMessageLength == 0 {
 		l.MaxMessageLength = DefaultMaxMessageLength
 		if MaxMessageLength > 0 {

@@ -213,7 +213,7 @@ func (m *Message) appendHead(dst []byte, withRoom bool) (head, payload []byte, e
 		}
 		payload = z
 	default:
-		c := Compressors[ct]
+		c := compressorFor(ct)
 		if c == nil {
 			return dst, nil, fmt.Errorf("%w: %d", ErrUnsupportedCompressor, ct)
 		}
@@ -449,7 +449,7 @@ func (m *Message) parseBody(data []byte, lim *Limits) error {
 			}
 		}
 	default:
-		c := Compressors[ct]
+		c := compressorFor(ct)
 		if c == nil {
 			return fmt.Errorf("%w: %d", ErrUnsupportedCompressor, ct)
 		}

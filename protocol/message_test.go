@@ -140,7 +140,11 @@ func xorBytes(b []byte) []byte {
 func setCompressor(t *testing.T, ct CompressType, c Compressor) {
 	t.Helper()
 	Compressors[ct] = c
-	t.Cleanup(func() { delete(Compressors, ct) })
+	Limits{}.Resolve() // what NewServer and NewClient do
+	t.Cleanup(func() {
+		delete(Compressors, ct)
+		Limits{}.Resolve()
+	})
 }
 
 func TestCompressionFallbacks(t *testing.T) {
@@ -403,5 +407,30 @@ func TestFrameLength(t *testing.T) {
 	h := []byte{8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF}
 	if n, ok := FrameLength(h); !ok || n != HeaderSize+0xFFFFFFFF {
 		t.Fatalf("FrameLength = %d", n)
+	}
+}
+
+// Compressors is copied when limits are resolved (at NewServer/NewClient):
+// a compressor registered later is used only after the next resolve.
+func TestCompressorsCopiedAtResolve(t *testing.T) {
+	Limits{}.Resolve()
+	Compressors[7] = xorCompressor{}
+	t.Cleanup(func() {
+		delete(Compressors, 7)
+		Limits{}.Resolve()
+	})
+	m := newMsg(Request, JSON, 1, "s", "m", nil, []byte("data"))
+	m.SetCompressType(7)
+	if _, err := m.AppendTo(nil); !errors.Is(err, ErrUnsupportedCompressor) {
+		t.Fatalf("before resolve: AppendTo err %v", err)
+	}
+	Limits{}.Resolve()
+	enc, err := m.AppendTo(nil)
+	if err != nil {
+		t.Fatalf("after resolve: AppendTo err %v", err)
+	}
+	got := NewMessage()
+	if err := got.Decode(bytes.NewReader(enc)); err != nil || string(got.Payload) != "data" {
+		t.Fatalf("decode: %v %q", err, got.Payload)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/share"
 )
 
@@ -66,20 +67,21 @@ var (
 	ErrBadRegistration = errors.New("server: registration refused")
 )
 
-// HTTP gateway headers (rpcx names).
+// HTTP gateway headers (rpcx names): aliases of the protocol.Header*
+// constants, where they are defined.
 const (
-	XVersion           = "X-RPCX-Version"
-	XMessageType       = "X-RPCX-MessageType"
-	XHeartbeat         = "X-RPCX-Heartbeat"
-	XOneway            = "X-RPCX-Oneway"
-	XMessageStatusType = "X-RPCX-MessageStatusType"
-	XSerializeType     = "X-RPCX-SerializeType"
-	XCompressType      = "X-RPCX-CompressType"
-	XMessageID         = "X-RPCX-MessageID"
-	XServicePath       = "X-RPCX-ServicePath"
-	XServiceMethod     = "X-RPCX-ServiceMethod"
-	XMeta              = "X-RPCX-Meta"
-	XErrorMessage      = "X-RPCX-ErrorMessage"
+	XVersion           = protocol.HeaderVersion
+	XMessageType       = protocol.HeaderMessageType
+	XHeartbeat         = protocol.HeaderHeartbeat
+	XOneway            = protocol.HeaderOneway
+	XMessageStatusType = protocol.HeaderMessageStatusType
+	XSerializeType     = protocol.HeaderSerializeType
+	XCompressType      = protocol.HeaderCompressType
+	XMessageID         = protocol.HeaderMessageID
+	XServicePath       = protocol.HeaderServicePath
+	XServiceMethod     = protocol.HeaderServiceMethod
+	XMeta              = protocol.HeaderMeta
+	XErrorMessage      = protocol.HeaderErrorMessage
 )
 
 // JSON-RPC 2.0 error codes (rpcx names).

@@ -83,7 +83,7 @@ func (s *Server) serveHTTPRequest(w http.ResponseWriter, r *http.Request, nc net
 
 func hasRPCXHeader(h http.Header) bool {
 	for k := range h {
-		if len(k) > 7 && strings.EqualFold(k[:7], "X-RPCX-") {
+		if n := len(protocol.HeaderPrefix); len(k) > n && strings.EqualFold(k[:n], protocol.HeaderPrefix) {
 			return true
 		}
 	}
