@@ -5,12 +5,12 @@ GO ?= go
 TESTUTILS := $(shell find _testutils -name '*.go' -printf './%h\n' 2>/dev/null | sort -u)
 PKGS := ./... $(TESTUTILS)
 # Build tag sets that must always compile and vet.
-TAGSETS := etcd zookeeper consul mdns quic kcp "etcd zookeeper consul mdns quic kcp"
+TAGSETS := etcd zookeeper consul mdns quic kcp "etcd zookeeper consul mdns quic kcp" "browser etcd zookeeper consul"
 # Tags whose tests need the real engines started by scripts/testenv.sh.
 ENGINE_TAGS := etcd zookeeper consul mdns
 FUZZTIME ?= 30s
 
-.PHONY: scale cli-tools help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines test-rolling bench bench-compare bench-ci lint fmt fuzz cover
+.PHONY: scale cli-tools help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines test-rolling test-dashboard bench bench-compare bench-ci lint fmt fuzz cover
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ test-examples: ## build every example and smoke-run the self-contained ones
 	$(GO) build ./examples/...
 	./scripts/run-examples.sh
 
-test-all: test test-transports bench-ci test-compat test-benchmarks test-engines test-rolling ## everything CI runs: test + tagged transports + benchmarks once + rpcx compat + benchmark module builds + real engines + rolling restart
+test-all: test test-transports bench-ci test-compat test-benchmarks test-engines test-rolling test-dashboard ## everything CI runs: test + tagged transports + benchmarks once + rpcx compat + benchmark module builds + real engines + rolling restart + dashboard in a browser
 
 test-rolling: ## rolling restart of 3 server processes under load: 0 failed calls, 0 lost or refused oneway (about 35s)
 	$(GO) test -count=1 -timeout 3m -v -run TestRollingRestart ./internal/rolling/
@@ -52,6 +52,9 @@ scale: ## registries at scale: etcd 500 servers, ZooKeeper and Consul 200, 50 XC
 	env_out=$$(COURIER_TESTENV_WAIT_CONSUL=1 ./scripts/testenv.sh up) && eval "$$env_out" && \
 	trap './scripts/testenv.sh down >/dev/null 2>&1 || true' EXIT && \
 	$(GO) run -tags "etcd zookeeper consul" ./_testutils/scale/cmd/scale -require -runs etcd=500,zookeeper=200,consul=200
+
+test-dashboard: ## dashboard in headless chromium + registry admin, against real etcd/ZooKeeper/Consul (about 1 min; COURIER_SCREENSHOTS=docs refreshes the README's screenshots)
+	./scripts/dashboard-tests.sh
 
 test-benchmarks: ## the side-by-side benchmark module (rpcx, grpc-go) still vets and builds
 	cd benchmarks && $(GO) vet ./... && $(GO) build ./...

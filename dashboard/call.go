@@ -165,12 +165,13 @@ type callRequest struct {
 }
 
 // callResult is the body of a completed call: the reply (JSON when it
-// decodes, else text), its metadata, the duration, and the error with its
-// code when the call failed.
+// decodes, else text), its metadata, the frame's header fields (X-RPCX-*),
+// the duration, and the error with its code when the call failed.
 type callResult struct {
 	Reply      json.RawMessage   `json:"reply,omitempty"`
 	ReplyText  string            `json:"replyText,omitempty"`
 	Metadata   map[string]string `json:"metadata"`
+	Headers    map[string]string `json:"headers,omitempty"`
 	DurationMs float64           `json:"durationMs"`
 	Error      string            `json:"error,omitempty"`
 	Code       int               `json:"code,omitempty"`
@@ -280,12 +281,11 @@ func (c *callers) call(ctx context.Context, req callRequest) (callResult, error)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	resMeta := map[string]string{}
+	ctx = context.WithValue(ctx, share.ResMetaDataKey, resMeta)
 	start := time.Now()
-	md, reply, err := c.send(ctx, req.Server, m)
-	res := callResult{Metadata: md, DurationMs: float64(time.Since(start).Microseconds()) / 1000}
-	if res.Metadata == nil {
-		res.Metadata = map[string]string{}
-	}
+	headers, reply, err := c.send(ctx, req.Server, m)
+	res := callResult{Metadata: resMeta, Headers: headers, DurationMs: float64(time.Since(start).Microseconds()) / 1000}
 	if err != nil {
 		code := share.CodeOf(err)
 		res.Error, res.Code, res.CodeName = err.Error(), int(code), code.String()

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,7 +62,11 @@ func (d *dashboard) setList(list []registryadmin.Service, err error) {
 		servers := map[string]string{}
 		for _, s := range list {
 			for _, srv := range s.Servers {
-				servers[srv.Key] = srv.Metadata
+				// One process serves several services: the entry that
+				// names a metrics URL wins.
+				if _, seen := servers[srv.Key]; !seen || strings.Contains(srv.Metadata, "metrics=") {
+					servers[srv.Key] = srv.Metadata
+				}
 			}
 		}
 		d.traffic.sync(servers)

@@ -84,8 +84,8 @@ function serverRow(svc, s, writable) {
     `<td class="key">${esc(s.key)}</td>` +
     `<td><span class="badge state ${f.active ? "active" : "inactive"}">${f.active ? "active" : "inactive"}</span></td>` +
     `<td class="weight">${f.weight || ""}</td><td class="group">${esc(f.group)}</td>` +
-    `<td class="tags">${esc((f.tags || []).join(","))}</td><td>${geo}</td>` +
-    `<td class="muted">${other}${s.metadataError ? ` <span class="err">${esc(s.metadataError)}</span>` : ""}</td>` +
+    `<td class="tags wide">${esc((f.tags || []).join(","))}</td><td class="wide">${geo}</td>` +
+    `<td class="muted wide">${other}${s.metadataError ? ` <span class="err">${esc(s.metadataError)}</span>` : ""}</td>` +
     `<td class="metrics">${metricsCell(s.key)}</td>` +
     `<td class="actions">${actions} <button class="open" type="button">Open</button></td></tr>`;
 }
@@ -95,6 +95,7 @@ function render() {
   $("source").textContent = st.source;
   $("updated").textContent = st.updated ? "listed " + new Date(st.updated).toLocaleTimeString() : "";
   $("token-box").hidden = !st.tokenRequired;
+  document.querySelector("main").classList.toggle("with-detail", !!dash.selected);
   const banner = $("banner");
   banner.hidden = !st.error;
   banner.textContent = st.error ? "Registry problem: " + st.error + (st.updated ? " (showing the last list)" : "") : "";
@@ -102,7 +103,7 @@ function render() {
     $("services").innerHTML = `<p class="muted" id="no-services">${st.error ? "nothing listed" : "no service registered"}</p>`;
     return;
   }
-  const head = "<tr><th>server</th><th>state</th><th>weight</th><th>group</th><th>tags</th><th>geo</th><th>other</th><th>traffic (calls/s, errors/s, p99)</th><th></th></tr>";
+  const head = "<tr><th>server</th><th>state</th><th>weight</th><th>group</th><th class="wide">tags</th><th class="wide">geo</th><th class="wide">other</th><th>traffic (calls/s, errors/s, p99)</th><th></th></tr>";
   $("services").innerHTML = st.services.map((svc) =>
     `<div class="service" data-service="${esc(svc.name)}"><h2>${esc(svc.name)} <span class="muted">${svc.servers.length} server(s)</span></h2>` +
     `<table>${head}${svc.servers.map((s) => serverRow(svc.name, s, st.writable)).join("")}</table></div>`).join("");

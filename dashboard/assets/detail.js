@@ -121,6 +121,7 @@ $("detail-close").addEventListener("click", () => { dash.selected = null; $("det
 $("call-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   clearErrors();
+  $("call-result").hidden = true;
   const ser = $("call-ser").value;
   const args = $("call-args").value;
   if (ser !== "raw") {
@@ -145,7 +146,9 @@ $("call-form").addEventListener("submit", async (ev) => {
     $("call-reply").textContent = res.reply !== undefined ? JSON.stringify(res.reply, null, 2) : res.replyText;
   }
   const md = Object.entries(res.metadata || {});
-  $("call-reply-meta").textContent = md.length ? md.map(([k, v]) => `${k}: ${v}`).join("\n") : "(no reply metadata)";
+  const hdr = Object.entries(res.headers || {}).filter(([k]) => k !== "X-RPCX-Meta");
+  $("call-reply-meta").textContent = (md.length ? "reply metadata:\n" + md.map(([k, v]) => `  ${k}: ${v}`).join("\n") : "no reply metadata") +
+    (hdr.length ? "\nframe:\n" + hdr.map(([k, v]) => `  ${k}: ${v}`).join("\n") : "");
 });
 
 poll();

@@ -163,9 +163,9 @@ func TestAdmin(t *testing.T) {
 			if !k.bound(t, "Arith", "tcp@127.0.0.1:8001") {
 				t.Fatal("the entry lost its lease/ephemeral owner/session after Update")
 			}
-			waitFor(t, watch, func(l []Service) bool { return !l[0].Servers[0].Fields.Active && l[0].Servers[0].Fields.Weight == 3 })
+			waitFor(t, "the update", watch, func(l []Service) bool { return !l[0].Servers[0].Fields.Active && l[0].Servers[0].Fields.Weight == 3 })
 			k.put(t, "Arith", "tcp@127.0.0.1:8003", "")
-			waitFor(t, watch, func(l []Service) bool { return len(l[0].Servers) == 3 })
+			waitFor(t, "a new server", watch, func(l []Service) bool { return len(l[0].Servers) == 3 })
 			if _, err := a.Update(ctx, "Arith", "tcp@127.0.0.1:9999", Change{Active: &no}); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("Update of an unknown server: %v", err)
 			}
@@ -179,17 +179,19 @@ func TestAdmin(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, watch <-chan []Service, ok func([]Service) bool) {
+func waitFor(t *testing.T, what string, watch <-chan []Service, ok func([]Service) bool) {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
+	var last []Service
 	for {
 		select {
 		case l := <-watch:
 			if len(l) > 0 && ok(l) {
 				return
 			}
+			last = l
 		case <-deadline:
-			t.Fatal("the watch did not deliver the change within 10 s")
+			t.Fatalf("the watch did not deliver %s within 10 s; last list %s", what, render(last))
 		}
 	}
 }

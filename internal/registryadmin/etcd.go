@@ -69,11 +69,17 @@ func (a *etcdAdmin) Services(ctx context.Context) ([]Service, error) {
 	c := collector{}
 	var rev int64
 	for _, p := range a.prefixes {
-		resp, err := a.cli.Get(ctx, p, clientv3.WithPrefix())
+		opts := []clientv3.OpOption{clientv3.WithPrefix()}
+		if rev != 0 {
+			opts = append(opts, clientv3.WithRev(rev)) // every prefix at one revision
+		}
+		resp, err := a.cli.Get(ctx, p, opts...)
 		if err != nil {
 			return nil, a.unavailable(err)
 		}
-		rev = max(rev, resp.Header.Revision)
+		if rev == 0 {
+			rev = resp.Header.Revision // a Get at WithRev answers the newest revision here
+		}
 		for _, kv := range resp.Kvs {
 			c.add(strings.TrimPrefix(string(kv.Key), p), string(kv.Value))
 		}
