@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,8 +44,8 @@ func (a *countingArith) Mul(ctx context.Context, args *testutils.Args, reply *te
 }
 
 // durations is a cumulative histogram of Mul's durations, served in
-// Prometheus text by the test servers (the server's own /metrics route
-// serves the same series when it is mounted).
+// Prometheus text at /metrics on each test server's own port, in the
+// format of CONTRACTS' rpc_server_call_duration_seconds.
 type durations struct {
 	mu     sync.Mutex
 	counts [4]int64 // <=0.1ms, <=1ms, <=10ms, +Inf
@@ -104,15 +103,14 @@ func startCluster(t *testing.T, kind, base string, n int) []*testServer {
 			t.Fatal(err)
 		}
 		ts := &testServer{key: "tcp@" + ln.Addr().String(), arith: &countingArith{}}
-		mts := httptest.NewServer(&ts.arith.hist)
-		t.Cleanup(mts.Close)
 		s := server.NewServer()
+		s.HandleHTTP("/metrics", &ts.arith.hist) // scraped on the server's own port
 		p := registerPlugin(t, kind, base, ts.key, s)
 		s.Plugins.Add(p)
 		r := reflection.New()
 		must(t, r.Register("Arith", ts.arith, ""))
 		must(t, s.RegisterName("Reflection", r, ""))
-		must(t, s.RegisterName("Arith", ts.arith, "metrics="+mts.URL+"/metrics"))
+		must(t, s.RegisterName("Arith", ts.arith, ""))
 		go func() { _ = s.ServeListener("tcp", ln) }()
 		t.Cleanup(func() { _ = p.Stop(); _ = s.Close() })
 		out = append(out, ts)

@@ -103,7 +103,7 @@ function render() {
     $("services").innerHTML = `<p class="muted" id="no-services">${st.error ? "nothing listed" : "no service registered"}</p>`;
     return;
   }
-  const head = "<tr><th>server</th><th>state</th><th>weight</th><th>group</th><th class="wide">tags</th><th class="wide">geo</th><th class="wide">other</th><th>traffic (calls/s, errors/s, p99)</th><th></th></tr>";
+  const head = "<tr><th>server</th><th>state</th><th>weight</th><th>group</th><th class='wide'>tags</th><th class='wide'>geo</th><th class='wide'>other</th><th>traffic (calls/s, errors/s, p99)</th><th></th></tr>";
   $("services").innerHTML = st.services.map((svc) =>
     `<div class="service" data-service="${esc(svc.name)}"><h2>${esc(svc.name)} <span class="muted">${svc.servers.length} server(s)</span></h2>` +
     `<table>${head}${svc.servers.map((s) => serverRow(svc.name, s, st.writable)).join("")}</table></div>`).join("");
