@@ -31,7 +31,7 @@ test-examples: ## build every example and smoke-run the self-contained ones
 	$(GO) build ./examples/...
 	./scripts/run-examples.sh
 
-test-all: test test-transports bench-ci test-compat test-benchmarks test-engines test-rolling test-dashboard ## everything CI runs: test + tagged transports + benchmarks once + rpcx compat + benchmark module builds + real engines + rolling restart + dashboard in a browser
+test-all: test test-transports bench-ci test-compat test-benchmarks bench-cli-check test-engines test-rolling test-dashboard ## everything CI runs: test + tagged transports + benchmarks once + rpcx compat + benchmark module builds + courier bench check + real engines + rolling restart + dashboard in a browser
 
 test-rolling: ## rolling restart of 3 server processes under load: 0 failed calls, 0 lost or refused oneway (about 35s)
 	$(GO) test -count=1 -timeout 3m -v -run TestRollingRestart ./internal/rolling/
@@ -58,6 +58,9 @@ test-dashboard: ## dashboard in headless chromium + registry admin, against real
 
 test-benchmarks: ## the side-by-side benchmark module (rpcx, grpc-go) still vets and builds
 	cd benchmarks && $(GO) vet ./... && $(GO) build ./...
+
+bench-cli-check: ## courier bench agrees within 10% with benchmarks/cmd/client, same server and run (about 45 s)
+	cd benchmarks && $(GO) run ./cmd/clicheck
 
 bench-compare: ## courier vs rpcx vs grpc-go, interleaved (about 6 minutes; see benchmarks/README.md)
 	cd benchmarks && ./run.sh
