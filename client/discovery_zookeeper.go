@@ -63,7 +63,7 @@ type ZookeeperDiscovery struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
-	fired  chan zk.Event     // watch events forwarded by one goroutine per watch
+	fired  zkFired           // watch events, recorded by go-zookeeper's event callback
 	armed  map[string]bool   // paths with an outstanding watch (run goroutine only)
 	primed bool              // a first unwatched request was answered (run goroutine only)
 	data   map[string]string // child -> data, valid while its data watch is armed (run goroutine only)
@@ -111,7 +111,7 @@ func newZookeeperDiscovery(basePath, servicePath string, zkAddr []string, option
 		options:                 options,
 		template:                template,
 		done:                    make(chan struct{}),
-		fired:                   make(chan zk.Event),
+		fired:                   zkFired{paths: make(map[string]bool), kick: make(chan struct{}, 1)},
 		armed:                   make(map[string]bool),
 		data:                    make(map[string]string),
 	}
@@ -128,7 +128,7 @@ func newZookeeperDiscovery(basePath, servicePath string, zkAddr []string, option
 	} else {
 		d.dir = "/" + servicePath
 	}
-	conn, events, err := zkDial(addrs, options)
+	conn, events, err := zkDial(addrs, options, d.fired.event)
 	if err != nil {
 		close(d.done)
 		return d, fmt.Errorf("%w: zookeeper client: %w", ErrBadDiscovery, err)
@@ -155,7 +155,7 @@ func (zkDiscoveryLogger) Printf(format string, args ...interface{}) {
 // zkDial opens a ZooKeeper connection that connects and reconnects in the
 // background, logging at Debug level, over TLS when configured, with
 // digest auth when options has a Username.
-func zkDial(addrs []string, o *share.RegistryOptions) (*zk.Conn, <-chan zk.Event, error) {
+func zkDial(addrs []string, o *share.RegistryOptions, onEvent zk.EventCallback) (*zk.Conn, <-chan zk.Event, error) {
 	tlsCfg, err := o.TLSConfig()
 	if err != nil {
 		return nil, nil, err
@@ -170,7 +170,7 @@ func zkDial(addrs []string, o *share.RegistryOptions) (*zk.Conn, <-chan zk.Event
 			return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, address, cfg)
 		}
 	}
-	conn, events, err := zk.Connect(addrs, zkDiscoverySession, zk.WithLogger(zkDiscoveryLogger{}), zk.WithLogInfo(false), zk.WithDialer(dialer))
+	conn, events, err := zk.Connect(addrs, zkDiscoverySession, zk.WithLogger(zkDiscoveryLogger{}), zk.WithLogInfo(false), zk.WithDialer(dialer), zk.WithEventCallback(onEvent))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -199,23 +199,60 @@ func zkWaitSession(events <-chan zk.Event, timeout time.Duration) error {
 	}
 }
 
-// forward hands the one event of a watch to the run loop.
-func (d *ZookeeperDiscovery) forward(path string, ch <-chan zk.Event) {
-	d.armed[path] = true
-	go func() {
-		select {
-		case ev, ok := <-ch:
-			if !ok {
-				ev = zk.Event{Type: zk.EventNotWatching}
-			}
-			ev.Path = path
-			select {
-			case d.fired <- ev:
-			case <-d.ctx.Done():
-			}
-		case <-d.ctx.Done():
-		}
-	}()
+// zkFired records the watch events go-zookeeper's callback reports (it runs
+// in go-zookeeper's reader and must not block): the paths whose watch fired
+// and whether the session expired (which drops every watch). One callback
+// for all watches, instead of a goroutine waiting on each watch's channel,
+// keeps a discovery of N servers at a constant number of goroutines. It is
+// safe for concurrent use.
+type zkFired struct {
+	mu      sync.Mutex
+	paths   map[string]bool
+	expired bool
+	kick    chan struct{} // buffered(1): something was recorded
+}
+
+func (f *zkFired) event(ev zk.Event) {
+	f.mu.Lock()
+	switch {
+	case ev.Type == zk.EventSession && ev.State == zk.StateExpired:
+		f.expired = true
+	case ev.Type != zk.EventSession && ev.Path != "":
+		f.paths[ev.Path] = true
+	default:
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// arm notes an outstanding watch on key (a path, or a path plus
+// zkExistsSuffix for an existence watch).
+func (d *ZookeeperDiscovery) arm(key string) { d.armed[key] = true }
+
+// zkExistsSuffix marks the existence watch of a path in armed.
+const zkExistsSuffix = "\x00exists"
+
+// takeFired forgets the watches that fired (all of them when the session
+// expired), so the next refresh reads and arms them again.
+func (d *ZookeeperDiscovery) takeFired() {
+	f := &d.fired
+	f.mu.Lock()
+	paths, expired := f.paths, f.expired
+	f.paths, f.expired = make(map[string]bool), false
+	f.mu.Unlock()
+	if expired {
+		clear(d.armed)
+		return
+	}
+	for p := range paths {
+		delete(d.armed, p)
+		delete(d.armed, p+zkExistsSuffix)
+	}
 }
 
 // children lists the service node's children, arming a children watch
@@ -229,11 +266,11 @@ func (d *ZookeeperDiscovery) children() ([]string, error) {
 		}
 		return c, err
 	}
-	existsKey := d.dir + "\x00exists"
+	existsKey := d.dir + zkExistsSuffix
 	for attempt := 0; attempt < 3; attempt++ {
-		c, _, ch, err := d.conn.ChildrenW(d.dir)
+		c, _, _, err := d.conn.ChildrenW(d.dir)
 		if err == nil {
-			d.forward(d.dir, ch)
+			d.arm(d.dir)
 			return c, nil
 		}
 		if !errors.Is(err, zk.ErrNoNode) {
@@ -242,11 +279,11 @@ func (d *ZookeeperDiscovery) children() ([]string, error) {
 		if d.armed[existsKey] {
 			return nil, nil // the existence watch fires with the creation
 		}
-		exists, _, ech, err := d.conn.ExistsW(d.dir)
+		exists, _, _, err := d.conn.ExistsW(d.dir)
 		if err != nil {
 			return nil, err
 		}
-		d.forward(existsKey, ech)
+		d.arm(existsKey)
 		if !exists {
 			return nil, nil
 		}
@@ -282,16 +319,14 @@ func (d *ZookeeperDiscovery) refresh() error {
 			kvs[child] = v
 			continue
 		}
-		data, _, ch, err := d.conn.GetW(p)
+		data, _, _, err := d.conn.GetW(p)
 		if errors.Is(err, zk.ErrNoNode) {
 			continue // gone meanwhile; the children watch fires
 		}
 		if err != nil {
 			return err
 		}
-		if !d.armed[p] {
-			d.forward(p, ch)
-		}
+		d.arm(p)
 		d.data[child] = string(data)
 		kvs[child] = string(data)
 	}
@@ -315,10 +350,9 @@ func (d *ZookeeperDiscovery) run(stale bool) {
 		select {
 		case <-d.ctx.Done():
 			return
-		case ev := <-d.fired:
-			delete(d.armed, ev.Path)
+		case <-d.fired.kick:
 		}
-		d.drainFired()
+		d.takeFired()
 		stale = true
 	}
 }
@@ -347,20 +381,7 @@ func (d *ZookeeperDiscovery) refreshRetrying() bool {
 			return false
 		}
 		d.retries.Add(1)
-		d.drainFired()
-	}
-}
-
-// drainFired takes every watch event already waiting, so one refresh
-// covers a burst of changes.
-func (d *ZookeeperDiscovery) drainFired() {
-	for {
-		select {
-		case ev := <-d.fired:
-			delete(d.armed, ev.Path)
-		default:
-			return
-		}
+		d.takeFired()
 	}
 }
 

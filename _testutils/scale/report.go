@@ -64,17 +64,20 @@ type Result struct {
 	Watches    int64
 	BurstRate  float64
 	SteadyRate float64
-	// BytesPerKnownServer is the clients' live heap growth per (client,
-	// known server) pair: discovery, XClient and selector state.
-	BytesPerKnownServer float64
+	// BytesPerKnownServer is the clients' growth of live heap plus
+	// goroutine stacks per (client, known server) pair: discovery, XClient
+	// and selector state; GoroutinesPerKnownServer the same for goroutines.
+	BytesPerKnownServer      float64
+	GoroutinesPerKnownServer float64
 	// UpdatesPerClient is how many server lists each XClient applied.
 	UpdatesPerClient float64
 
-	heapEmpty uint64
+	heapEmpty       uint64
+	goroutinesEmpty int
 }
 
 // Header is the Markdown table header matching Row.
-const Header = "| registry | servers (procs) | clients | burst: reg → all clients p50 / p99 | all visible after (clients' CPU) | one reg p50 / p99 | deregister p50 / p99 | SIGKILL → gone p50 / p99 (TTL) | watches | registry req/s burst / steady | client bytes per known server | lists applied per client |\n" +
+const Header = "| registry | servers (procs) | clients | burst: reg → all clients p50 / p99 | all visible after (clients' CPU) | one reg p50 / p99 | deregister p50 / p99 | SIGKILL → gone p50 / p99 (TTL) | watches | registry req/s burst / steady | client bytes (goroutines) per known server | lists applied per client |\n" +
 	"|---|---|---|---|---|---|---|---|---|---|---|---|"
 
 // Row is the result as a Markdown table row.
@@ -90,7 +93,7 @@ func (r *Result) Row() string {
 		fmt.Sprintf("%s (%v)", r.Kill, r.TTL),
 		known(float64(r.Watches), "%.0f"),
 		known(r.BurstRate, "%.0f") + " / " + known(r.SteadyRate, "%.0f"),
-		fmt.Sprintf("%.0f", r.BytesPerKnownServer),
+		fmt.Sprintf("%.0f (%.2f)", r.BytesPerKnownServer, r.GoroutinesPerKnownServer),
 		fmt.Sprintf("%.0f", r.UpdatesPerClient),
 	}
 	return "| " + strings.Join(cols, " | ") + " |"

@@ -130,13 +130,14 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// heap returns the live heap after a full collection.
-func heap() uint64 {
+// heap returns the live heap plus goroutine stacks after a full
+// collection, and the number of goroutines.
+func heap() (uint64, int) {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
+	return m.HeapAlloc + m.StackInuse, runtime.NumGoroutine()
 }
 
 // startClients builds the XClients, each on its own discovery, and takes
@@ -153,7 +154,7 @@ func (r *run) startClients() error {
 		x.SetSelector(rec)
 		r.ds, r.recs, r.xcs = append(r.ds, d), append(r.recs, rec), append(r.xcs, x)
 	}
-	r.res.heapEmpty = heap()
+	r.res.heapEmpty, r.res.goroutinesEmpty = heap()
 	return nil
 }
 
@@ -265,11 +266,12 @@ func (r *run) latencies(from map[string]int64, at func(*recorder, int) int64) Di
 
 // memory takes the heap with every server known to every client.
 func (r *run) memory() error {
-	full := heap()
+	full, goroutines := heap()
 	known := float64(r.cfg.Clients) * float64(r.cfg.Servers)
 	if full > r.res.heapEmpty {
 		r.res.BytesPerKnownServer = float64(full-r.res.heapEmpty) / known
 	}
+	r.res.GoroutinesPerKnownServer = float64(goroutines-r.res.goroutinesEmpty) / known
 	var updates int
 	for _, rec := range r.recs {
 		updates += rec.updateCount()
