@@ -114,7 +114,7 @@ func (l *serverList) sendLatest() {
 		l.mu.Unlock()
 		return
 	}
-	l.unsent, l.last = false, time.Now()
+	l.unsent, l.last, l.sent = false, time.Now(), l.pairs
 	list := filterPairs(l.pairs, l.filter)
 	l.mu.Unlock()
 	l.w.notify(list)

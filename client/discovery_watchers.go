@@ -108,6 +108,7 @@ type serverList struct {
 	kvs     map[string]string // the registry's entries: key -> metadata
 	dirty   bool              // kvs changed since pairs were built
 	unsent  bool              // pairs changed since they were last sent
+	sent    []*KVPair         // pairs as last sent
 	last    time.Time         // when a list was last sent
 	pending *time.Timer       // a send due at the end of the gap
 
@@ -115,8 +116,15 @@ type serverList struct {
 }
 
 // GetServices returns the current servers after the filter, as copies.
+// While a registry discovery holds back a change (see registryNotifyGap)
+// it returns the list its watchers were last sent, so a program that sees a
+// server gone from GetServices knows the XClients watching were told.
 func (l *serverList) GetServices() []*KVPair {
 	l.mu.RLock()
+	if l.pending != nil {
+		defer l.mu.RUnlock()
+		return filterPairs(l.sent, l.filter)
+	}
 	if !l.dirty {
 		defer l.mu.RUnlock()
 		return filterPairs(l.pairs, l.filter)

@@ -455,12 +455,16 @@ consul_build_background() {
 	say "started the one-time Consul v$CONSUL_VERSION build in the background (pid $!, log $CONSUL_DIR/build.log)"
 }
 
+# consul_launch: start the dev agent. Every test client is 127.0.0.1, which
+# Consul counts as one client: lift its 200-connection limit per client IP
+# so the scale harness (hundreds of plugins and discoveries) is not refused.
 consul_launch() {
 	local pid http=${CONSUL_PORTS[0]} server=${CONSUL_PORTS[1]} lan=${CONSUL_PORTS[2]} wan=${CONSUL_PORTS[3]} p
 	for p in "${CONSUL_PORTS[@]}"; do need_free "$p" Consul; done
 	"$CONSUL_BIN" agent -dev -node courier-testenv -bind "$HOST" -client "$HOST" -advertise "$HOST" \
 		-http-port "$http" -server-port "$server" -serf-lan-port "$lan" -serf-wan-port "$wan" \
 		-dns-port -1 -grpc-port -1 -grpc-tls-port -1 -log-level warn \
+		-hcl 'limits { http_max_conns_per_client = 4096 }' \
 		</dev/null >>"$STATE/consul.log" 2>&1 8>&- 9>&- &
 	pid=$!
 	record consul "$pid" "$CONSUL_BIN"
