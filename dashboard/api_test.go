@@ -208,6 +208,9 @@ func TestTraffic(t *testing.T) {
 	if p.Calls <= 0 || p.Errors <= 0 || p.Errors*10 > p.Calls*1.01 || p.P50 < 5 || p.P50 > 10 || p.P99 < p.P50 || p.P99 > 10 {
 		t.Fatalf("point = %+v", p)
 	}
+	if ov := d.traffic.overview(5)["tcp@127.0.0.1:1001"]; len(ov.Services["Arith"]) == 0 || ov.Services["Arith"][0].Calls != ov.Total[0].Calls {
+		t.Fatalf("per-service series = %+v", ov)
+	}
 	r := do(t, ts, "GET", "/api/traffic?server=tcp@127.0.0.1:1001", nil)
 	if r.status != 200 || r.body["status"] != "ok" {
 		t.Fatalf("traffic = %d %s", r.status, r.raw)

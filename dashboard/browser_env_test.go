@@ -4,9 +4,7 @@ package dashboard
 
 import (
 	"context"
-	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,62 +22,20 @@ import (
 	"github.com/courier-rpc/courier/reflection"
 	"github.com/courier-rpc/courier/server"
 	"github.com/courier-rpc/courier/serverplugin"
+	"github.com/courier-rpc/courier/serverplugin/prometheus"
 	"github.com/courier-rpc/courier/share"
 )
 
-// countingArith is Arith whose Mul counts its calls and their durations,
-// so the test counts traffic on the servers themselves.
+// countingArith is Arith whose Mul counts its calls, so the test counts
+// traffic on the servers themselves.
 type countingArith struct {
 	testutils.Arith
 	calls atomic.Int64
-	hist  durations
 }
 
 func (a *countingArith) Mul(ctx context.Context, args *testutils.Args, reply *testutils.Reply) error {
-	start := time.Now()
 	a.calls.Add(1)
-	err := a.Arith.Mul(ctx, args, reply)
-	a.hist.observe(time.Since(start))
-	return err
-}
-
-// durations is a cumulative histogram of Mul's durations, served in
-// Prometheus text at /metrics on each test server's own port, in the
-// format of CONTRACTS' rpc_server_call_duration_seconds.
-type durations struct {
-	mu     sync.Mutex
-	counts [4]int64 // <=0.1ms, <=1ms, <=10ms, +Inf
-	sum    float64
-}
-
-var durationBounds = []string{"0.0001", "0.001", "0.01", "+Inf"}
-
-func (h *durations) observe(d time.Duration) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	i := 3
-	switch {
-	case d <= 100*time.Microsecond:
-		i = 0
-	case d <= time.Millisecond:
-		i = 1
-	case d <= 10*time.Millisecond:
-		i = 2
-	}
-	h.counts[i]++
-	h.sum += d.Seconds()
-}
-
-func (h *durations) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	fmt.Fprintf(w, "# TYPE %s histogram\n", histName)
-	var cum int64
-	for i, le := range durationBounds {
-		cum += h.counts[i]
-		fmt.Fprintf(w, "%s_bucket{rpc_method=\"Arith/Mul\",le=%q} %d\n", histName, le, cum)
-	}
-	fmt.Fprintf(w, "%s_sum{rpc_method=\"Arith/Mul\"} %g\n%s_count{rpc_method=\"Arith/Mul\"} %d\n", histName, h.sum, histName, cum)
+	return a.Arith.Mul(ctx, args, reply)
 }
 
 // testServer is one courier server registered in a registry.
@@ -104,7 +60,8 @@ func startCluster(t *testing.T, kind, base string, n int) []*testServer {
 		}
 		ts := &testServer{key: "tcp@" + ln.Addr().String(), arith: &countingArith{}}
 		s := server.NewServer()
-		s.HandleHTTP("/metrics", &ts.arith.hist) // scraped on the server's own port
+		_, err = prometheus.Install(s) // GET /metrics on the server's own port, scraped by the dashboard
+		must(t, err)
 		p := registerPlugin(t, kind, base, ts.key, s)
 		s.Plugins.Add(p)
 		r := reflection.New()

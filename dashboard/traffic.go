@@ -44,13 +44,14 @@ func (p point) MarshalJSON() ([]byte, error) {
 // serverTraffic is what the scraper knows of one server. Owned by
 // traffic.mu.
 type serverTraffic struct {
-	status  string
-	reason  string
-	url     string
-	last    snapshot
-	lastAt  time.Time
-	total   []point
-	methods map[string][]point
+	status   string
+	reason   string
+	url      string
+	last     snapshot
+	lastAt   time.Time
+	total    []point
+	methods  map[string][]point // by rpc_method "Service/Method"
+	services map[string][]point // by service: its methods summed
 }
 
 // traffic keeps the scraped series of every server for the last window.
@@ -106,7 +107,7 @@ func (t *traffic) sync(servers map[string]string) {
 		u := metricsURL(k, md)
 		st := t.servers[k]
 		if st == nil || st.url != u {
-			st = &serverTraffic{status: metricsPending, url: u, methods: map[string][]point{}}
+			st = &serverTraffic{status: metricsPending, url: u, methods: map[string][]point{}, services: map[string][]point{}}
 			if u == "" {
 				st.status, st.reason = metricsNone, "network "+strings.SplitN(k, "@", 2)[0]+" has no HTTP side"
 			}
@@ -171,19 +172,40 @@ func (t *traffic) record(key, u string, at time.Time, snap snapshot, err error) 
 	st.status, st.reason = metricsOK, ""
 	if st.last != nil {
 		dt := at.Sub(st.lastAt).Seconds()
-		total := &methodCounts{buckets: map[float64]float64{}}
+		total := newCounts()
+		perService := map[string]*methodCounts{}
 		for m, cur := range snap {
 			d := delta(cur, st.last[m])
 			st.methods[m] = t.appendPoint(st.methods[m], toPoint(at, dt, d))
-			total.count += d.count
-			total.errors += d.errors
-			for le, c := range d.buckets {
-				total.buckets[le] += c
+			total.add(d)
+			svc, _, _ := strings.Cut(m, "/")
+			if perService[svc] == nil {
+				perService[svc] = newCounts()
 			}
+			perService[svc].add(d)
 		}
 		st.total = t.appendPoint(st.total, toPoint(at, dt, total))
+		for svc, c := range perService {
+			st.services[svc] = t.appendPoint(st.services[svc], toPoint(at, dt, c))
+		}
+		for svc, ps := range st.services {
+			if perService[svc] == nil { // no call of this service in this interval
+				st.services[svc] = t.appendPoint(ps, toPoint(at, dt, newCounts()))
+			}
+		}
 	}
 	st.last, st.lastAt = snap, at
+}
+
+func newCounts() *methodCounts { return &methodCounts{buckets: map[float64]float64{}} }
+
+// add adds d's counts to c.
+func (c *methodCounts) add(d *methodCounts) {
+	c.count += d.count
+	c.errors += d.errors
+	for le, n := range d.buckets {
+		c.buckets[le] += n
+	}
 }
 
 func (t *traffic) appendPoint(ps []point, p point) []point {
@@ -225,6 +247,9 @@ type serverSummary struct {
 	Reason string  `json:"reason,omitempty"`
 	URL    string  `json:"url,omitempty"`
 	Total  []point `json:"total"`
+	// Services holds each service's own series (its methods summed), so
+	// a server that serves several shows each one's traffic in its row.
+	Services map[string][]point `json:"services,omitempty"`
 }
 
 // overview returns every server's status and its last n total points.
@@ -233,7 +258,14 @@ func (t *traffic) overview(n int) map[string]serverSummary {
 	defer t.mu.Unlock()
 	out := make(map[string]serverSummary, len(t.servers))
 	for k, st := range t.servers {
-		out[k] = serverSummary{Status: st.status, Reason: st.reason, URL: st.url, Total: lastN(st.total, n)}
+		sum := serverSummary{Status: st.status, Reason: st.reason, URL: st.url, Total: lastN(st.total, n)}
+		if len(st.services) > 0 {
+			sum.Services = make(map[string][]point, len(st.services))
+			for svc, ps := range st.services {
+				sum.Services[svc] = lastN(ps, n)
+			}
+		}
+		out[k] = sum
 	}
 	return out
 }

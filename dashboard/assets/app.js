@@ -59,12 +59,15 @@ function chart(points, series, cls) {
 
 // ---- services table ----
 
-function metricsCell(key) {
+// metricsCell shows the traffic of one service on one server (the server's
+// total when its metrics name no method of the service yet).
+function metricsCell(key, svc) {
   const t = (dash.state.traffic || {})[key];
   if (!t || t.status === "pending") return `<span class="badge none">waiting</span>`;
   if (t.status !== "ok") return `<span class="badge none metrics-none" title="${esc(t.reason)}">no metrics</span>`;
-  const last = t.total.length ? t.total[t.total.length - 1] : null;
-  const spark = chart(t.total, [[1, "#2f6fde"], [2, "#c0392b"]], "spark");
+  const series = (t.services || {})[svc] || (t.total.length ? t.total.map((p) => [p[0], 0, 0, null, null]) : []);
+  const last = series.length ? series[series.length - 1] : null;
+  const spark = chart(series, [[1, "#2f6fde"], [2, "#c0392b"]], "spark");
   if (!last) return `${spark} <span class="muted">first sample</span>`;
   return `${spark} <span class="rate">${fmt(last[1], "/s")}</span>` +
     ` <span class="${last[2] > 0 ? "err" : "muted"}">${fmt(last[2], " err/s")}</span>` +
@@ -86,7 +89,7 @@ function serverRow(svc, s, writable) {
     `<td class="weight">${f.weight || ""}</td><td class="group">${esc(f.group)}</td>` +
     `<td class="tags wide">${esc((f.tags || []).join(","))}</td><td class="wide">${geo}</td>` +
     `<td class="muted wide">${other}${s.metadataError ? ` <span class="err">${esc(s.metadataError)}</span>` : ""}</td>` +
-    `<td class="metrics">${metricsCell(s.key)}</td>` +
+    `<td class="metrics">${metricsCell(s.key, svc)}</td>` +
     `<td class="actions">${actions} <button class="open" type="button">Open</button></td></tr>`;
 }
 
