@@ -27,9 +27,11 @@ type OutlierConfig struct {
 	// MaxEjectedPercent caps the share of servers ejected at once.
 	// Default 50.
 	MaxEjectedPercent int
-	// LatencyFactor ejects a server whose latency (an EWMA over its last
-	// calls) exceeds this multiple of its peers' mean, once it has
-	// LatencyMinSamples samples. Default 0: no latency ejection.
+	// LatencyFactor ejects a server whose latency (an EWMA over about its
+	// last 20 calls) exceeds this multiple of its peers' mean, once it and
+	// a peer have LatencyMinSamples samples (5 is a reasonable value).
+	// Default 0: no latency ejection, because on a busy machine the noise
+	// of healthy servers' latencies ejects them too.
 	LatencyFactor float64
 	// LatencyMinSamples is the number of calls a server needs before its
 	// latency is judged. Default 20.
@@ -134,7 +136,7 @@ func (o *outliers) report(key string, rtt time.Duration, oc outcome) bool {
 		if st.ewma == 0 {
 			st.ewma = rtt.Seconds()
 		} else {
-			st.ewma += 0.1 * (rtt.Seconds() - st.ewma)
+			st.ewma += 0.05 * (rtt.Seconds() - st.ewma)
 		}
 		if o.slowLocked(key, st) {
 			return o.ejectLocked(st)

@@ -38,8 +38,9 @@ type p2cServer struct {
 // distinct servers at random and takes the one with the lower cost,
 // latency estimate times (in-flight calls + 1) divided by weight. The
 // estimate jumps to any sample above it (peak) and otherwise decays
-// toward the samples with time constant decay, also while a server gets no
-// calls, so a server once slow is tried again later.
+// toward the samples with time constant decay (and at least 1/20 of the
+// way per sample), also while a server gets no calls, so a server once
+// slow is tried again later.
 type p2cSelector struct {
 	decay   time.Duration
 	now     func() time.Time
@@ -121,6 +122,12 @@ func (s *p2cSelector) Begin(server string) {
 	}
 }
 
+// maxSampleWeight caps how much of the old estimate a sample below it
+// keeps: at a high call rate the time decay alone would let one peak
+// dominate for a whole decay period, so every sample also moves the
+// estimate at least 1/20 of the way down.
+const maxSampleWeight = 0.95
+
 // failurePenalty is the least latency a failed attempt counts as: a
 // server that fails fast must not look fast.
 const failurePenalty = 100 * time.Millisecond
@@ -144,7 +151,7 @@ func (s *p2cSelector) End(server string, rtt time.Duration, err error) {
 	case sv.ewma == 0 || x > sv.ewma:
 		sv.ewma = x
 	default:
-		w := math.Exp(-float64(now.Sub(sv.last)) / float64(s.decay))
+		w := min(math.Exp(-float64(now.Sub(sv.last))/float64(s.decay)), maxSampleWeight)
 		sv.ewma = sv.ewma*w + x*(1-w)
 	}
 	sv.last = now

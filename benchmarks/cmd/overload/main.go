@@ -1,0 +1,62 @@
+// Command overload runs the overload-protection scenarios of courier
+// against rpcx v1.9.1, in one process on 127.0.0.1, each bounded in time:
+//
+//  1. slow server: P2C vs random and round robin vs rpcx, p99 latency;
+//  2. overload: one server offered 3x its peak, with and without the
+//     adaptive limiter, and rpcx: goodput, p99, recovery;
+//  3. retry storm: one server resets every connection, Failover with
+//     Retries=3: attempts per call with and without the retry budget;
+//  4. brown-out: one server answers "overloaded": its share of requests.
+//
+// It prints a markdown report (the tables of benchmarks/RESULTS.md) with a
+// PASS/FAIL line per target and exits 1 if a target failed.
+//
+//	go run ./cmd/overload [-dur 3s] [-only 1,2,3,4]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	clog "github.com/courier-rpc/courier/log"
+	rlog "github.com/smallnest/rpcx/log"
+)
+
+func main() {
+	dur := flag.Duration("dur", 3*time.Second, "measured window of each run (scenario 4 always runs 1s)")
+	only := flag.String("only", "1,2,3,4", "scenarios to run, comma-separated")
+	flag.Parse()
+	clog.SetDummyLogger()
+	rlog.SetDummyLogger()
+	scenarios := map[string]func(time.Duration) (*report, error){"1": slowServer, "2": overload, "3": retryStorm, "4": brownOut}
+	failed := false
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("Overload scenarios, %s, GOMAXPROCS=%d, %s, run at %s, load average at start %s\n\n", runtime.Version(), runtime.GOMAXPROCS(0), runtime.GOARCH,
+		time.Now().UTC().Format("2006-01-02 15:04Z"), strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
+	for _, id := range strings.Split(*only, ",") {
+		run, ok := scenarios[strings.TrimSpace(id)]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "overload: unknown scenario %q\n", id)
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stderr, "scenario %s...\n", id)
+		r, err := run(*dur)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "overload: scenario %s: %v\n", id, err)
+			os.Exit(1)
+		}
+		fmt.Printf("### %s\n\n%s\n%s\n\n", r.title, r.head, strings.Join(r.rows, "\n"))
+		for _, c := range r.checks {
+			fmt.Printf("- %s\n", c)
+			failed = failed || strings.HasPrefix(c, "FAIL")
+		}
+		fmt.Println()
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
