@@ -58,13 +58,13 @@ func slowServer(d time.Duration) (*report, error) {
 	r := &report{title: "1. Slow server: 3 servers, one +20 ms per call, c=100 closed loop, " + d.String(),
 		head: "| client | servers | calls/s | p50 ms | p99 ms | share to the slow server |\n|---|---|---|---|---|---|"}
 	type cfg struct {
-		name    string
-		rpcx    bool
-		n       int
-		slow    bool
-		cmode   client.SelectMode
-		rmode   rclient.SelectMode
-		eject   bool // latency ejection (OutlierConfig.LatencyFactor 5)
+		name  string
+		rpcx  bool
+		n     int
+		slow  bool
+		cmode client.SelectMode
+		rmode rclient.SelectMode
+		eject bool // latency ejection (OutlierConfig.LatencyFactor 5)
 	}
 	slow := behaviour{delay: 20 * time.Millisecond}
 	p99 := map[string]time.Duration{}
