@@ -85,10 +85,12 @@ func (client *Client) call(ctx context.Context, servicePath, serviceMethod strin
 	if err != nil {
 		return err
 	}
-	if reply == nil { // rpcx: a call without a reply is oneway
+	actx, obs := client.startAttempt(ctx, m) // obs nil: no observers
+	if reply == nil {                        // rpcx: a call without a reply is oneway
 		m.SetOneway(true)
 		err = client.transmit(nil, m)
 		protocol.FreeMsg(m)
+		endAttempt(obs, actx, nil, err)
 		return err
 	}
 	rc := getSyncCall()
@@ -96,16 +98,19 @@ func (client *Client) call(ctx context.Context, servicePath, serviceMethod strin
 	protocol.FreeMsg(m)
 	if err != nil {
 		putSyncCall(rc)
+		endAttempt(obs, actx, nil, err)
 		return err
 	}
 	res, err := client.wait(ctx, rc)
 	if err != nil {
+		endAttempt(obs, actx, nil, err)
 		return err
 	}
 	err = client.decodeReply(res, reply)
 	if dst, ok := ctx.Value(resMetaKey).(map[string]string); ok {
 		client.copyResMeta(dst, res.Metadata)
 	}
+	endAttempt(obs, actx, res, err)
 	protocol.FreeMsg(res)
 	return err
 }
@@ -217,9 +222,11 @@ func (client *Client) SendRaw(ctx context.Context, r *protocol.Message) (map[str
 	*m.Header = *r.Header
 	m.ServicePath, m.ServiceMethod = r.ServicePath, r.ServiceMethod
 	m.Metadata, m.Payload = md, r.Payload
+	actx, obs := client.startAttempt(ctx, m) // obs nil: no observers
 	if r.IsOneway() {
 		err = client.transmit(nil, m)
 		protocol.FreeMsg(m)
+		endAttempt(obs, actx, nil, err)
 		return nil, nil, err
 	}
 	rc := getSyncCall()
@@ -227,13 +234,16 @@ func (client *Client) SendRaw(ctx context.Context, r *protocol.Message) (map[str
 	protocol.FreeMsg(m)
 	if err != nil {
 		putSyncCall(rc)
+		endAttempt(obs, actx, nil, err)
 		return nil, nil, err
 	}
 	res, err := client.wait(ctx, rc)
 	if err != nil {
+		endAttempt(obs, actx, nil, err)
 		return nil, nil, err
 	}
 	defer protocol.FreeMsg(res)
+	defer func() { endAttempt(obs, actx, res, err) }()
 	headers := rawHeaders(res)
 	payload := append([]byte(nil), res.Payload...)
 	if dst, ok := ctx.Value(resMetaKey).(map[string]string); ok {

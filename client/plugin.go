@@ -89,6 +89,8 @@ type hooks struct {
 	beforeEncode     []ClientBeforeEncodePlugin
 	afterDecode      []ClientAfterDecodePlugin
 	wrapSelect       []SelectNodePlugin
+	callObs          []CallObserverPlugin
+	attemptObs       []AttemptObserverPlugin
 }
 
 func buildHooks(all []Plugin) *hooks {
@@ -120,6 +122,12 @@ func buildHooks(all []Plugin) *hooks {
 		}
 		if x, ok := p.(SelectNodePlugin); ok {
 			h.wrapSelect = append(h.wrapSelect, x)
+		}
+		if x, ok := p.(CallObserverPlugin); ok {
+			h.callObs = append(h.callObs, x)
+		}
+		if x, ok := p.(AttemptObserverPlugin); ok {
+			h.attemptObs = append(h.attemptObs, x)
 		}
 	}
 	return h

@@ -71,8 +71,10 @@ func (x *xClient) callFns(serviceMethod string, args, reply interface{}) (attemp
 // not take it, as Oneshot does, whatever the fail mode.
 func (x *xClient) Call(ctx context.Context, serviceMethod string, args interface{}, reply interface{}) error {
 	ctx = x.withAuth(ctx)
+	ctx, oc := x.startObservedCall(ctx, serviceMethod, KindCall)
 	plugins := x.GetPlugins()
 	if err := plugins.DoPreCall(ctx, x.servicePath, serviceMethod, args); err != nil {
+		oc.end(ctx, err)
 		return err
 	}
 	fn, clone := x.callFns(serviceMethod, args, reply)
@@ -85,6 +87,7 @@ func (x *xClient) Call(ctx context.Context, serviceMethod string, args interface
 	if perr := plugins.DoPostCall(ctx, x.servicePath, serviceMethod, args, reply, err); perr != nil && err == nil {
 		err = perr
 	}
+	oc.end(ctx, err)
 	return err
 }
 
@@ -123,7 +126,14 @@ func (x *xClient) Go(ctx context.Context, serviceMethod string, args interface{}
 // are those of encoding args, selection and connecting to every server;
 // delivery is not confirmed.
 func (x *xClient) Oneshot(ctx context.Context, serviceMethod string, args interface{}) error {
-	ctx = x.withAuth(ctx)
+	ctx, oc := x.startObservedCall(x.withAuth(ctx), serviceMethod, KindOneway)
+	err := x.oneshot(ctx, serviceMethod, args)
+	oc.end(ctx, err)
+	return err
+}
+
+// oneshot is Oneshot without observers.
+func (x *xClient) oneshot(ctx context.Context, serviceMethod string, args interface{}) error {
 	cdc := x.codecs.Get(x.option.SerializeType)
 	if cdc == nil {
 		return fmt.Errorf("%w: %v", ErrUnsupportedCodec, x.option.SerializeType)

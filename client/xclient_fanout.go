@@ -70,15 +70,18 @@ func (x *xClient) forkKeys(serviceMethod string, keys []string) []string {
 }
 
 // around runs PreCall plugins, op, then PostCall plugins.
-func (x *xClient) around(ctx context.Context, serviceMethod string, args, reply interface{}, op func() error) error {
+func (x *xClient) around(ctx context.Context, kind CallKind, serviceMethod string, args, reply interface{}, op func(ctx context.Context) error) error {
+	ctx, oc := x.startObservedCall(ctx, serviceMethod, kind)
 	plugins := x.GetPlugins()
 	if err := plugins.DoPreCall(ctx, x.servicePath, serviceMethod, args); err != nil {
+		oc.end(ctx, err)
 		return err
 	}
-	err := op()
+	err := op(ctx)
 	if perr := plugins.DoPostCall(ctx, x.servicePath, serviceMethod, args, reply, err); perr != nil && err == nil {
 		err = perr
 	}
+	oc.end(ctx, err)
 	return err
 }
 
@@ -89,7 +92,7 @@ func (x *xClient) around(ctx context.Context, serviceMethod string, args, reply 
 // for every server or for ctx: set a timeout.
 func (x *xClient) Broadcast(ctx context.Context, serviceMethod string, args interface{}, reply interface{}) error {
 	ctx = x.withAuth(ctx)
-	return x.around(ctx, serviceMethod, args, reply, func() error {
+	return x.around(ctx, KindBroadcast, serviceMethod, args, reply, func(ctx context.Context) error {
 		results, _, err := x.fanout(ctx, serviceMethod, args, reply, false)
 		if err != nil {
 			return err
@@ -117,7 +120,7 @@ func (x *xClient) Broadcast(ctx context.Context, serviceMethod string, args inte
 // reply and cancels the others. When all fail it returns a *errors.MultiError of their errors.
 func (x *xClient) Fork(ctx context.Context, serviceMethod string, args interface{}, reply interface{}) error {
 	ctx = x.withAuth(ctx)
-	return x.around(ctx, serviceMethod, args, reply, func() error {
+	return x.around(ctx, KindFork, serviceMethod, args, reply, func(ctx context.Context) error {
 		fctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		results, _, err := x.fanout(fctx, serviceMethod, args, reply, true)
@@ -143,7 +146,7 @@ func (x *xClient) Fork(ctx context.Context, serviceMethod string, args interface
 func (x *xClient) Inform(ctx context.Context, serviceMethod string, args interface{}, reply interface{}) ([]Receipt, error) {
 	ctx = x.withAuth(ctx)
 	var receipts []Receipt
-	err := x.around(ctx, serviceMethod, args, reply, func() error {
+	err := x.around(ctx, KindInform, serviceMethod, args, reply, func(ctx context.Context) error {
 		results, n, err := x.fanout(ctx, serviceMethod, args, reply, false)
 		if err != nil {
 			return err

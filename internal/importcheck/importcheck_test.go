@@ -277,3 +277,19 @@ func TestRulesCatchViolations(t *testing.T) {
 		}
 	}
 }
+
+// TestOTelAPIOnly: outside tests and examples, the main module uses the
+// OpenTelemetry API only; the SDK is the program's choice.
+func TestOTelAPIOnly(t *testing.T) {
+	pkgs := listAll(t)
+	for path, p := range pkgs {
+		if !isOurs(path) || under(rel(path), "examples") {
+			continue
+		}
+		for _, dep := range p.Deps {
+			if strings.HasPrefix(dep, "go.opentelemetry.io/otel/sdk") || strings.HasPrefix(dep, "go.opentelemetry.io/otel/exporters") {
+				t.Errorf("%s depends on %s: only the OTel API is allowed outside tests and examples", rel(path), dep)
+			}
+		}
+	}
+}

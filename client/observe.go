@@ -1,0 +1,178 @@
+package client
+
+import (
+	"context"
+
+	"github.com/courier-rpc/courier/protocol"
+)
+
+// CallKind tells what an XClient operation observed by a CallObserverPlugin
+// is.
+type CallKind uint8
+
+// Kinds of observed XClient operations.
+const (
+	// KindCall is Call (and Go, which runs Call).
+	KindCall CallKind = iota
+	// KindOneway is Oneshot: a oneway request to one server.
+	KindOneway
+	// KindBroadcast is Broadcast.
+	KindBroadcast
+	// KindFork is Fork.
+	KindFork
+	// KindInform is Inform.
+	KindInform
+)
+
+var kindNames = [...]string{"call", "oneway", "broadcast", "fork", "inform"}
+
+// String returns the kind's lower-case name.
+func (k CallKind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// CallInfo describes one XClient operation for a CallObserverPlugin. It is
+// valid only during the StartCall and EndCall that receive it.
+type CallInfo struct {
+	ServicePath   string
+	ServiceMethod string
+	Kind          CallKind
+	FailMode      FailMode
+}
+
+// CallObserverPlugin observes whole XClient operations (Call, Go, Oneshot,
+// Broadcast, Fork, Inform), however many attempts or servers they take;
+// each attempt on a connection is seen by AttemptObserverPlugin. It is the
+// hook of tracing and metrics plugins (clientplugin/otel). Methods must be
+// safe for concurrent use.
+type CallObserverPlugin interface {
+	// StartCall runs first; the ctx it returns (ctx or one derived from
+	// it, e.g. carrying a span) is the ctx of the operation and of its
+	// attempts.
+	StartCall(ctx context.Context, info *CallInfo) context.Context
+	// EndCall runs once per StartCall with the ctx StartCall returned and
+	// the operation's error.
+	EndCall(ctx context.Context, info *CallInfo, err error)
+}
+
+// AttemptObserverPlugin observes each request a Client sends with Call or
+// SendRaw (every attempt of an XClient call goes through one): from just
+// before it is sent to its response or failure. Methods must be safe for
+// concurrent use.
+type AttemptObserverPlugin interface {
+	// StartAttempt runs before req is sent to remoteAddr (host:port). It
+	// may add request metadata (trace context) by giving req.Metadata a
+	// NEW map holding the old entries and its own: the old map may be the
+	// caller's and must not be modified. The ctx it returns is the one
+	// EndAttempt gets.
+	StartAttempt(ctx context.Context, req *protocol.Message, remoteAddr string) context.Context
+	// EndAttempt runs once per StartAttempt with the response (nil for a
+	// oneway request or when none came) and the attempt's error. res is
+	// valid only during the call.
+	EndAttempt(ctx context.Context, res *protocol.Message, err error)
+}
+
+// observerSource is implemented by this package's plugin containers: they
+// answer from their per-hook snapshot.
+type observerSource interface {
+	callObservers() []CallObserverPlugin
+	attemptObservers() []AttemptObserverPlugin
+}
+
+func (c *pluginContainer) callObservers() []CallObserverPlugin { return c.load().callObs }
+
+func (c *pluginContainer) attemptObservers() []AttemptObserverPlugin { return c.load().attemptObs }
+
+func (p *connPlugins) callObservers() []CallObserverPlugin { return callObserversOf(p.c()) }
+
+func (p *connPlugins) attemptObservers() []AttemptObserverPlugin { return attemptObserversOf(p.c()) }
+
+// callObserversOf returns the CallObserverPlugins of pc (nil: none).
+func callObserversOf(pc PluginContainer) []CallObserverPlugin {
+	if pc == nil {
+		return nil
+	}
+	if s, ok := pc.(observerSource); ok {
+		return s.callObservers()
+	}
+	var out []CallObserverPlugin
+	for _, p := range pc.All() {
+		if o, ok := p.(CallObserverPlugin); ok {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// attemptObserversOf returns the AttemptObserverPlugins of pc (nil: none).
+func attemptObserversOf(pc PluginContainer) []AttemptObserverPlugin {
+	if pc == nil {
+		return nil
+	}
+	if s, ok := pc.(observerSource); ok {
+		return s.attemptObservers()
+	}
+	var out []AttemptObserverPlugin
+	for _, p := range pc.All() {
+		if o, ok := p.(AttemptObserverPlugin); ok {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// observedCall is one XClient operation under observation; its zero value
+// (no observers) does nothing.
+type observedCall struct {
+	obs  []CallObserverPlugin
+	info CallInfo
+}
+
+// startObservedCall runs the StartCall hooks of x's plugins and returns the
+// operation's ctx.
+func (x *xClient) startObservedCall(ctx context.Context, method string, kind CallKind) (context.Context, observedCall) {
+	obs := callObserversOf(x.GetPlugins())
+	if obs == nil {
+		return ctx, observedCall{}
+	}
+	oc := observedCall{obs: obs, info: CallInfo{ServicePath: x.servicePath, ServiceMethod: method, Kind: kind, FailMode: x.failMode}}
+	for _, o := range obs {
+		if c := o.StartCall(ctx, &oc.info); c != nil {
+			ctx = c
+		}
+	}
+	return ctx, oc
+}
+
+// end runs the EndCall hooks in reverse order.
+func (oc *observedCall) end(ctx context.Context, err error) {
+	for i := len(oc.obs) - 1; i >= 0; i-- {
+		oc.obs[i].EndCall(ctx, &oc.info, err)
+	}
+}
+
+// startAttempt runs the StartAttempt hooks of client's plugins for m;
+// obs is nil when there are none.
+func (client *Client) startAttempt(ctx context.Context, m *protocol.Message) (context.Context, []AttemptObserverPlugin) {
+	obs := attemptObserversOf(client.Plugins)
+	if obs == nil {
+		return ctx, nil
+	}
+	addr := client.RemoteAddr()
+	for _, o := range obs {
+		if c := o.StartAttempt(ctx, m, addr); c != nil {
+			ctx = c
+		}
+	}
+	return ctx, obs
+}
+
+// endAttempt runs the EndAttempt hooks in reverse order.
+func endAttempt(obs []AttemptObserverPlugin, ctx context.Context, res *protocol.Message, err error) {
+	for i := len(obs) - 1; i >= 0; i-- {
+		obs[i].EndAttempt(ctx, res, err)
+	}
+}

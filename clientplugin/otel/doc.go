@@ -1,0 +1,27 @@
+// Package otel traces and measures a courier client's calls with
+// OpenTelemetry. It depends only on the OpenTelemetry API: the program
+// installs an SDK.
+//
+// Added to an XClient's plugins, it records one CLIENT span per XClient
+// operation (Call, Go, Oneshot, Broadcast, Fork, Inform), named
+// "Service/Method", and one child CLIENT span per attempt on a connection,
+// so that a Failover retry, a Failbackup hedge (the loser's span ends with
+// the cancellation) or each server of a Broadcast is visible. Added to a
+// single Client's plugins, it records one span per call. The attempt's
+// span context is written into the request metadata as W3C trace context
+// (traceparent, tracestate, baggage), which courier servers and rpcx
+// servers with rpcx's OpenTelemetry plugin read. Attributes follow the RPC
+// semantic conventions (v1.40+): rpc.system.name, rpc.method,
+// rpc.response.status_code (and rpc.status_code), error.type on failure,
+// server.address/server.port on attempts; courier.attempt (1, 2, ...) and
+// courier.fail_mode. Payloads are never recorded.
+//
+// Metrics: rpc.client.call.duration (s, the whole operation, the
+// conventions' buckets), rpc.client.request.size and
+// rpc.client.response.size (By, per attempt), courier.client.active_calls,
+// courier.client.attempts, courier.client.retries (attempts after the
+// first of Failover/Failtry) and courier.client.hedges (extra attempts of
+// Failbackup).
+//
+//	xc.GetPlugins().Add(otel.New(otel.WithTracerProvider(tp), otel.WithMeterProvider(mp)))
+package otel

@@ -1,0 +1,106 @@
+package otel_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	testutils "github.com/courier-rpc/courier/_testutils"
+	"github.com/courier-rpc/courier/client"
+	"github.com/courier-rpc/courier/server"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// histCount returns count and sum of the histogram name over the points
+// whose attributes include want.
+func histCount(t *testing.T, e *env, name string, want map[string]string) (uint64, float64) {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := e.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	var sum float64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != name {
+				continue
+			}
+			h, ok := m.Data.(metricdata.Histogram[float64])
+			if !ok {
+				t.Fatalf("%s is %T", name, m.Data)
+			}
+			for _, dp := range h.DataPoints {
+				if hasAttrs(dp.Attributes, want) {
+					n += dp.Count
+					sum += dp.Sum
+				}
+			}
+		}
+	}
+	return n, sum
+}
+
+func hasAttrs(set attribute.Set, want map[string]string) bool {
+	for k, v := range want {
+		got, ok := set.Value(attribute.Key(k))
+		if v == "" {
+			if ok {
+				return false
+			}
+			continue
+		}
+		if !ok || got.Emit() != v {
+			return false
+		}
+	}
+	return true
+}
+
+// 10,000 calls from 100 goroutines: exact counts on both sides, seconds,
+// attributes as specified.
+func TestMetricsExactCounts(t *testing.T) {
+	e := newEnv(t)
+	s := server.NewServer()
+	s.Plugins.Add(e.serverPlugin())
+	addr := serve(t, s, map[string]any{"Arith": new(testutils.Arith)})
+	xc := xclient(t, "Arith", client.Failfast, client.DefaultOption, e.clientPlugin(), addr)
+	const goroutines, perG = 100, 100
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perG {
+				if err := xc.Call(t.Context(), "Mul", &testutils.Args{A: g, B: i}, &testutils.Reply{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_ = xc.Call(t.Context(), "Div", &testutils.Args{A: 1}, &testutils.Reply{})
+	}
+	ok := map[string]string{"rpc.system.name": "rpcx", "rpc.method": "Arith/Mul", "rpc.response.status_code": "OK", "error.type": ""}
+	for _, name := range []string{"rpc.server.call.duration", "rpc.client.call.duration"} {
+		n, sum := histCount(t, e, name, ok)
+		if n != goroutines*perG {
+			t.Errorf("%s count = %d, want %d", name, n, goroutines*perG)
+		}
+		if sum <= 0 || sum/float64(n) > 1 {
+			t.Errorf("%s mean %v: not seconds", name, sum/float64(n))
+		}
+		failed := map[string]string{"rpc.method": "Arith/Div", "error.type": "UNKNOWN", "rpc.response.status_code": "UNKNOWN"}
+		if n, _ := histCount(t, e, name, failed); n != 3 {
+			t.Errorf("%s errors = %d, want 3", name, n)
+		}
+	}
+}

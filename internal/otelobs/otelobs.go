@@ -1,0 +1,171 @@
+// Package otelobs holds what courier's OpenTelemetry plugins
+// (serverplugin/otel, clientplugin/otel) share: their options, the
+// metadata carrier of the W3C trace context, span attributes from
+// addresses, and cached attribute sets per method and outcome. It imports
+// only the OpenTelemetry API, never the SDK.
+package otelobs
+
+import (
+	"sync"
+
+	"github.com/courier-rpc/courier/internal/rpcobs"
+	"github.com/courier-rpc/courier/share"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of courier's tracers and meters.
+const ScopeName = "github.com/courier-rpc/courier"
+
+// Config is what the plugins' options set.
+type Config struct {
+	TracerProvider trace.TracerProvider
+	Tracer         trace.Tracer // set directly by the rpcx-style constructor
+	MeterProvider  metric.MeterProvider
+	Propagators    propagation.TextMapPropagator
+	NoTraces       bool
+	NoMetrics      bool
+}
+
+// Resolve fills unset fields from the global OpenTelemetry providers and
+// propagator (which do nothing until a program installs an SDK).
+func (c *Config) Resolve() {
+	if c.Tracer == nil {
+		tp := c.TracerProvider
+		if tp == nil {
+			tp = otel.GetTracerProvider()
+		}
+		c.Tracer = tp.Tracer(ScopeName)
+	}
+	if c.MeterProvider == nil {
+		c.MeterProvider = otel.GetMeterProvider()
+	}
+	if c.Propagators == nil {
+		c.Propagators = otel.GetTextMapPropagator()
+		if len(c.Propagators.Fields()) == 0 {
+			c.Propagators = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+		}
+	}
+}
+
+// Meter returns the meter of the plugins.
+func (c *Config) Meter() metric.Meter { return c.MeterProvider.Meter(ScopeName) }
+
+// Carrier adapts request metadata to a propagation.TextMapCarrier. Set
+// writes into a copy made on the first write, so the map it started with
+// (possibly a caller's) is never modified; Map returns the result.
+type Carrier struct {
+	md     map[string]string
+	copied bool
+}
+
+// NewCarrier returns a carrier reading md.
+func NewCarrier(md map[string]string) *Carrier { return &Carrier{md: md} }
+
+// Get returns the value of key.
+func (c *Carrier) Get(key string) string { return c.md[key] }
+
+// Set sets key, copying the map first.
+func (c *Carrier) Set(key, value string) {
+	if !c.copied {
+		n := make(map[string]string, len(c.md)+3)
+		for k, v := range c.md {
+			n[k] = v
+		}
+		c.md, c.copied = n, true
+	}
+	c.md[key] = value
+}
+
+// Keys returns the keys present.
+func (c *Carrier) Keys() []string {
+	out := make([]string, 0, len(c.md))
+	for k := range c.md {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Map returns the metadata, with what Set added.
+func (c *Carrier) Map() map[string]string { return c.md }
+
+// AddrAttrs returns the attributes of a host:port address under the given
+// address and port keys.
+func AddrAttrs(hostport, addrKey, portKey string) []attribute.KeyValue {
+	if hostport == "" {
+		return nil
+	}
+	h, p := rpcobs.SplitHostPort(hostport)
+	out := []attribute.KeyValue{attribute.String(addrKey, h)}
+	if p > 0 {
+		out = append(out, attribute.Int(portKey, p))
+	}
+	return out
+}
+
+// MethodName returns "Service/Method", or rpcobs.OtherMethod for calls the
+// server did not know (code Unimplemented), for metric attributes.
+func MethodName(service, method string, code share.Code) string {
+	if code == share.CodeUnimplemented {
+		return rpcobs.OtherMethod
+	}
+	return rpcobs.Method(service, method)
+}
+
+// OutcomeAttrs returns the status attributes of a call ending with code:
+// rpc.response.status_code (and its legacy spelling) and, on failure,
+// error.type.
+func OutcomeAttrs(code share.Code) []attribute.KeyValue {
+	name := rpcobs.StatusName(code)
+	out := []attribute.KeyValue{
+		attribute.String(rpcobs.KeyStatusCode, name),
+		attribute.String(rpcobs.KeyStatusCodeLegacy, name),
+	}
+	if code != share.CodeOK {
+		out = append(out, attribute.String(rpcobs.KeyErrorType, name))
+	}
+	return out
+}
+
+// SetCache caches the metric attribute set of each method and outcome, so
+// that recording a call allocates no attribute set.
+type SetCache struct {
+	m sync.Map // setKey -> metric.MeasurementOption
+}
+
+type setKey struct {
+	service, method string
+	code            share.Code
+}
+
+// Get returns the measurement option with the attributes rpc.system.name,
+// rpc.method and the outcome's.
+func (c *SetCache) Get(service, method string, code share.Code) metric.MeasurementOption {
+	k := setKey{service, method, code}
+	if v, ok := c.m.Load(k); ok {
+		return v.(metric.MeasurementOption)
+	}
+	kvs := append([]attribute.KeyValue{
+		attribute.String(rpcobs.KeySystem, rpcobs.System),
+		attribute.String(rpcobs.KeyMethod, MethodName(service, method, code)),
+	}, OutcomeAttrs(code)...)
+	opt := metric.WithAttributeSet(attribute.NewSet(kvs...))
+	if code == share.CodeUnimplemented {
+		return opt // unknown names must not grow the cache
+	}
+	k.service, k.method = string([]byte(service)), string([]byte(method))
+	v, _ := c.m.LoadOrStore(k, opt)
+	return v.(metric.MeasurementOption)
+}
+
+// Must reports err, if any, to OpenTelemetry's error handler and returns v:
+// instrument constructors return a usable instrument even with an error.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		otel.Handle(err)
+	}
+	return v
+}

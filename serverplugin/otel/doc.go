@@ -1,0 +1,27 @@
+// Package otel traces and measures a courier server's calls with
+// OpenTelemetry. It depends only on the OpenTelemetry API: the program
+// installs an SDK (or not: then nothing is recorded and little is spent).
+//
+// Each call served gets a SERVER span named "Service/Method" whose parent
+// is the W3C trace context (traceparent, tracestate, baggage) found in the
+// request metadata, the same keys rpcx's OpenTelemetry plugin writes, so a
+// trace continues across courier and rpcx services. Attributes follow the
+// RPC semantic conventions (v1.40+): rpc.system.name ("rpcx"), rpc.method
+// ("Service/Method"), rpc.response.status_code (courier's error code name,
+// "OK" on success; also as rpc.status_code), error.type on failure,
+// server.address/server.port, network.peer.address/network.peer.port;
+// courier.oneway on oneway calls. The span status is Error when the call
+// fails. Payloads are never recorded. Pushes to clients (SendMessage) get a
+// PRODUCER span.
+//
+// Metrics: rpc.server.call.duration (s, the conventions' buckets),
+// rpc.server.request.size and rpc.server.response.size (By, payload
+// bytes), courier.server.active_calls, courier.server.connections.open,
+// courier.server.calls.refused (calls answered "overloaded").
+//
+//	p := otel.New(otel.WithTracerProvider(tp), otel.WithMeterProvider(mp))
+//	s.Plugins.Add(p)
+//
+// NewOpenTelemetryPlugin(tracer, propagators) is the constructor of rpcx's
+// plugin, for source compatibility.
+package otel
