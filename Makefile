@@ -10,7 +10,7 @@ TAGSETS := etcd zookeeper consul mdns quic kcp "etcd zookeeper consul mdns quic 
 ENGINE_TAGS := etcd zookeeper consul mdns
 FUZZTIME ?= 30s
 
-.PHONY: scale cli-tools help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines test-rolling test-dashboard bench bench-compare bench-ci lint fmt fuzz cover
+.PHONY: bench-cli-check scale cli-tools help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines test-rolling test-dashboard bench bench-compare bench-ci lint fmt fuzz cover
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'

@@ -17,3 +17,5 @@ echo "== engine tests, tags: $tags"
 # -p 1: fault tests stop whole engines, which must not hit another package's tests.
 pkgs=(./client/ ./serverplugin/ ./serverplugin/prometheus/ $(find _testutils -name '*_test.go' -printf './%h\n' | sort -u))
 go test -p 1 -race -count=1 -timeout 40m -tags "$tags" "${pkgs[@]}"
+# courier list/describe --registry against every engine (the built binary; about 15 s).
+go test -race -count=1 -timeout 5m -run '^TestRegistry' ./cmd/courier/

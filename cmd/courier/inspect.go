@@ -208,7 +208,11 @@ func printRegistry(w io.Writer, format string, svcs []registryadmin.Service) err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, s := range svcs {
-		fmt.Fprintf(tw, "%s\t(%d servers)\n", s.Name, len(s.Servers))
+		plural := "s"
+		if len(s.Servers) == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(tw, "%s (%d server%s)\n", s.Name, len(s.Servers), plural) // no tab: ends the column block
 		for _, sv := range s.Servers {
 			fmt.Fprintf(tw, "  %s\t%s\n", sv.Key, fieldsText(sv))
 		}
