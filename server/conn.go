@@ -80,6 +80,13 @@ type conn struct {
 	stop       chan struct{} // closed by close()
 	roomCh     chan struct{} // signalled when a notification was written
 
+	// The read side, owned by the connection's current reader: br is nil
+	// while the connection is idle (see waitFrame in conn_idle.go), head
+	// holds the bytes read on waking up, head[headR:headW] not yet in br.
+	head         [idleReadSize]byte
+	headR, headW int
+	brShared     bool // br reads more than the connection (CONNECT with bytes behind it): never pooled
+
 	inlineState
 }
 
@@ -170,7 +177,7 @@ func (s *Server) readLoop(c *conn) loopExit {
 			log.Debugf("server: closing connection from %s: %v", c.nc.RemoteAddr(), limitErr)
 			return exitClose
 		}
-		if _, err := c.br.Peek(1); err != nil {
+		if err := c.waitFrame(); err != nil {
 			c.logReadError(err)
 			return exitClose
 		}

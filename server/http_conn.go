@@ -23,7 +23,7 @@ const connectedStatus = "HTTP/1.0 200 Connected to rpcx\n\n"
 // serveHTTPRequest; a CONNECT request switches the connection to the rpcx
 // protocol. It returns once the connection is closed.
 func (s *Server) serveHTTPConn(c *conn) {
-	hc := &replayConn{Conn: c.nc, r: c.br}
+	hc := &replayConn{Conn: c.nc, c: c}
 	ln := newOneConnListener(hc)
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +71,12 @@ func (s *Server) connectSniffed(w http.ResponseWriter, c *conn, ln *oneConnListe
 	defer ln.Close()
 	if rest != nil {
 		// The client sent frames right behind its CONNECT: read them first.
-		c.br = bufio.NewReaderSize(io.MultiReader(rest, c.br), readBufferSize)
+		var src io.Reader = c.nc // replayConn dropped the drained sniffing buffer
+		if c.br != nil {
+			src = c.br
+		}
+		c.br = bufio.NewReaderSize(io.MultiReader(rest, src), readBufferSize)
+		c.brShared = true
 	}
 	_ = c.nc.SetDeadline(time.Time{})
 	if _, err := io.WriteString(c.nc, connectedStatus); err != nil {
@@ -127,6 +132,7 @@ func (s *Server) serveStream(nc net.Conn, rest io.Reader, greeting string) {
 	c := newConn(s, nc)
 	if rest != nil {
 		c.br = bufio.NewReaderSize(io.MultiReader(rest, nc), readBufferSize)
+		c.brShared = true
 	}
 	if !s.trackConn(c) {
 		c.close()
@@ -145,15 +151,32 @@ func (s *Server) serveStream(nc net.Conn, rest io.Reader, greeting string) {
 }
 
 // replayConn is a connection whose reads go through the buffered reader
-// that sniffed its first byte. It is the net.Conn of HTTP requests served
-// on the rpcx port (SendMessage does not know it: HTTP has no push).
+// that sniffed its first bytes until it is drained, then straight to the
+// connection (the drained buffer goes back to the pool, so an idle
+// keep-alive connection holds none of its own). It is the net.Conn of HTTP
+// requests served on the rpcx port (SendMessage does not know it: HTTP has
+// no push). net/http reads it from one goroutine at a time, which owns c.br
+// meanwhile.
 type replayConn struct {
 	net.Conn
-	r io.Reader
+	c *conn
 }
 
-// Read reads through the sniffing reader.
-func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+// Read reads what the sniffing reader holds, then the connection.
+func (rc *replayConn) Read(p []byte) (int, error) {
+	c := rc.c
+	if c.br != nil {
+		if c.br.Buffered() > 0 {
+			return c.br.Read(p)
+		}
+		if !c.brShared {
+			c.br.Reset(nil)
+			readers.Put(c.br)
+		}
+		c.br = nil
+	}
+	return rc.Conn.Read(p)
+}
 
 // oneConnListener hands one connection to http.Server.Serve, then blocks
 // in Accept until closed.

@@ -78,13 +78,13 @@ func (s *Server) serveJSONRPC(w http.ResponseWriter, r *http.Request, nc net.Con
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '[':
-		var raws []json.RawMessage
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			writeJSONRPC(w, jsonrpcFail(nil, CodeParseJSONRPCError, "parse error: "+err.Error()), nil)
-			return
-		}
-		if len(raws) == 0 || len(raws) > MaxJSONRPCBatch {
+		raws, err := splitBatch(trimmed)
+		switch {
+		case errors.Is(err, errBatchSize):
 			writeJSONRPC(w, jsonrpcFail(nil, CodeInvalidjsonrpcRequest, "invalid request: a batch holds 1 to "+strconv.Itoa(MaxJSONRPCBatch)+" requests"), nil)
+			return
+		case err != nil:
+			writeJSONRPC(w, jsonrpcFail(nil, CodeParseJSONRPCError, "parse error: "+err.Error()), nil)
 			return
 		}
 		out := make([]*jsonrpcResponse, 0, len(raws))
@@ -108,6 +108,43 @@ func (s *Server) serveJSONRPC(w http.ResponseWriter, r *http.Request, nc net.Con
 		}
 		writeJSONRPC(w, res, resMeta)
 	}
+}
+
+// errBatchSize is splitBatch's error for an empty batch or one longer
+// than MaxJSONRPCBatch.
+var errBatchSize = errors.New("server: json-rpc batch size")
+
+// splitBatch splits a JSON array into its entries, as slices of body. It
+// stops with errBatchSize as soon as the array is empty or an entry past
+// MaxJSONRPCBatch starts, so an oversized batch costs no more than the cap
+// allows however long it is; other errors are JSON syntax errors.
+func splitBatch(body []byte) ([]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // '['
+		return nil, err
+	}
+	var raws []json.RawMessage
+	for dec.More() {
+		if len(raws) == MaxJSONRPCBatch {
+			return nil, errBatchSize
+		}
+		start := dec.InputOffset()
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, err
+		}
+		raws = append(raws, bytes.TrimLeft(body[start:dec.InputOffset()], " \t\r\n,"))
+	}
+	if _, err := dec.Token(); err != nil { // ']'
+		return nil, err
+	}
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) != 0 {
+		return nil, errors.New("invalid character after top-level value")
+	}
+	if len(raws) == 0 {
+		return nil, errBatchSize
+	}
+	return raws, nil
 }
 
 // httpMeta reads request metadata from X-RPCX-Meta and the auth token from

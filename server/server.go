@@ -433,8 +433,13 @@ func (s *Server) findConn(nc net.Conn) *conn {
 	return s.conns[nc]
 }
 
-// newReader returns the buffered reader of a connection.
-func newReader(nc net.Conn) *bufio.Reader { return bufio.NewReaderSize(nc, readBufferSize) }
+// newReader returns the buffered reader of a connection, from the pool of
+// read buffers (conn_idle.go) that idle connections give theirs back to.
+func newReader(nc net.Conn) *bufio.Reader {
+	br := readers.Get().(*bufio.Reader) // see conn_idle.go
+	br.Reset(nc)
+	return br
+}
 
 // RegisterOnShutdown adds f to the functions run once when the server is
 // shut down or closed.
