@@ -302,3 +302,15 @@ func TestBrowserPageLoad100(t *testing.T) {
 		t.Fatalf("page rendered in %v ms (median of the warm loads %.0f ms), want under 200", times, warm[2])
 	}
 }
+
+// TestBrowserRegistryDown points the dashboard at a registry that does not
+// answer: the page says so in its banner, and nothing crashes.
+func TestBrowserRegistryDown(t *testing.T) {
+	url := startDashboard(t, "etcd://127.0.0.1:1/nothing_here")
+	p := page{t: t, ctx: browser(t)}
+	p.do(chromedp.Navigate(url))
+	p.waitJS("registry error in the banner", `!document.getElementById("banner").hidden &&
+		document.getElementById("banner").textContent.includes("registry unavailable") &&
+		document.getElementById("no-services") !== null`, 20*time.Second)
+	screenshot(t, p.ctx, "registry-down")
+}

@@ -1,7 +1,12 @@
 package dashboard
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -118,5 +123,44 @@ func TestParseMetrics(t *testing.T) {
 	}
 	if _, err := parseMetrics(strings.NewReader("go_goroutines 5\n")); err != errNoHistogram {
 		t.Errorf("a page without the histogram: %v", err)
+	}
+}
+
+func TestServe(t *testing.T) {
+	t.Parallel()
+	key := startServer(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, Config{Addr: key, Listen: "127.0.0.1:0", OnListen: func(a net.Addr) { addrc <- a }})
+	}()
+	var url string
+	select {
+	case a := <-addrc:
+		url = "http://" + a.String()
+	case err := <-done:
+		t.Fatalf("Serve: %v", err)
+	}
+	for _, path := range []string{"/", "/app.js", "/detail.js", "/style.css"} {
+		res, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || len(body) == 0 || !strings.Contains(res.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+			t.Fatalf("GET %s: %d, %d bytes, CSP %q", path, res.StatusCode, len(body), res.Header.Get("Content-Security-Policy"))
+		}
+		if path == "/" && (strings.Contains(string(body), "http://") || strings.Contains(string(body), "https://")) {
+			t.Fatal("the page names an external URL; it must work offline")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve after cancel: %v", err)
+	}
+	if err := Serve(t.Context(), Config{Addr: key, Listen: "127.0.0.1:-1"}); err == nil || errors.Is(err, ErrConfig) {
+		t.Fatalf("Serve on a bad address: %v", err)
 	}
 }
