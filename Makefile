@@ -10,7 +10,7 @@ TAGSETS := etcd zookeeper consul mdns quic kcp "etcd zookeeper consul mdns quic 
 ENGINE_TAGS := etcd zookeeper consul mdns
 FUZZTIME ?= 30s
 
-.PHONY: bench-cli-check scale cli-tools help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines test-rolling test-dashboard bench bench-compare bench-ci lint fmt fuzz cover
+.PHONY: bench-cli-check scale cli-tools help test test-all test-unit test-tags test-examples test-transports test-compat test-benchmarks test-engines test-rolling test-dashboard bench bench-compare bench-overload bench-ci lint fmt fuzz cover
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bench-cli-check: ## courier bench agrees within 10% with benchmarks/cmd/client, 
 
 bench-compare: ## courier vs rpcx vs grpc-go, interleaved (about 6 minutes; see benchmarks/README.md)
 	cd benchmarks && ./run.sh
+
+bench-overload: ## overload scenarios (slow server, 3x overload, retry storm, brown-out) vs rpcx (about 1 minute)
+	cd benchmarks && $(GO) run ./cmd/overload
 
 bench: ## micro-benchmarks with -benchmem
 	$(GO) test -run '^$$' -bench . -benchmem ./protocol/ ./server/ ./client/

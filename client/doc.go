@@ -95,4 +95,20 @@
 // and, having no keep-alive, Option.IdleTimeout or heartbeats to notice a
 // dead server. Without the tags these networks fail with an error naming
 // the tag to build with.
+//
+// # Retries, budgets, hedging and ejection
+//
+// Every attempt of an XClient call goes through the connection's own
+// Client.Call (so per-Client plugins see each attempt) and is classified:
+// ProvablyNotRun errors (no connection, request never written, breaker
+// open, drain notice, share.CodeOverloaded) get one transparent retry on
+// another server in every fail mode; errors that may have run are retried
+// only by Failover, Failtry, Failbackup and Fork, and never for methods
+// declared non-idempotent (Option.NonIdempotent, or the server's
+// share.NonIdempotentMetaKey metadata). Extra attempts draw from a
+// RetryBudget (20 % of calls plus 10/s by default); Option.Backoff spaces
+// retries without sleeping past the deadline; Failbackup hedges up to
+// Option.Hedges times. Outlier ejection (OutlierConfig) works under every
+// selector, and P2CPeakEWMA balances on latency and load. XClient.Stats
+// counts each decision.
 package client

@@ -135,4 +135,12 @@
 //	WithMaxConnRequests    4096 in-flight requests per connection
 //	WithMaxNotifyQueue     1024 queued notifications per connection
 //	WithPool               unbounded pool of reused workers, idle exit after 10s
+//	                       (idle workers beyond the last second's peak exit within ~2s)
+//	WithConcurrencyLimiter none (see NewGradientLimiter)
+//	WithMaxInFlight        none
+//	WithQueueTimeout       0 (requests over the limit are refused at once)
+//
+// Requests over the concurrency limit are refused before their payload is
+// decoded with ErrOverloaded (share.CodeOverloaded, which courier clients
+// retry elsewhere); Stats().Shed and Stats().Expired count the refusals.
 package server
