@@ -87,6 +87,11 @@ type conn struct {
 	headR, headW int
 	brShared     bool // br reads more than the connection (CONNECT with bytes behind it): never pooled
 
+	// detached is set by serveHTTPConn, on the accepting goroutine, when
+	// net/http takes the connection over: that goroutine then neither
+	// untracks it nor releases its connWG count (serveHTTPConn's done does).
+	detached bool
+
 	inlineState
 }
 

@@ -18,22 +18,33 @@ import (
 // (followed by "\n\n"), after which both sides speak the rpcx protocol.
 const connectedStatus = "HTTP/1.0 200 Connected to rpcx\n\n"
 
-// serveHTTPConn serves HTTP/1 on a connection whose first byte is not the
-// rpcx magic number (the byte is still buffered in c.br). Requests go to
+// serveHTTPConn serves HTTP/1 on a connection whose first bytes are an
+// HTTP method (they are still buffered in c.br). Requests go to
 // serveHTTPRequest; a CONNECT request switches the connection to the rpcx
-// protocol. It returns once the connection is closed.
+// protocol. It hands the connection to net/http's own goroutine for it and
+// returns at once: c is then detached, and done (closed, untracked, its
+// connWG count released) when net/http closes it or the hijacking handler
+// ends. An idle keep-alive connection so costs one goroutine, as in rpcx.
 func (s *Server) serveHTTPConn(c *conn) {
 	hc := &replayConn{Conn: c.nc, c: c}
 	ln := newOneConnListener(hc)
+	var once sync.Once
+	done := func() {
+		once.Do(func() {
+			c.close()
+			s.untrackConn(c)
+			s.connWG.Done()
+		})
+	}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case r.Method == http.MethodConnect:
-				s.connectSniffed(w, c, ln)
+				s.connectSniffed(w, c, done)
 				return
 			case isWSUpgrade(r):
 				if s.serveWSUpgrade(w, r) {
-					ln.Close() // the connection was taken over and is done
+					done() // the connection was taken over and is done
 				}
 				return
 			}
@@ -45,16 +56,15 @@ func (s *Server) serveHTTPConn(c *conn) {
 		ErrorLog:          stdlog.New(debugWriter{}, "", 0),
 		ConnState: func(_ net.Conn, st http.ConnState) {
 			if st == http.StateClosed {
-				ln.Close()
+				done()
 			}
 		},
 		ConnContext: func(context.Context, net.Conn) context.Context {
 			return context.WithValue(c.ctx, HttpConnContextKey, c.nc)
 		},
 	}
-	_ = srv.Serve(ln) // returns when the connection is closed (ln closes)
-	ln.wait()
-	c.close()
+	c.detached = true
+	_ = srv.Serve(ln) // returns once net/http serves the connection
 }
 
 // maxHTTPHeaderBytes caps the request header of HTTP requests on the rpcx
@@ -63,12 +73,12 @@ const maxHTTPHeaderBytes = 1 << 20
 
 // connectSniffed answers an HTTP CONNECT that arrived on the rpcx port and
 // serves the rpcx protocol on the hijacked connection until it closes.
-func (s *Server) connectSniffed(w http.ResponseWriter, c *conn, ln *oneConnListener) {
+func (s *Server) connectSniffed(w http.ResponseWriter, c *conn, done func()) {
 	_, rest, ok := hijackConnect(w)
 	if !ok {
 		return
 	}
-	defer ln.Close()
+	defer done()
 	if rest != nil {
 		// The client sent frames right behind its CONNECT: read them first.
 		var src io.Reader = c.nc // replayConn dropped the drained sniffing buffer
@@ -178,21 +188,19 @@ func (rc *replayConn) Read(p []byte) (int, error) {
 	return rc.Conn.Read(p)
 }
 
-// oneConnListener hands one connection to http.Server.Serve, then blocks
-// in Accept until closed.
+// oneConnListener hands one connection to http.Server.Serve; its next
+// Accept fails, so Serve returns while net/http serves the connection.
 type oneConnListener struct {
-	mu     sync.Mutex
-	conn   net.Conn
-	addr   net.Addr
-	done   chan struct{}
-	closed bool
+	mu   sync.Mutex
+	conn net.Conn
+	addr net.Addr
 }
 
 func newOneConnListener(nc net.Conn) *oneConnListener {
-	return &oneConnListener{conn: nc, addr: nc.LocalAddr(), done: make(chan struct{})}
+	return &oneConnListener{conn: nc, addr: nc.LocalAddr()}
 }
 
-// Accept returns the connection once, then waits for Close.
+// Accept returns the connection once, then net.ErrClosed.
 func (l *oneConnListener) Accept() (net.Conn, error) {
 	l.mu.Lock()
 	nc := l.conn
@@ -201,23 +209,11 @@ func (l *oneConnListener) Accept() (net.Conn, error) {
 	if nc != nil {
 		return nc, nil
 	}
-	<-l.done
 	return nil, net.ErrClosed
 }
 
-// Close makes Accept return net.ErrClosed. It is idempotent.
-func (l *oneConnListener) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.closed {
-		l.closed = true
-		close(l.done)
-	}
-	return nil
-}
-
-// wait blocks until Close was called.
-func (l *oneConnListener) wait() { <-l.done }
+// Close does nothing: the connection is closed by its own means.
+func (l *oneConnListener) Close() error { return nil }
 
 // Addr returns the local address of the connection.
 func (l *oneConnListener) Addr() net.Addr { return l.addr }

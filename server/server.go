@@ -307,7 +307,12 @@ func (s *Server) ActiveClientConn() []net.Conn {
 // serveConn runs one accepted connection: TLS handshake, plugins, protocol
 // sniffing, then the protocol's handler.
 func (s *Server) serveConn(nc net.Conn) {
-	defer s.connWG.Done()
+	var c *conn
+	defer func() {
+		if c == nil || !c.detached { // a detached connection says when it is done
+			s.connWG.Done()
+		}
+	}()
 	s.stats.accepted.Add(1)
 	if tc, ok := nc.(*tls.Conn); ok {
 		ctx, cancel := s.baseCtx, context.CancelFunc(func() {})
@@ -330,13 +335,17 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.stats.closed.Add(1)
 		return
 	}
-	c := newConn(s, nc)
+	c = newConn(s, nc)
 	if !s.trackConn(c) {
 		c.close()
 		s.stats.closed.Add(1)
 		return
 	}
-	defer s.untrackConn(c)
+	defer func() {
+		if !c.detached {
+			s.untrackConn(c)
+		}
+	}()
 
 	if s.readTimeout > 0 {
 		_ = nc.SetReadDeadline(time.Now().Add(s.readTimeout))
