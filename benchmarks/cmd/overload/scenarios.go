@@ -56,7 +56,7 @@ func startN(rpcx bool, n int, first behaviour, firstReset bool, opts ...server.O
 // slowServer is scenario 1: one of 3 servers answers 20 ms later, c=100.
 func slowServer(d time.Duration) (*report, error) {
 	r := &report{title: "1. Slow server: 3 servers, one +20 ms per call, c=100 closed loop, " + d.String(),
-		head: "| client | servers | calls/s | p50 ms | p99 ms | share to the slow server |\n|---|---|---|---|---|---|"}
+		head: "| client | servers | calls/s | p50 ms | p99 ms | share to the slow server | ejections |\n|---|---|---|---|---|---|---|"}
 	type cfg struct {
 		name  string
 		rpcx  bool
@@ -102,6 +102,10 @@ func slowServer(d time.Duration) (*report, error) {
 			return nil, err
 		}
 		o := closedLoop(100, d, 5*time.Second, k.call)
+		ejections := "-"
+		if k.stats != nil {
+			ejections = fmt.Sprint(k.stats().Ejections)
+		}
 		k.close()
 		share := "-"
 		if c.slow {
@@ -109,7 +113,7 @@ func slowServer(d time.Duration) (*report, error) {
 		}
 		cl.stop()
 		p99[c.name] = o.p(0.99)
-		r.row("| %s | %d | %.0f | %s | %s | %s |", c.name, c.n, o.goodput(), ms(o.p(0.5)), ms(o.p(0.99)), share)
+		r.row("| %s | %d | %.0f | %s | %s | %s | %s |", c.name, c.n, o.goodput(), ms(o.p(0.5)), ms(o.p(0.99)), share, ejections)
 	}
 	base, p2c := p99["courier RoundRobin, the 2 healthy only"], p99["courier P2CPeakEWMA"]
 	r.check(p2c <= base*3/2, "P2C p99 %s ms <= 1.5 x the 2-healthy p99 %s ms", ms(p2c), ms(base))
