@@ -2,6 +2,12 @@
 // frames carry a byte stream (courier's rpcx frames), so a WebSocket looks
 // like any net.Conn. The server's and the client's "ws"/"wss" networks use
 // it after their own HTTP handshakes.
+//
+// It reads text and binary frames alike, because rpcx's own clients
+// (golang.org/x/net/websocket with its default payload type) send rpcx
+// frames in text frames; github.com/coder/websocket's net.Conn adapter
+// refuses those, which is why this package is kept instead of it (the
+// compat module's TestRpcxWebSocketClient checks the text-frame case).
 package wsconn
 
 import (
