@@ -1,6 +1,7 @@
 // Command courier is courier's command line: call methods, list and
 // describe services (from a server's reflection or from a registry), probe
-// health, load-test a method, and serve the HTTP gateway.
+// health, load-test a method, and serve the HTTP gateway and the web
+// dashboard.
 //
 //	courier call     [flags] Service.Method [json | - | @file]
 //	courier list     [flags]                 (--addr or --registry URL)
