@@ -36,6 +36,10 @@ type OutlierConfig struct {
 	// LatencyMinSamples is the number of calls a server needs before its
 	// latency is judged. Default 20.
 	LatencyMinSamples int
+	// LatencyMinExcess is how much slower than its peers' mean a server
+	// must also be to be ejected for latency, so that noise between fast
+	// servers (10µs against 1µs) ejects nothing. Default 5ms.
+	LatencyMinExcess time.Duration
 }
 
 func (c OutlierConfig) withDefaults() OutlierConfig {
@@ -53,6 +57,9 @@ func (c OutlierConfig) withDefaults() OutlierConfig {
 	}
 	if c.LatencyMinSamples <= 0 {
 		c.LatencyMinSamples = 20
+	}
+	if c.LatencyMinExcess <= 0 {
+		c.LatencyMinExcess = 5 * time.Millisecond
 	}
 	return c
 }
@@ -165,7 +172,11 @@ func (o *outliers) slowLocked(key string, st *outlierState) bool {
 			n++
 		}
 	}
-	return n > 0 && st.ewma > o.cfg.LatencyFactor*sum/float64(n)
+	if n == 0 {
+		return false
+	}
+	mean := sum / float64(n)
+	return st.ewma > o.cfg.LatencyFactor*mean && st.ewma-mean > o.cfg.LatencyMinExcess.Seconds()
 }
 
 // ejectLocked ejects st unless the cap on ejected servers is reached or

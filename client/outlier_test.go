@@ -122,3 +122,17 @@ func TestEjectionAppliesToEverySelector(t *testing.T) {
 		})
 	}
 }
+
+// TestOutlierLatencyNeedsExcess: among fast servers a large ratio (10µs
+// against 1µs) is noise, not an outlier.
+func TestOutlierLatencyNeedsExcess(t *testing.T) {
+	o := newOutliers(OutlierConfig{LatencyFactor: 5, LatencyMinSamples: 10})
+	o.retain(outlierServers(3))
+	for range 50 {
+		o.report("s0", time.Microsecond, outcomeSuccess)
+		o.report("s1", time.Microsecond, outcomeSuccess)
+		if o.report("s2", 10*time.Microsecond, outcomeSuccess) {
+			t.Fatal("a server 9µs slower than its peers was ejected")
+		}
+	}
+}
