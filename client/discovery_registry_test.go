@@ -1,4 +1,4 @@
-//go:build zookeeper || consul || mdns
+//go:build etcd || zookeeper || consul || mdns
 
 package client
 
@@ -20,13 +20,14 @@ import (
 	"github.com/courier-rpc/courier/server"
 )
 
-// Shared helpers of the ZooKeeper, Consul and mDNS discovery tests.
+// Shared helpers of the registry behaviour suite and the mDNS tests.
 
 // regPlugin is what the register plugins under test have in common.
 type regPlugin interface {
 	Start() error
 	Stop() error
 	Register(name string, rcvr interface{}, metadata string) error
+	Unregister(name string) error
 	UpdateMetadata(name, metadata string) error
 }
 
