@@ -83,7 +83,7 @@ type conn struct {
 	// The read side, owned by the connection's current reader: br is nil
 	// while the connection is idle (see waitFrame in conn_idle.go), head
 	// holds the bytes read on waking up, head[headR:headW] not yet in br.
-	head         [idleReadSize]byte
+	head         *[idleReadSize]byte // allocated by the first waitFrame: HTTP connections have none
 	headR, headW int
 	brShared     bool // br reads more than the connection (CONNECT with bytes behind it): never pooled
 
@@ -91,6 +91,7 @@ type conn struct {
 	// net/http takes the connection over: that goroutine then neither
 	// untracks it nor releases its connWG count (serveHTTPConn's done does).
 	detached bool
+	httpOnce sync.Once // httpDone
 
 	inlineState
 }

@@ -50,6 +50,9 @@ func (c *conn) waitFrame() error {
 		readers.Put(c.br)
 		c.br = nil
 	}
+	if c.head == nil {
+		c.head = new([idleReadSize]byte)
+	}
 	n, err := c.nc.Read(c.head[:])
 	if n == 0 {
 		if err == nil {

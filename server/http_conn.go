@@ -3,12 +3,9 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
-	stdlog "log"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/courier-rpc/courier/log"
@@ -19,52 +16,16 @@ import (
 const connectedStatus = "HTTP/1.0 200 Connected to rpcx\n\n"
 
 // serveHTTPConn serves HTTP/1 on a connection whose first bytes are an
-// HTTP method (they are still buffered in c.br). Requests go to
-// serveHTTPRequest; a CONNECT request switches the connection to the rpcx
-// protocol. It hands the connection to net/http's own goroutine for it and
-// returns at once: c is then detached, and done (closed, untracked, its
-// connWG count released) when net/http closes it or the hijacking handler
-// ends. An idle keep-alive connection so costs one goroutine, as in rpcx.
+// HTTP method (they are still buffered in c.br): it hands the connection to
+// the Server's one net/http server (http_side.go) and returns at once. c
+// is then detached: httpDone ends it when net/http closes it or a
+// hijacking handler (CONNECT, WebSocket) is done. An idle keep-alive
+// connection so costs one goroutine, net/http's, as in rpcx.
 func (s *Server) serveHTTPConn(c *conn) {
-	hc := &replayConn{Conn: c.nc, c: c}
-	ln := newOneConnListener(hc)
-	var once sync.Once
-	done := func() {
-		once.Do(func() {
-			c.close()
-			s.untrackConn(c)
-			s.connWG.Done()
-		})
-	}
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch {
-			case r.Method == http.MethodConnect:
-				s.connectSniffed(w, c, done)
-				return
-			case isWSUpgrade(r):
-				if s.serveWSUpgrade(w, r) {
-					done() // the connection was taken over and is done
-				}
-				return
-			}
-			s.serveHTTPRequest(w, r, hc)
-		}),
-		ReadHeaderTimeout: s.frameTimeout,
-		IdleTimeout:       s.readTimeout,
-		MaxHeaderBytes:    maxHTTPHeaderBytes,
-		ErrorLog:          stdlog.New(debugWriter{}, "", 0),
-		ConnState: func(_ net.Conn, st http.ConnState) {
-			if st == http.StateClosed {
-				done()
-			}
-		},
-		ConnContext: func(context.Context, net.Conn) context.Context {
-			return context.WithValue(c.ctx, HttpConnContextKey, c.nc)
-		},
-	}
 	c.detached = true
-	_ = srv.Serve(ln) // returns once net/http serves the connection
+	if !s.httpSide.serve(s, &replayConn{Conn: c.nc, c: c}) {
+		c.httpDone()
+	}
 }
 
 // maxHTTPHeaderBytes caps the request header of HTTP requests on the rpcx
@@ -187,36 +148,6 @@ func (rc *replayConn) Read(p []byte) (int, error) {
 	}
 	return rc.Conn.Read(p)
 }
-
-// oneConnListener hands one connection to http.Server.Serve; its next
-// Accept fails, so Serve returns while net/http serves the connection.
-type oneConnListener struct {
-	mu   sync.Mutex
-	conn net.Conn
-	addr net.Addr
-}
-
-func newOneConnListener(nc net.Conn) *oneConnListener {
-	return &oneConnListener{conn: nc, addr: nc.LocalAddr()}
-}
-
-// Accept returns the connection once, then net.ErrClosed.
-func (l *oneConnListener) Accept() (net.Conn, error) {
-	l.mu.Lock()
-	nc := l.conn
-	l.conn = nil
-	l.mu.Unlock()
-	if nc != nil {
-		return nc, nil
-	}
-	return nil, net.ErrClosed
-}
-
-// Close does nothing: the connection is closed by its own means.
-func (l *oneConnListener) Close() error { return nil }
-
-// Addr returns the local address of the connection.
-func (l *oneConnListener) Addr() net.Addr { return l.addr }
 
 // debugWriter sends net/http's own error log lines to the Debug level.
 type debugWriter struct{}

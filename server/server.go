@@ -95,6 +95,8 @@ type Server struct {
 	adm   *admission                 // concurrency gate; nil: none (admission.go)
 	cors  atomic.Pointer[corsPolicy] // SetCORS; nil: no CORS handling
 
+	httpSide httpSide // the net/http server of sniffed HTTP connections
+
 	routesMu      sync.Mutex
 	routes        atomic.Pointer[httpRoutes] // HandleHTTP; copied on write
 	ready         readiness

@@ -170,6 +170,7 @@ func (s *Server) forceClose() {
 	}
 	s.mu.Unlock()
 	s.cancelBase()
+	s.httpSide.stop()
 	for _, ln := range lns {
 		ln.Close()
 	}
