@@ -4,10 +4,12 @@
 //
 // Client is one connection to one server. It multiplexes any number of
 // concurrent calls on that connection: callers encode their arguments and
-// queue the request, one writer goroutine writes everything queued with a
-// single write, and one reader goroutine matches responses to calls by
-// message ID. A Client never reconnects; once IsShutdown reports true make a
-// new one.
+// queue the request; the caller that finds no write in progress writes
+// everything queued with a single write (there is no writer goroutine), and
+// one reader goroutine matches responses to calls by message ID. An idle
+// connection keeps only that reader goroutine and no read or write buffer
+// (on TCP and Unix sockets). A Client never reconnects; once IsShutdown
+// reports true make a new one.
 //
 //	c := client.NewClient(client.DefaultOption)
 //	if err := c.Connect("tcp", "127.0.0.1:8972"); err != nil { ... }
