@@ -91,7 +91,7 @@ once() {
 	# shellcheck disable=SC2046 # flags are words
 	if timeout -k 5 300 "$OUT/$v/client" -framework "$fw" -addr "$addr" -stats "$st" -label "$sc" -rep "$rep" \
 		-d "$DUR" -warmup "$WARMUP" -json $(flags_of "$sc") >"$OUT/one.json" 2>>"$OUT/client.log"; then
-		jq -c --arg v "$v" '.framework += "@" + $v' "$OUT/one.json" >>"$RESULTS"
+		sed "s/\"framework\":\"\([^\"]*\)\"/\"framework\":\"\1@$v\"/" "$OUT/one.json" >>"$RESULTS"
 		stop_server
 		return 0
 	fi

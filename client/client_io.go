@@ -195,7 +195,7 @@ func (client *Client) readLoop(conn net.Conn) {
 		err := br.wait()
 		if err == nil {
 			if msg == nil {
-				msg = protocol.GetPooledMsg()
+				msg = getReaderMsg()
 			}
 			err = msg.DecodeLimited(br, &client.limits)
 		}
@@ -209,7 +209,7 @@ func (client *Client) readLoop(conn net.Conn) {
 		}
 		msg = client.dispatch(msg)
 		if br.buffered() == 0 { // caught up: an idle connection keeps no message
-			protocol.FreeMsg(msg)
+			putReaderMsg(msg)
 			msg = nil
 		}
 	}

@@ -5,12 +5,62 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 	"syscall"
+
+	"github.com/courier-rpc/courier/protocol"
 )
 
-// readBufs holds the read buffers of connections (ReaderBuffsize each).
-var readBufs = sync.Pool{New: func() any { b := make([]byte, ReaderBuffsize); return &b }}
+// readBufs is the free list of connection read buffers (ReaderBuffsize
+// each), shared by every connection and bounded (64 buffers, 1 MiB). It is
+// a channel rather than a sync.Pool: a reader gives its buffer back before
+// parking and takes one after waking, usually on another P, and a
+// sync.Pool keeps a lone returned item in the returning P's private slot,
+// where the other P cannot take it (it would allocate and zero a new buffer
+// per read instead).
+var readBufs = make(chan *[]byte, 64)
+
+func getReadBuf() *[]byte {
+	select {
+	case b := <-readBufs:
+		return b
+	default:
+		b := make([]byte, ReaderBuffsize)
+		return &b
+	}
+}
+
+func putReadBuf(b *[]byte) {
+	select {
+	case readBufs <- b:
+	default: // enough kept: let the collector have it
+	}
+}
+
+// idleMsgs is the free list of the messages readers decode into, for the
+// same reason as readBufs.
+var idleMsgs = make(chan *protocol.Message, 64)
+
+func getReaderMsg() *protocol.Message {
+	select {
+	case m := <-idleMsgs:
+		return m
+	default:
+		return protocol.GetPooledMsg()
+	}
+}
+
+func putReaderMsg(m *protocol.Message) {
+	if cap(m.PayloadBuffer()) > ReaderBuffsize { // a big frame's buffer goes to protocol's pools
+		protocol.FreeMsg(m)
+		return
+	}
+	m.Reset()
+	select {
+	case idleMsgs <- m:
+	default:
+		protocol.FreeMsg(m)
+	}
+}
 
 // connReader is the buffered reader of a Client's connection, used only by
 // its reader goroutine. On a plain TCP or Unix connection it holds a read
@@ -43,7 +93,7 @@ func newConnReader(conn net.Conn) *connReader {
 	if cr.raw != nil {
 		cr.readFn = cr.rawRead
 	} else {
-		cr.buf = readBufs.Get().(*[]byte)
+		cr.buf = getReadBuf()
 	}
 	return cr
 }
@@ -113,7 +163,7 @@ func (cr *connReader) fill() error {
 // again.
 func (cr *connReader) rawRead(fd uintptr) bool {
 	if cr.buf == nil {
-		cr.buf = readBufs.Get().(*[]byte)
+		cr.buf = getReadBuf()
 	}
 	for {
 		n, err := syscall.Read(int(fd), *cr.buf)
@@ -124,7 +174,7 @@ func (cr *connReader) rawRead(fd uintptr) bool {
 		case errors.Is(err, syscall.EINTR):
 			continue
 		case errors.Is(err, syscall.EAGAIN):
-			readBufs.Put(cr.buf)
+			putReadBuf(cr.buf)
 			cr.buf = nil
 			return false
 		}
@@ -136,7 +186,7 @@ func (cr *connReader) rawRead(fd uintptr) bool {
 // release returns the buffer to the pool; the reader is not used again.
 func (cr *connReader) release() {
 	if cr.buf != nil {
-		readBufs.Put(cr.buf)
+		putReadBuf(cr.buf)
 		cr.buf = nil
 	}
 }
