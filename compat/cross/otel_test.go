@@ -73,4 +73,3 @@ func TestRpcxClientTraceparentJoinsTrace(t *testing.T) {
 		t.Fatalf("server span name %q", srv.Name())
 	}
 }
-
