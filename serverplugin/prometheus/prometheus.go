@@ -224,6 +224,8 @@ var statDescs = func() map[string]*prom.Desc {
 		"error_responses": "Responses sent with an error.", "panics": "Handlers that panicked.",
 		"protocol_errors": "Connections closed or requests refused for bad frames.",
 		"notifications":   "Messages pushed to clients (SendMessage).", "reader_takeovers": "Inline handlers that outlived their grace period.",
+		"shed":    "Requests refused as overloaded (over the concurrency limit or queued too long).",
+		"expired": "Queued requests dropped without running because their deadline passed.",
 	} {
 		m[name] = prom.NewDesc("courier_server_"+name+"_total", help, nil, nil)
 	}
@@ -244,6 +246,7 @@ func (c statsCollector) Collect(ch chan<- prom.Metric) {
 		"connections_accepted": st.ConnsAccepted, "connections_closed": st.ConnsClosed, "requests": st.Requests,
 		"heartbeats": st.Heartbeats, "error_responses": st.ErrorResponses, "panics": st.Panics,
 		"protocol_errors": st.ProtocolErrors, "notifications": st.Notifications, "reader_takeovers": st.ReaderTakeovers,
+		"shed": st.Shed, "expired": st.Expired,
 	} {
 		ch <- prom.MustNewConstMetric(statDescs[name], prom.CounterValue, float64(v))
 	}

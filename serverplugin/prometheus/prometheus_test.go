@@ -147,7 +147,7 @@ func TestExactCountsConcurrent(t *testing.T) {
 	res.Body.Close()
 	for _, want := range []string{
 		`rpc_server_call_duration_seconds_count{error_type="",rpc_method="Arith/Mul",rpc_response_status_code="OK",rpc_system_name="rpcx"} 10000`,
-		`rpc_server_calls_in_flight 0`, `rpc_server_connections_open`, `courier_server_requests_total`,
+		`rpc_server_calls_in_flight 0`, `rpc_server_connections_open`, `courier_server_requests_total`, `courier_server_shed_total 0`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("GET /metrics lacks %q:\n%s", want, body)
