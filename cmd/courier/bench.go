@@ -122,6 +122,10 @@ func runBench(ctx context.Context, f *benchFlags, target string, payload []byte,
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	payload, err := encodeArg(f.conn.ser, payload)
+	if err != nil {
+		return err
+	}
 	req, err := f.conn.request(target, payload)
 	if err != nil {
 		return err

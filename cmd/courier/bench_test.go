@@ -85,3 +85,12 @@ func TestBenchErrors(t *testing.T) {
 	}
 	oneStderrLine(t, r, "connect")
 }
+
+func TestBenchMsgpack(t *testing.T) {
+	ts := startServer(t)
+	r := cli(t, "", "bench", "-a", ts.addr, "--ser", "msgpack", "-n", "100", "-o", "json", "--progress", "none", "Arith.Mul", `{"A":2,"B":3}`)
+	var res benchJSON
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &res) != nil || res.Calls != 100 || res.Errors != 0 {
+		t.Fatalf("bench --ser msgpack: %+v", r)
+	}
+}

@@ -28,8 +28,10 @@ func newCallCmd() *cobra.Command {
 		Short: "Call a method with a JSON argument and print the reply",
 		Long: `Call one method and print its reply (pretty JSON when the serialize type is
 JSON). The argument is the second operand, "-" for standard input, "@path"
-or --file for a file, and {} when absent. With --ser raw or protobuf the
-bytes are sent as they are. Errors name the server's error code.
+or --file for a file, and {} when absent. It is JSON for --ser json and
+--ser msgpack (converted to msgpack, and the reply back to JSON); with
+--ser raw or protobuf the bytes are sent as they are. Errors name the
+server's error code.
 
 ` + exitCodesHelp,
 		Example: `  courier call --addr tcp@127.0.0.1:8972 Arith.Mul '{"A":6,"B":7}'
@@ -84,7 +86,7 @@ func readPayload(stdin io.Reader, operands []string, file string, cf *connFlags)
 	default:
 		payload = []byte(src)
 	}
-	if cf.ser == "json" {
+	if cf.ser == "json" || cf.ser == "msgpack" {
 		payload = bytes.TrimSpace(payload)
 		if !json.Valid(payload) {
 			return nil, usageErr("the argument is not valid JSON: %s", abbreviate(payload))
@@ -103,6 +105,10 @@ func abbreviate(b []byte) string {
 }
 
 func runCall(ctx context.Context, stdout io.Writer, cf *connFlags, target string, payload []byte, oneway, showMeta bool) error {
+	payload, err := encodeArg(cf.ser, payload)
+	if err != nil {
+		return err
+	}
 	req, err := cf.request(target, payload)
 	if err != nil {
 		return err
@@ -135,11 +141,7 @@ func runCall(ctx context.Context, stdout io.Writer, cf *connFlags, target string
 			fmt.Fprintf(stdout, "# %s: %s\n", k, resMeta[k])
 		}
 	}
-	var pretty bytes.Buffer
-	if cf.ser == "json" && json.Indent(&pretty, reply, "", "  ") == nil {
-		reply = pretty.Bytes()
-	}
-	_, err = fmt.Fprintf(stdout, "%s\n", reply)
+	_, err = fmt.Fprintf(stdout, "%s\n", decodeReply(cf.ser, reply))
 	return err
 }
 

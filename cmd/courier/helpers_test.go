@@ -136,7 +136,7 @@ func startServer(t *testing.T, opts ...serverOpts) *testServer {
 	r := reflection.New()
 	s.Plugins.Add(r)
 	ts := &testServer{meta: new(Meta)}
-	for name, rcvr := range map[string]any{"Arith": new(tu.Arith), "Meta": ts.meta, "Reflection": r} {
+	for name, rcvr := range map[string]any{"Arith": new(tu.Arith), "Echo": new(tu.Echo), "Meta": ts.meta, "Reflection": r} {
 		if err := s.RegisterName(name, rcvr, ""); err != nil {
 			t.Fatal(err)
 		}

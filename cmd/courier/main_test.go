@@ -33,7 +33,9 @@ func TestCall(t *testing.T) {
 		{"file", "", []string{"call", "-a", ts.addr, "Arith.Mul", "@" + args}, "\"C\": 25"},
 		{"--file", "", []string{"call", "-a", ts.addr, "-f", args, "Arith.Add"}, "\"C\": 10"},
 		{"metadata", "", []string{"call", "-a", ts.addr, "-H", "tenant=blue", "-H", "trace: on", "-v", "Meta.Get"}, "# served-by: meta\n{\n  \"tenant\": \"blue\",\n  \"trace\": \"on\"\n}"},
-		{"gzip msgpack-free raw json", "", []string{"call", "-a", ts.addr, "--gzip", "Arith.Mul", `{"A":4,"B":4}`}, "\"C\": 16"},
+		{"gzip", "", []string{"call", "-a", ts.addr, "--gzip", "Arith.Mul", `{"A":4,"B":4}`}, "\"C\": 16"},
+		{"msgpack", "", []string{"call", "-a", ts.addr, "--ser", "msgpack", "Arith.Mul", `{"A":-3,"B":5}`}, "\"C\": -15"},
+		{"raw", "", []string{"call", "-a", ts.addr, "--ser", "raw", "Echo.Echo", "plain bytes"}, "plain bytes\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
