@@ -145,6 +145,21 @@ func TestMDNS(t *testing.T) {
 	}
 	ifaces := loIface(t)
 
+	// rpcx behaviour 17.7: Register before Start is published by Start.
+	t.Run("RegisterBeforeStart", func(t *testing.T) {
+		p := serverplugin.NewMDNSRegisterPlugin("tcp@127.0.0.1:7009", 0, nil, 0, "")
+		p.Interfaces = ifaces
+		if err := p.Register("Before", nil, "weight=3"); err != nil {
+			t.Fatalf("Register before Start: %v", err)
+		}
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer p.Stop()
+		took := waitList(t, mdnsDiscovery(t, ifaces, "Before"), "tcp@127.0.0.1:7009=weight=3", 5*time.Second)
+		t.Logf("registered before Start, announced %v after", took)
+	})
+
 	t.Run("FollowsRegistrations", func(t *testing.T) {
 		a := serverplugin.NewMDNSRegisterPlugin("tcp@127.0.0.1:7001", 0, nil, 0, "")
 		a.Interfaces = ifaces
@@ -232,13 +247,20 @@ func TestMDNS(t *testing.T) {
 	})
 
 	t.Run("Errors", func(t *testing.T) {
-		if _, err := NewMDNSDiscovery("", time.Second, time.Second, ""); !errors.Is(err, ErrBadDiscovery) {
-			t.Fatalf("empty service: %v", err)
+		empty, err := NewMDNSDiscovery("", time.Second, time.Second, "")
+		if !errors.Is(err, ErrBadDiscovery) || empty == nil {
+			t.Fatalf("empty service: %v (discovery %v), want ErrBadDiscovery and a discovery", err, empty)
 		}
+		empty.Close()
 		bogus := []net.Interface{{Index: 9999, Name: "nope0", Flags: net.FlagUp | net.FlagMulticast}}
-		if _, err := NewMDNSDiscoveryOnInterfaces("Arith", 50*time.Millisecond, time.Second, "", bogus); !errors.Is(err, share.ErrRegistryUnavailable) {
-			t.Fatalf("no usable interface: %v, want ErrRegistryUnavailable", err)
+		d, err := NewMDNSDiscoveryOnInterfaces("Arith", 50*time.Millisecond, time.Second, "", bogus)
+		if !errors.Is(err, share.ErrRegistryUnavailable) || d == nil {
+			t.Fatalf("no usable interface: %v (discovery %v), want ErrRegistryUnavailable and a discovery that keeps browsing", err, d)
 		}
+		if got := d.GetServices(); len(got) != 0 {
+			t.Fatalf("no usable interface, but lists %v", got)
+		}
+		d.Close()
 		for _, addr := range []string{"127.0.0.1:1", "tcp@127.0.0.1"} {
 			p := serverplugin.NewMDNSRegisterPlugin(addr, 0, nil, 0, "")
 			if err := p.Start(); !errors.Is(err, serverplugin.ErrRegistryConfig) {

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
-
-	"github.com/courier-rpc/courier/log"
 )
 
 // Retry bounds of the Consul registrar's background loop.
@@ -76,10 +74,8 @@ type consulRegistrar struct {
 	trs         []*http.Transport
 	serviceID   string
 	checkID     string
-	ctx         context.Context
-	cancel      context.CancelFunc
-	done        chan struct{}
-	syncMu      sync.Mutex // serializes writers of Consul (sync)
+	registrarLoop
+	syncMu sync.Mutex // serializes writers of Consul (sync)
 
 	mu      sync.Mutex
 	cur     int               // index of the client in use
@@ -87,7 +83,6 @@ type consulRegistrar struct {
 	written map[string]string // service -> value written under session
 	dirs    map[string]bool   // service dir keys written
 	ready   bool              // ServerStarted closed (or nil)
-	failing bool              // an outage was logged; log recovery once
 }
 
 func newConsulRegistrar(cfg consulConfig) (registrar, error) {
@@ -98,12 +93,12 @@ func newConsulRegistrar(cfg consulConfig) (registrar, error) {
 		return nil, err
 	}
 	r := &consulRegistrar{
-		cfg:         cfg,
-		timeout:     cfg.options.Timeout(),
-		done:        make(chan struct{}),
-		changeQueue: changeQueue{kick: make(chan struct{}, 1)},
-		written:     make(map[string]string),
-		dirs:        make(map[string]bool),
+		cfg:           cfg,
+		timeout:       cfg.options.Timeout(),
+		registrarLoop: newRegistrarLoop("consul", cfg.servers, cfg.serviceAddress),
+		changeQueue:   changeQueue{kick: make(chan struct{}, 1)},
+		written:       make(map[string]string),
+		dirs:          make(map[string]bool),
 	}
 	r.flush = r.syncNow
 	for _, s := range cfg.servers {
@@ -119,7 +114,6 @@ func newConsulRegistrar(cfg consulConfig) (registrar, error) {
 	_, _ = rand.Read(rnd[:])
 	r.serviceID = "courier-" + strings.NewReplacer("/", "_", "@", "-").Replace(cfg.serviceAddress) + "-" + hex.EncodeToString(rnd[:])
 	r.checkID = "service:" + r.serviceID
-	r.ctx, r.cancel = context.WithCancel(context.Background())
 	go r.run()
 	return r, nil
 }
@@ -421,42 +415,10 @@ func (r *consulRegistrar) serve(beat, tick <-chan time.Time) error {
 	}
 }
 
-func (r *consulRegistrar) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.ctx.Done():
-		return false
-	}
-}
-
-func (r *consulRegistrar) outage(err error) {
-	r.mu.Lock()
-	first := !r.failing
-	r.failing = true
-	r.mu.Unlock()
-	if first {
-		log.Warnf("serverplugin: consul registry %v: cannot keep %s registered (%v); retrying in the background", r.cfg.servers, r.cfg.serviceAddress, err)
-	}
-}
-
-func (r *consulRegistrar) recovered() {
-	r.mu.Lock()
-	was := r.failing
-	r.failing = false
-	r.mu.Unlock()
-	if was {
-		log.Infof("serverplugin: consul registry reachable again; %s registered", r.cfg.serviceAddress)
-	}
-}
-
 // stop ends the loop, deletes the keys, destroys the session and
 // deregisters the agent service (each bounded by the connection timeout).
 func (r *consulRegistrar) stop() error {
-	r.cancel()
-	<-r.done
+	r.end()
 	r.syncMu.Lock() // wait for a Register in flight
 	defer r.syncMu.Unlock()
 	defer r.closeIdle()

@@ -17,8 +17,6 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-
-	"github.com/courier-rpc/courier/log"
 )
 
 // Retry bounds of the registrar's background loop.
@@ -37,12 +35,10 @@ type etcdRegistrar struct {
 	cfg     etcdConfig
 	timeout time.Duration
 	cli     *clientv3.Client
-	ctx     context.Context
-	cancel  context.CancelFunc
-	done    chan struct{}
-	kick    chan struct{} // buffered(1): entries changed, or a tick
-	tried   chan struct{} // closed after the first session attempt
-	syncMu  sync.Mutex    // serializes writers of etcd (sync)
+	registrarLoop
+	kick   chan struct{} // buffered(1): entries changed, or a tick
+	tried  chan struct{} // closed after the first session attempt
+	syncMu sync.Mutex    // serializes writers of etcd (sync)
 
 	mu      sync.Mutex
 	desired map[string]string // service -> metadata as registered
@@ -50,7 +46,6 @@ type etcdRegistrar struct {
 	dirs    map[string]bool   // service dir keys written
 	lease   clientv3.LeaseID  // 0: none
 	ready   bool              // ServerStarted closed (or nil)
-	failing bool              // an outage was logged; log recovery once
 }
 
 // newEtcdClient returns an etcd client that does not block on dial, logs
@@ -89,20 +84,17 @@ func newEtcdRegistrar(cfg etcdConfig) (*etcdRegistrar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: etcd client: %w", ErrRegistryConfig, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	r := &etcdRegistrar{
-		cfg:     cfg,
-		timeout: cfg.options.Timeout(),
-		cli:     cli,
-		ctx:     ctx,
-		cancel:  cancel,
-		done:    make(chan struct{}),
-		kick:    make(chan struct{}, 1),
-		tried:   make(chan struct{}),
-		desired: make(map[string]string),
-		written: make(map[string]string),
-		dirs:    make(map[string]bool),
-		ready:   cfg.serverStarted == nil,
+		cfg:           cfg,
+		timeout:       cfg.options.Timeout(),
+		cli:           cli,
+		registrarLoop: newRegistrarLoop("etcd", cfg.servers, cfg.serviceAddress),
+		kick:          make(chan struct{}, 1),
+		tried:         make(chan struct{}),
+		desired:       make(map[string]string),
+		written:       make(map[string]string),
+		dirs:          make(map[string]bool),
+		ready:         cfg.serverStarted == nil,
 	}
 	go r.run()
 	return r, nil
@@ -381,43 +373,10 @@ func (r *etcdRegistrar) serve(ka <-chan *clientv3.LeaseKeepAliveResponse) error 
 	}
 }
 
-func (r *etcdRegistrar) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.ctx.Done():
-		return false
-	}
-}
-
-// outage logs the first failure of an outage.
-func (r *etcdRegistrar) outage(err error) {
-	r.mu.Lock()
-	first := !r.failing
-	r.failing = true
-	r.mu.Unlock()
-	if first {
-		log.Warnf("serverplugin: etcd registry %v unreachable for %s (%v); retrying in the background", r.cfg.servers, r.cfg.serviceAddress, err)
-	}
-}
-
-func (r *etcdRegistrar) recovered() {
-	r.mu.Lock()
-	was := r.failing
-	r.failing = false
-	r.mu.Unlock()
-	if was {
-		log.Infof("serverplugin: etcd registry reachable again; %s registered", r.cfg.serviceAddress)
-	}
-}
-
 // stop ends the loop, revokes the lease (which deletes every entry of this
 // plugin) and closes the client.
 func (r *etcdRegistrar) stop() error {
-	r.cancel()
-	<-r.done
+	r.end()
 	r.syncMu.Lock() // wait for a Register in flight
 	r.mu.Lock()
 	lease := r.lease

@@ -3,7 +3,6 @@
 package serverplugin
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -37,9 +36,7 @@ type mdnsRegistrar struct {
 	host     string
 	ips      []string
 	entries  entrySet
-	ctx      context.Context
-	cancel   context.CancelFunc
-	done     chan struct{}
+	registrarLoop
 
 	mu    sync.Mutex // guards the fields below and serializes announce
 	srv   *zeroconf.Server
@@ -62,16 +59,15 @@ func newMDNSRegistrar(cfg mdnsConfig) (registrar, error) {
 		cfg.domain = "local"
 	}
 	r := &mdnsRegistrar{
-		cfg:      cfg,
-		instance: "courier-" + strings.NewReplacer("@", "-", ":", "-", "/", "-", ".", "-", "[", "", "]", "").Replace(cfg.serviceAddress),
-		host:     mdnsHostName(),
-		ips:      []string{"127.0.0.1"},
-		done:     make(chan struct{}),
+		cfg:           cfg,
+		instance:      "courier-" + strings.NewReplacer("@", "-", ":", "-", "/", "-", ".", "-", "[", "", "]", "").Replace(cfg.serviceAddress),
+		host:          mdnsHostName(),
+		ips:           []string{"127.0.0.1"},
+		registrarLoop: newRegistrarLoop("mdns", nil, cfg.serviceAddress),
 	}
 	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
 		r.ips = []string{ip.String()}
 	}
-	r.ctx, r.cancel = context.WithCancel(context.Background())
 	go r.run()
 	return r, nil
 }
@@ -227,8 +223,7 @@ func (r *mdnsRegistrar) run() {
 
 // stop ends the loop and shuts the zeroconf server down (with a goodbye).
 func (r *mdnsRegistrar) stop() error {
-	r.cancel()
-	<-r.done
+	r.end()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.srv != nil {

@@ -71,17 +71,14 @@ type zkRegistrar struct {
 	timeout     time.Duration
 	conn        *zk.Conn
 	events      <-chan zk.Event
-	ctx         context.Context
-	cancel      context.CancelFunc
-	done        chan struct{}
-	syncMu      sync.Mutex // serializes writers of ZooKeeper (sync)
+	registrarLoop
+	syncMu sync.Mutex // serializes writers of ZooKeeper (sync)
 
 	mu      sync.Mutex
 	written map[string]string // service -> data written under session
 	dirs    map[string]bool   // service dirs known to exist
 	session int64             // session the written nodes belong to
 	ready   bool              // ServerStarted closed (or nil)
-	failing bool              // an outage was logged; log recovery once
 }
 
 func newZKRegistrar(cfg zkConfig) (registrar, error) {
@@ -98,18 +95,15 @@ func newZKRegistrar(cfg zkConfig) (registrar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: zookeeper client: %w", ErrRegistryConfig, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	r := &zkRegistrar{
-		cfg:         cfg,
-		timeout:     cfg.options.Timeout(),
-		conn:        conn,
-		events:      events,
-		ctx:         ctx,
-		cancel:      cancel,
-		done:        make(chan struct{}),
-		changeQueue: changeQueue{kick: make(chan struct{}, 1)},
-		written:     make(map[string]string),
-		dirs:        make(map[string]bool),
+		cfg:           cfg,
+		timeout:       cfg.options.Timeout(),
+		conn:          conn,
+		events:        events,
+		registrarLoop: newRegistrarLoop("zookeeper", cfg.servers, cfg.serviceAddress),
+		changeQueue:   changeQueue{kick: make(chan struct{}, 1)},
+		written:       make(map[string]string),
+		dirs:          make(map[string]bool),
 	}
 	r.flush = r.syncNow
 	go r.run()
@@ -313,31 +307,10 @@ func (r *zkRegistrar) run() {
 	}
 }
 
-func (r *zkRegistrar) outage(err error) {
-	r.mu.Lock()
-	first := !r.failing
-	r.failing = true
-	r.mu.Unlock()
-	if first {
-		log.Warnf("serverplugin: zookeeper registry %v: cannot register %s (%v); retrying in the background", r.cfg.servers, r.cfg.serviceAddress, err)
-	}
-}
-
-func (r *zkRegistrar) recovered() {
-	r.mu.Lock()
-	was := r.failing
-	r.failing = false
-	r.mu.Unlock()
-	if was {
-		log.Infof("serverplugin: zookeeper registry reachable again; %s registered", r.cfg.serviceAddress)
-	}
-}
-
 // stop ends the loop, deletes the nodes (bounded by the connection
 // timeout) and closes the session, which removes any node left.
 func (r *zkRegistrar) stop() error {
-	r.cancel()
-	<-r.done
+	r.end()
 	r.syncMu.Lock() // wait for a Register in flight
 	defer r.syncMu.Unlock()
 	r.mu.Lock()
