@@ -62,6 +62,7 @@ type conn struct {
 	ctx    context.Context // cancelled when the connection closes
 	cancel context.CancelFunc
 	sem    chan struct{} // slots of the requests in flight (takeSlot, releaseSlot)
+	since  time.Time     // when the connection was accepted (read-only)
 
 	lastST   atomic.Uint32 // serialize type of the last request
 	notifies atomic.Int32  // queued notifications
@@ -100,6 +101,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(context.WithValue(s.baseCtx, RemoteConnContextKey, nc))
 	return &conn{
 		s:      s,
+		since:  time.Now(),
 		nc:     nc,
 		br:     newReader(nc),
 		ctx:    ctx,
