@@ -3,6 +3,7 @@ package server
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/courier-rpc/courier/protocol"
@@ -46,6 +47,57 @@ func WithQueueTimeout(d time.Duration) OptionFn {
 	return func(s *Server) { s.admissionCtl().queueTimeout = max(d, 0) }
 }
 
+// WithMethodConcurrencyLimiter admits at most l.Limit() requests of one
+// method (servicePath.serviceMethod) at once, on top of the server-wide
+// limit, and reports each finished request of the method to l. A request
+// over the method's limit is refused at once with ErrOverloaded (it never
+// waits in the queue). Default: no per-method limit.
+func WithMethodConcurrencyLimiter(servicePath, serviceMethod string, l Limiter) OptionFn {
+	return func(s *Server) {
+		a := s.admissionCtl()
+		if a.methods == nil {
+			a.methods = map[string]map[string]*methodGate{}
+		}
+		if a.methods[servicePath] == nil {
+			a.methods[servicePath] = map[string]*methodGate{}
+		}
+		a.methods[servicePath][serviceMethod] = &methodGate{limiter: l}
+	}
+}
+
+// methodGate is the concurrency limit of one method; running is changed
+// only by acquire and done.
+type methodGate struct {
+	limiter Limiter
+	running atomic.Int64
+}
+
+// acquire takes a slot of the method; false means it is at its limit.
+func (g *methodGate) acquire() bool {
+	if g.running.Add(1) > int64(max(g.limiter.Limit(), 1)) {
+		g.running.Add(-1)
+		return false
+	}
+	return true
+}
+
+// done frees a slot; observe reports the request's run time to the limiter.
+func (g *methodGate) done(rtt time.Duration, observe bool) {
+	n := g.running.Add(-1) + 1
+	if observe {
+		g.limiter.Observe(rtt, int(n))
+	}
+}
+
+// gate returns the limit of a method, nil when it has none. The map is
+// written only by options, before the server serves.
+func (a *admission) gate(servicePath, serviceMethod string) *methodGate {
+	if a.methods == nil {
+		return nil
+	}
+	return a.methods[servicePath][serviceMethod]
+}
+
 // admission is the server's concurrency gate. Its mutex guards running and
 // queue; admit (on a connection's reader) and release (at the end of
 // serveRequest) are the only functions that change them, and a request
@@ -55,6 +107,8 @@ type admission struct {
 	limiter      Limiter
 	maxInFlight  int
 	queueTimeout time.Duration
+
+	methods map[string]map[string]*methodGate // per-method limits; nil: none
 
 	mu      sync.Mutex
 	running int
@@ -95,6 +149,12 @@ func (s *Server) admit(c *conn, req *protocol.Message) bool {
 	if a == nil {
 		return true
 	}
+	g := a.gate(req.ServicePath, req.ServiceMethod)
+	if g != nil && !g.acquire() {
+		s.stats.shed.Add(1)
+		s.refuse(c, req, ErrOverloaded)
+		return false
+	}
 	now := time.Now()
 	limit := a.limit()
 	a.mu.Lock()
@@ -111,19 +171,34 @@ func (s *Server) admit(c *conn, req *protocol.Message) bool {
 	a.mu.Unlock()
 	a.settle(start, stale, now)
 	if !admitted && !queued {
+		if g != nil {
+			g.done(0, false)
+		}
 		s.stats.shed.Add(1)
 		s.refuse(c, req, ErrOverloaded)
 	}
 	return admitted
 }
 
-// release frees the slot of a request that ran from start until now,
-// reports it to the limiter and hands the slot to the next waiting request.
-func (a *admission) release(start time.Time) {
+// release frees the slots (server-wide and of its method, g) of a request
+// that ran from start until now, reports it to the limiters and hands the
+// server-wide slot to the next waiting request.
+func (a *admission) release(start time.Time, g *methodGate) {
 	now := time.Now()
+	if g != nil {
+		g.done(now.Sub(start), true)
+	}
 	if running := a.free(now); a.limiter != nil {
 		a.limiter.Observe(now.Sub(start), running)
 	}
+}
+
+// drop frees the slots of a dequeued request that will not run.
+func (a *admission) drop(w waiting, now time.Time) {
+	if g := a.gate(w.req.ServicePath, w.req.ServiceMethod); g != nil {
+		g.done(0, false)
+	}
+	a.free(now)
 }
 
 // free frees one slot and starts or answers the waiting requests that
@@ -168,18 +243,21 @@ func (a *admission) dequeueLocked(now time.Time, limit int) (run, stale []waitin
 func (a *admission) settle(run, stale []waiting, now time.Time) {
 	s := a.s
 	for _, w := range stale {
+		if g := a.gate(w.req.ServicePath, w.req.ServiceMethod); g != nil {
+			g.done(0, false)
+		}
 		s.stats.shed.Add(1)
 		s.refuse(w.c, w.req, ErrOverloaded)
 	}
 	for _, w := range run {
 		if !shortenDeadline(w.req, now.Sub(w.at)) {
 			s.stats.expired.Add(1)
-			a.free(now)
+			a.drop(w, now)
 			s.refuse(w.c, w.req, errQueuedTooLong)
 			continue
 		}
 		if s.state.Load() != stateServing {
-			a.free(now)
+			a.drop(w, now)
 			s.refuse(w.c, w.req, ErrShuttingDown)
 			continue
 		}

@@ -138,3 +138,36 @@ func TestNonIdempotentMetadata(t *testing.T) {
 		t.Fatalf("NonIdempotent = %q", got)
 	}
 }
+
+// fixedLimit is a Limiter with a constant limit that counts observations.
+type fixedLimit struct {
+	n        int
+	observed atomic.Int32
+}
+
+func (f *fixedLimit) Limit() int                 { return f.n }
+func (f *fixedLimit) Observe(time.Duration, int) { f.observed.Add(1) }
+
+func TestMethodLimiterOnlyThatMethod(t *testing.T) {
+	l := &fixedLimit{n: 1}
+	s, addr, entered, release, _ := blockingServer(t, WithMethodConcurrencyLimiter("P", "Work", l))
+	c := dialRaw(t, addr)
+	c.send(newReq("P", "Work", protocol.SerializeNone, nil, nil))
+	<-entered
+	seq := c.send(newReq("P", "Work", protocol.SerializeNone, nil, nil))
+	if res := c.read(); res.Seq() != seq || codeOf(res) != share.CodeOverloaded {
+		t.Fatalf("second Work: seq %d code %v, want seq %d overloaded", res.Seq(), codeOf(res), seq)
+	}
+	// Another method is not limited.
+	if res := c.call(newReq("P", "Echo", protocol.JSON, []byte(`{"A":3}`), nil)); res.MessageStatusType() != protocol.Normal {
+		t.Fatalf("Echo while Work is at its limit: %q", errText(res))
+	}
+	close(release)
+	c.read()
+	if res := c.call(newReq("P", "Work", protocol.SerializeNone, nil, nil)); res.MessageStatusType() != protocol.Normal {
+		t.Fatalf("Work after its slot was freed: %q", errText(res))
+	}
+	if st := s.Stats(); st.Shed != 1 || l.observed.Load() != 2 {
+		t.Fatalf("shed %d, method limiter observed %d; want 1 and 2", st.Shed, l.observed.Load())
+	}
+}

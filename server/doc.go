@@ -139,6 +139,7 @@
 //	WithConcurrencyLimiter none (see NewGradientLimiter)
 //	WithMaxInFlight        none
 //	WithQueueTimeout       0 (requests over the limit are refused at once)
+//	WithMethodConcurrencyLimiter none (per-method limits, refused at once)
 //
 // Requests over the concurrency limit are refused before their payload is
 // decoded with ErrOverloaded (share.CodeOverloaded, which courier clients

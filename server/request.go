@@ -140,7 +140,7 @@ func (s *Server) serveRequest(j job) {
 	c, req := j.c, j.req
 	now := time.Now()
 	if s.adm != nil {
-		defer s.adm.release(now)
+		defer s.adm.release(now, s.adm.gate(req.ServicePath, req.ServiceMethod))
 	}
 	rc := &reqCtx{Context: c.ctx, s: s, conn: c.nc, reqMeta: req.Metadata, start: now.UnixNano(), callPlugins: s.callPlugins()}
 	if d, ok := s.requestTimeout(req.Metadata); ok {
