@@ -139,26 +139,31 @@ func TestMDNSHelperProcess(t *testing.T) {
 	time.Sleep(time.Minute) // killed by the parent long before
 }
 
+// TestMDNSRegisterBeforeStart is rpcx behaviour 17.7: a service registered
+// before Start is announced by Start.
+func TestMDNSRegisterBeforeStart(t *testing.T) {
+	if !inMDNSNetns(t) {
+		return
+	}
+	ifaces := loIface(t)
+	p := serverplugin.NewMDNSRegisterPlugin("tcp@127.0.0.1:7009", 0, nil, 0, "")
+	p.Interfaces = ifaces
+	if err := p.Register("Before", nil, "weight=3"); err != nil {
+		t.Fatalf("Register before Start: %v", err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	took := waitList(t, mdnsDiscovery(t, ifaces, "Before"), "tcp@127.0.0.1:7009=weight=3", 5*time.Second)
+	t.Logf("registered before Start, announced %v after", took)
+}
+
 func TestMDNS(t *testing.T) {
 	if !inMDNSNetns(t) {
 		return
 	}
 	ifaces := loIface(t)
-
-	// rpcx behaviour 17.7: Register before Start is published by Start.
-	t.Run("RegisterBeforeStart", func(t *testing.T) {
-		p := serverplugin.NewMDNSRegisterPlugin("tcp@127.0.0.1:7009", 0, nil, 0, "")
-		p.Interfaces = ifaces
-		if err := p.Register("Before", nil, "weight=3"); err != nil {
-			t.Fatalf("Register before Start: %v", err)
-		}
-		if err := p.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer p.Stop()
-		took := waitList(t, mdnsDiscovery(t, ifaces, "Before"), "tcp@127.0.0.1:7009=weight=3", 5*time.Second)
-		t.Logf("registered before Start, announced %v after", took)
-	})
 
 	t.Run("FollowsRegistrations", func(t *testing.T) {
 		a := serverplugin.NewMDNSRegisterPlugin("tcp@127.0.0.1:7001", 0, nil, 0, "")
