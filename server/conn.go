@@ -50,7 +50,7 @@ type outItem struct {
 //   - rpc: set once by serveRPC; until then nothing is written.
 //   - closing: set once by closeAfterFlush; the last write or flush closes.
 //   - closed: set once by close, which drops the queue.
-//   - sem: a request's slot, taken by the reader (takeSlot) and given back
+//   - sem: a request's slot, taken by the reader (readLoop) and given back
 //     by releaseSlot (conn_write.go says from where).
 //
 // nextLocked is the one function that decides, from these, whether the
@@ -61,7 +61,7 @@ type conn struct {
 	br     *bufio.Reader
 	ctx    context.Context // cancelled when the connection closes
 	cancel context.CancelFunc
-	sem    chan struct{} // slots of the requests in flight (takeSlot, releaseSlot)
+	sem    chan struct{} // slots of the requests in flight (readLoop takes, releaseSlot gives back)
 	since  time.Time     // when the connection was accepted (read-only)
 
 	lastST   atomic.Uint32 // serialize type of the last request
@@ -222,10 +222,15 @@ func (s *Server) readLoop(c *conn) loopExit {
 			s.heartbeat(c, req)
 			continue
 		}
-		if !c.takeSlot() {
+		// A request slot (releaseSlot gives it back), counted in flight before the state is
+		// read. Inline, not a helper: the call cost ~10 % at c=1000 in A/B runs.
+		select {
+		case c.sem <- struct{}{}:
+		case <-c.ctx.Done():
 			protocol.FreeMsg(req)
 			return exitClose
 		}
+		s.inflight.Add(1)
 		if st := s.state.Load(); st == stateClosed || (st == stateDraining && !req.IsOneway()) {
 			s.refuse(c, req, ErrShuttingDown)
 			continue

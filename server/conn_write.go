@@ -29,7 +29,7 @@ import (
 // (run). The flags it reads are owned as the comment on conn says.
 //
 // A request's slot (conn.sem, and the server's in-flight count) is taken by
-// the reader (takeSlot) and given back by releaseSlot, called from three
+// the reader (readLoop) and given back by releaseSlot, called from three
 // places only: release, when the reply item that completes the request has
 // been written or dropped, and endNoReply, for a request that gets no reply
 // (oneway, or dropped with its pool); refuse gives it back at once for a
@@ -279,21 +279,6 @@ func (c *conn) release(it *outItem) {
 		c.releaseSlot()
 	}
 	*it = outItem{}
-}
-
-// takeSlot takes a request slot for the reader, waiting while the
-// connection has WithMaxConnRequests requests in flight. It reports false
-// when the connection closed meanwhile. The slot counts in the server's
-// requests in flight before the reader looks at the server's state, so
-// Shutdown either waits for the request or the reader sees it draining.
-func (c *conn) takeSlot() bool {
-	select {
-	case c.sem <- struct{}{}:
-	case <-c.ctx.Done():
-		return false
-	}
-	c.s.inflight.Add(1)
-	return true
 }
 
 // refuse answers a request that holds a slot with err without running it:
