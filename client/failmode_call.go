@@ -33,11 +33,16 @@ func (x *xClient) pick(ctx context.Context, serviceMethod string, args interface
 			return *p, nil
 		}
 	}
-	selectFn := x.GetPlugins().DoWrapSelect(sel.Select)
+	wrapped := x.selectWrap(sel)
 	var blocked error
 	excluded := false
 	for i := 0; i <= len(servers); i++ {
-		k := selectFn(ctx, x.servicePath, serviceMethod, args)
+		var k string
+		if wrapped != nil {
+			k = wrapped(ctx, x.servicePath, serviceMethod, args)
+		} else {
+			k = sel.Select(ctx, x.servicePath, serviceMethod, args)
+		}
 		if k == "" {
 			return "", x.errNoServer()
 		}
@@ -88,23 +93,13 @@ func countsAsFailure(err error) bool {
 // call gives an error wrapping ErrBreakerOpen; a failed dial one that
 // ProvablyNotRun recognises.
 func (x *xClient) attempt(ctx context.Context, key, serviceMethod string, fn attemptFunc) error {
-	run := func() error {
-		cl, err := x.cache.get(ctx, key, x.servicePath, serviceMethod)
-		if err != nil {
-			if errors.Is(err, ErrXClientShutdown) {
-				return err
-			}
-			return &notRunError{err} // no connection: nothing was sent
-		}
-		return fn(ctx, cl)
-	}
 	_, sel, _ := x.snapshot()
 	obs, _ := sel.(CallObserver)
 	if obs != nil {
 		obs.Begin(key)
 	}
 	start := time.Now()
-	err := x.breakerAttempt(key, run)
+	err := x.breakerAttempt(ctx, key, serviceMethod, fn)
 	rtt := time.Since(start)
 	if obs != nil {
 		obs.End(key, rtt, err)
@@ -114,43 +109,76 @@ func (x *xClient) attempt(ctx context.Context, key, serviceMethod string, fn att
 	return err
 }
 
-// breakerAttempt runs run through key's circuit breaker, if any, and
-// keeps the sticky server up to date.
-func (x *xClient) breakerAttempt(key string, run func() error) error {
+// breakerAttempt runs the attempt through key's circuit breaker, if any,
+// and keeps the sticky server up to date.
+func (x *xClient) breakerAttempt(ctx context.Context, key, serviceMethod string, fn attemptFunc) error {
 	b := x.cache.breaker(key)
 	var err error
 	if b == nil {
-		err = run()
+		err = x.runAttempt(ctx, key, serviceMethod, fn) // no closure: nothing allocated per call
 	} else {
-		ran := false
-		var callErr error
-		berr := b.Call(func() error {
-			ran = true
-			callErr = run()
-			if countsAsFailure(callErr) {
-				return callErr
-			}
-			return nil
-		}, 0)
-		switch {
-		case ran:
-			err = callErr
-			if err == nil && berr != nil { // the breaker itself failed the call (timeout)
-				err = berr
-			}
-		case errors.Is(berr, ErrBreakerOpen):
-			err = fmt.Errorf("%w: %s", berr, key)
-		case berr != nil:
-			err = fmt.Errorf("%w: %s: %w", ErrBreakerOpen, key, berr)
-		}
+		err = x.throughBreaker(ctx, b, key, serviceMethod, fn)
 	}
 	if x.option.Sticky {
 		if err == nil {
-			x.sticky.Store(&key)
+			k := key // a copy: taking key's address would move it to the heap on every call
+			x.sticky.Store(&k)
 		} else if p := x.sticky.Load(); p != nil && *p == key && countsAsFailure(err) {
 			empty := ""
 			x.sticky.CompareAndSwap(p, &empty)
 		}
 	}
 	return err
+}
+
+// runAttempt gets key's client (dialing if needed) and runs fn on it. A
+// failure to get a connection is marked as not run (nothing was sent).
+func (x *xClient) runAttempt(ctx context.Context, key, serviceMethod string, fn attemptFunc) error {
+	cl, err := x.cache.get(ctx, key, x.servicePath, serviceMethod)
+	if err != nil {
+		if errors.Is(err, ErrXClientShutdown) {
+			return err
+		}
+		return &notRunError{err} // no connection: nothing was sent
+	}
+	return fn(ctx, cl)
+}
+
+// throughBreaker runs the attempt through breaker b: b sees only failures
+// that count against a server (countsAsFailure); a refusal by b gives an
+// error wrapping ErrBreakerOpen.
+func (x *xClient) throughBreaker(ctx context.Context, b Breaker, key, serviceMethod string, fn attemptFunc) error {
+	ran := false
+	var callErr error
+	berr := b.Call(func() error {
+		ran = true
+		callErr = x.runAttempt(ctx, key, serviceMethod, fn)
+		if countsAsFailure(callErr) {
+			return callErr
+		}
+		return nil
+	}, 0)
+	switch {
+	case ran:
+		if callErr == nil && berr != nil { // the breaker itself failed the call (timeout)
+			return berr
+		}
+		return callErr
+	case errors.Is(berr, ErrBreakerOpen):
+		return fmt.Errorf("%w: %s", berr, key)
+	case berr != nil:
+		return fmt.Errorf("%w: %s: %w", ErrBreakerOpen, key, berr)
+	}
+	return nil
+}
+
+// selectWrap returns sel's Select wrapped by the WrapSelect plugins, or
+// nil when there are none (the usual case): pick then calls sel.Select
+// directly, since making the method value would allocate on every call.
+func (x *xClient) selectWrap(sel Selector) SelectFunc {
+	plugins := x.GetPlugins()
+	if pc, ok := plugins.(*pluginContainer); ok && len(pc.load().wrapSelect) == 0 {
+		return nil
+	}
+	return plugins.DoWrapSelect(sel.Select)
 }

@@ -124,8 +124,8 @@ func attemptObserversOf(pc PluginContainer) []AttemptObserverPlugin {
 	return out
 }
 
-// observedCall is one XClient operation under observation; its zero value
-// (no observers) does nothing.
+// observedCall is one XClient operation under observation; nil (no
+// observers, so nothing is allocated per call) does nothing.
 type observedCall struct {
 	obs  []CallObserverPlugin
 	info CallInfo
@@ -133,12 +133,12 @@ type observedCall struct {
 
 // startObservedCall runs the StartCall hooks of x's plugins and returns the
 // operation's ctx.
-func (x *xClient) startObservedCall(ctx context.Context, method string, kind CallKind) (context.Context, observedCall) {
+func (x *xClient) startObservedCall(ctx context.Context, method string, kind CallKind) (context.Context, *observedCall) {
 	obs := callObserversOf(x.GetPlugins())
 	if obs == nil {
-		return ctx, observedCall{}
+		return ctx, nil
 	}
-	oc := observedCall{obs: obs, info: CallInfo{ServicePath: x.servicePath, ServiceMethod: method, Kind: kind, FailMode: x.failMode}}
+	oc := &observedCall{obs: obs, info: CallInfo{ServicePath: x.servicePath, ServiceMethod: method, Kind: kind, FailMode: x.failMode}}
 	for _, o := range obs {
 		if c := o.StartCall(ctx, &oc.info); c != nil {
 			ctx = c
@@ -149,6 +149,9 @@ func (x *xClient) startObservedCall(ctx context.Context, method string, kind Cal
 
 // end runs the EndCall hooks in reverse order.
 func (oc *observedCall) end(ctx context.Context, err error) {
+	if oc == nil {
+		return
+	}
 	for i := len(oc.obs) - 1; i >= 0; i-- {
 		oc.obs[i].EndCall(ctx, &oc.info, err)
 	}

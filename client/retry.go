@@ -164,7 +164,7 @@ func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args inte
 	if x.failMode == Failfast {
 		retries = 0
 	}
-	tried := map[string]bool{}
+	var tried map[string]bool // made on the first retry: a call that succeeds at once allocates nothing here
 	var last error
 	key, elsewhere := "", false
 	for n := 0; ; n++ {
@@ -187,10 +187,14 @@ func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args inte
 		}
 		last = x.attempt(ctx, key, serviceMethod, fn)
 		class := classify(ctx, last)
+		if class == classDone {
+			return finalErr(ctx, last)
+		}
+		if tried == nil {
+			tried = map[string]bool{}
+		}
 		tried[key] = true
 		switch {
-		case class == classDone:
-			return finalErr(ctx, last)
 		case class == classNotRun && transparent > 0:
 			transparent--
 			if !x.withdraw() {

@@ -43,11 +43,15 @@ func copyReply(dst, src interface{}) {
 	}
 }
 
-// callFns returns the attempt of a call into reply and the cloner that
-// Failbackup uses for its concurrent attempts.
+// callFns returns the attempt of a call into reply and, for Failbackup
+// only (nil otherwise: it would be allocated for nothing), the cloner that
+// hedging uses for its concurrent attempts.
 func (x *xClient) callFns(serviceMethod string, args, reply interface{}) (attemptFunc, func() (attemptFunc, func())) {
 	fn := func(ctx context.Context, cl RPCClient) error {
 		return cl.Call(ctx, x.servicePath, serviceMethod, args, reply)
+	}
+	if x.failMode != Failbackup {
+		return fn, nil
 	}
 	clone := func() (attemptFunc, func()) {
 		r := newReplyLike(reply)

@@ -57,12 +57,11 @@ func (x *xClient) Stats() XClientStats {
 // says nothing about the server and is not reported.
 func (x *xClient) observe(ctx context.Context, key string, rtt time.Duration, err error) {
 	oc := outcomeSuccess
-	var c share.Coder
 	switch {
 	case err == nil:
 	case errors.Is(err, context.Canceled), errors.Is(err, ErrXClientShutdown):
 		return
-	case errors.As(err, &c) && share.Retryable(c.Code()):
+	case retryableCode(err):
 		x.stats.overloaded.Add(1)
 		oc = outcomeOverloaded
 	case errors.Is(err, ErrBreakerOpen), errors.Is(err, ErrServerUnavailable):
@@ -73,4 +72,12 @@ func (x *xClient) observe(ctx context.Context, key string, rtt time.Duration, er
 	if x.outliers.report(key, rtt, oc) {
 		x.stats.ejections.Add(1)
 	}
+}
+
+// retryableCode reports whether err carries a retryable share code (e.g.
+// overloaded). A function of its own so that the Coder target of errors.As
+// is allocated only for failed calls.
+func retryableCode(err error) bool {
+	var c share.Coder
+	return errors.As(err, &c) && share.Retryable(c.Code())
 }
