@@ -41,7 +41,7 @@ func (Arith) Mul(_ context.Context, a *Args, r *Reply) error { r.C = a.A * a.B; 
 type discard struct{}
 
 func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discard) Shutdown(context.Context) error                          { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
 
 func main() {
 	conc := flag.Int("c", 100, "concurrent callers")
