@@ -19,3 +19,5 @@ pkgs=(./client/ ./serverplugin/ ./serverplugin/prometheus/ $(find _testutils -na
 go test -p 1 -race -count=1 -timeout 40m -tags "$tags" "${pkgs[@]}"
 # courier list/describe --registry against every engine (the built binary; about 15 s).
 go test -race -count=1 -timeout 5m -run '^TestRegistry' ./cmd/courier/
+# Rolling restart with etcd registration and the readiness shutdown order (about 20 s).
+go test -race -count=1 -timeout 3m -tags etcd -run '^TestRollingRestartEtcd$' ./internal/rolling/

@@ -109,7 +109,13 @@ func TestRollingRestart(t *testing.T) {
 	}
 	xc := client.NewXClient("Roll", client.Failover, client.RoundRobin, d, client.DefaultOption)
 	defer xc.Close()
+	runRolling(t, xc, procs, addrs, load, func(addr string) *proc { return startProc(t, addr) })
+}
 
+// runRolling runs the load on xc for load, restarting procs[i] (listening
+// on addrs[i]) one at a time with SIGTERM and restart, and checks that no
+// call failed and no oneway message was refused or lost.
+func runRolling(t *testing.T, xc client.XClient, procs []*proc, addrs []string, load time.Duration, restart func(addr string) *proc) {
 	var calls, oneway tally
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -142,7 +148,7 @@ func TestRollingRestart(t *testing.T) {
 		time.Sleep(time.Until(at)) // the schedule of the restarts, not a wait for a server
 		down := time.Now()
 		received += procs[i].stop(t)
-		procs[i] = startProc(t, addrs[i])
+		procs[i] = restart(addrs[i])
 		t.Logf("server %d restarted in %v", i, time.Since(down).Round(time.Millisecond))
 	}
 	time.Sleep(time.Until(start.Add(load)))

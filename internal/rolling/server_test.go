@@ -16,11 +16,17 @@ import (
 
 	"github.com/courier-rpc/courier/log"
 	"github.com/courier-rpc/courier/server"
+	"github.com/courier-rpc/courier/serverplugin"
 )
 
 // serveEnv, when set to an address, makes the test binary a server process
 // (see TestMain).
 const serveEnv = "COURIER_ROLLING_SERVE"
+
+// etcdEnv, when set to "basePath|endpoint,endpoint", makes a server process
+// register in etcd (build tag etcd) and shut down in the readiness order
+// with a one-second propagation delay.
+const etcdEnv = "COURIER_ROLLING_ETCD"
 
 // Args is the argument of every method.
 type Args struct{ A, B int }
@@ -57,7 +63,22 @@ func serveProcess(addr string) int {
 	log.SetDummyLogger()
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
-	s := server.NewServer()
+	var opts []server.OptionFn
+	base, eps, withEtcd := strings.Cut(os.Getenv(etcdEnv), "|")
+	if withEtcd {
+		opts = append(opts, server.WithShutdownDelay(time.Second))
+	}
+	s := server.NewServer(opts...)
+	if withEtcd {
+		p := &serverplugin.EtcdV3RegisterPlugin{ServiceAddress: "tcp@" + addr, EtcdServers: strings.Split(eps, ","),
+			BasePath: base, ServerStarted: s.Started, Expired: 5 * time.Second}
+		if err := p.Start(); err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		defer p.Stop()
+		s.Plugins.Add(p)
+	}
 	svc := &Roll{}
 	if err := s.RegisterName("Roll", svc, ""); err != nil {
 		fmt.Println("error", err)
@@ -90,10 +111,10 @@ type proc struct {
 }
 
 // startProc starts a server process on addr and waits for "ready".
-func startProc(t *testing.T, addr string) *proc {
+func startProc(t *testing.T, addr string, env ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), serveEnv+"="+addr)
+	cmd.Env = append(append(os.Environ(), serveEnv+"="+addr), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
