@@ -82,11 +82,10 @@ type conn struct {
 	roomCh     chan struct{} // signalled when a notification was written
 
 	// The read side, owned by the connection's current reader: br is nil
-	// while the connection is idle (see waitFrame in conn_idle.go), head
-	// holds the bytes read on waking up, head[headR:headW] not yet in br.
-	head         *[idleReadSize]byte // allocated by the first waitFrame: HTTP connections have none
-	headR, headW int
-	brShared     bool // br reads more than the connection (CONNECT with bytes behind it): never pooled
+	// while the connection is idle (see waitFrame in conn_idle.go), and
+	// idleRead holds the bytes read on waking up that br has not taken.
+	idleRead
+	brShared bool // br reads more than the connection (CONNECT with bytes behind it): never pooled
 
 	// detached is set by serveHTTPConn, on the accepting goroutine, when
 	// net/http takes the connection over: that goroutine then neither
