@@ -354,16 +354,9 @@ func (r *consulRegistrar) heartbeat() error {
 // backoff.
 func (r *consulRegistrar) run() {
 	defer close(r.done)
-	if r.cfg.serverStarted != nil {
-		select {
-		case <-r.cfg.serverStarted:
-		case <-r.ctx.Done():
-			return
-		}
+	if !r.awaitServer(r.cfg.serverStarted, &r.mu, &r.ready) {
+		return
 	}
-	r.mu.Lock()
-	r.ready = true
-	r.mu.Unlock()
 	beat := time.NewTicker(max(r.cfg.ttl/3, 100*time.Millisecond))
 	defer beat.Stop()
 	var tick <-chan time.Time

@@ -260,16 +260,9 @@ func (r *etcdRegistrar) putService(ctx context.Context, name, value string, leas
 // and the entries until stop.
 func (r *etcdRegistrar) run() {
 	defer close(r.done)
-	if r.cfg.serverStarted != nil {
-		select {
-		case <-r.cfg.serverStarted:
-		case <-r.ctx.Done():
-			return
-		}
+	if !r.awaitServer(r.cfg.serverStarted, &r.mu, &r.ready) {
+		return
 	}
-	r.mu.Lock()
-	r.ready = true
-	r.mu.Unlock()
 	delay := time.Duration(0)
 	first := true
 	for {

@@ -190,16 +190,9 @@ func (r *mdnsRegistrar) announce() error {
 // UpdateInterval when metrics are kept.
 func (r *mdnsRegistrar) run() {
 	defer close(r.done)
-	if r.cfg.serverStarted != nil {
-		select {
-		case <-r.cfg.serverStarted:
-		case <-r.ctx.Done():
-			return
-		}
+	if !r.awaitServer(r.cfg.serverStarted, &r.mu, &r.ready) {
+		return
 	}
-	r.mu.Lock()
-	r.ready = true
-	r.mu.Unlock()
 	if err := r.announce(); err != nil && r.ctx.Err() == nil {
 		logRegistryError(err)
 	}

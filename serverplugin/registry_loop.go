@@ -31,6 +31,24 @@ func newRegistrarLoop(kind string, servers []string, addr string) registrarLoop 
 	return registrarLoop{ctx: ctx, cancel: cancel, done: make(chan struct{}), kind: kind, servers: servers, addr: addr}
 }
 
+// awaitServer waits until started is closed (a nil started is closed
+// already), then sets *ready under mu and reports true; it reports false as
+// soon as the registrar stops. Every registrar's loop starts with it, so an
+// entry appears only once the server listens (SCENARIOS #12).
+func (l *registrarLoop) awaitServer(started <-chan struct{}, mu *sync.Mutex, ready *bool) bool {
+	if started != nil {
+		select {
+		case <-started:
+		case <-l.ctx.Done():
+			return false
+		}
+	}
+	mu.Lock()
+	*ready = true
+	mu.Unlock()
+	return true
+}
+
 // sleep waits d and reports true, or reports false as soon as the
 // registrar stops.
 func (l *registrarLoop) sleep(d time.Duration) bool {

@@ -260,16 +260,9 @@ func zkCreateParents(conn *zk.Conn, path string) error {
 // in place until stop, re-syncing on every new session, change and tick.
 func (r *zkRegistrar) run() {
 	defer close(r.done)
-	if r.cfg.serverStarted != nil {
-		select {
-		case <-r.cfg.serverStarted:
-		case <-r.ctx.Done():
-			return
-		}
+	if !r.awaitServer(r.cfg.serverStarted, &r.mu, &r.ready) {
+		return
 	}
-	r.mu.Lock()
-	r.ready = true
-	r.mu.Unlock()
 	var tick <-chan time.Time
 	if r.cfg.metrics != nil && r.cfg.updateInterval > 0 {
 		t := time.NewTicker(r.cfg.updateInterval)
