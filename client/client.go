@@ -177,8 +177,10 @@ func (client *Client) UnregisterServerMessageChan() {
 // because the registered channel was full.
 func (client *Client) DroppedServerMessages() uint64 { return client.dropped.Load() }
 
-// Close closes the connection. Calls in flight fail with an error wrapping
-// ErrShutdown. Close is idempotent, safe to call concurrently with calls and
+// Close closes the connection. Frames already handed to the connection
+// (a oneway message whose send returned, above all) are written first: Close
+// waits up to closeWriteWait for a write in progress to finish. Calls in
+// flight fail with an error wrapping ErrShutdown. Close is idempotent, safe to call concurrently with calls and
 // on a client that never connected; it returns nil after the first call. It
 // waits for the client's goroutines to stop, unless it is called from a
 // hook or handler running on the client's reader goroutine.
@@ -190,6 +192,7 @@ func (client *Client) Close() error {
 	}
 	client.closing.Store(true)
 	client.mu.Unlock()
+	client.drainWrites()
 	client.terminate(errClientClosed)
 	if !client.inReader.Load() {
 		client.wg.Wait()

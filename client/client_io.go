@@ -163,6 +163,27 @@ func (client *Client) flush(m *protocol.Message, frame *[]byte) error {
 	return shutdownError(err)
 }
 
+// closeWriteWait bounds how long Close waits for a write in progress (and
+// the frames queued behind it) before it closes the connection anyway.
+const closeWriteWait = time.Second
+
+// drainWrites waits, at most closeWriteWait, until no write is in
+// progress, so that the frames queued in wq are written rather than
+// dropped by terminate. Only Close calls it; the flusher clears wbusy once
+// wq is empty or its write failed, so the wait ends early in both cases.
+func (client *Client) drainWrites() {
+	deadline := time.Now().Add(closeWriteWait)
+	for {
+		client.wmu.Lock()
+		busy := client.wbusy && !client.wclosed
+		client.wmu.Unlock()
+		if !busy || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
 // write writes head and then payload (nil for none; one writev when
 // there is one) to the connection, within Option.WriteTimeout when set.
 // Only the flusher calls it.

@@ -3,11 +3,13 @@ package client
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/share"
 )
 
@@ -293,5 +295,56 @@ func TestClientWriteTimeout(t *testing.T) {
 	}
 	if call := <-stall.Done; !errors.Is(call.Error, ErrShutdown) {
 		t.Fatalf("stalled call: %v", call.Error)
+	}
+}
+
+// TestCloseWritesQueuedOneway: a oneway message whose send returned before
+// Close is written, even when Close comes while other callers are still
+// writing (its frame may wait in the write queue), not dropped with it.
+func TestCloseWritesQueuedOneway(t *testing.T) {
+	oneway := func(c *Client, mark string) error {
+		req := protocol.NewMessage()
+		req.ServicePath, req.ServiceMethod = "S", "Oneway"
+		req.SetOneway(true)
+		req.Metadata = map[string]string{"mark": mark}
+		req.Payload = make([]byte, 2048)
+		_, _, err := c.SendRaw(context.Background(), req)
+		return err
+	}
+	for rep := range 30 {
+		s := startTestServer(t, "tcp", nil)
+		c := dialTest(t, s, DefaultOption)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 30 { // other callers keep a write in progress
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for range 3 {
+					_ = oneway(c, "other") // may fail once Close ran
+				}
+			}()
+		}
+		close(start)
+		runtime.Gosched()
+		if err := oneway(c, "last"); err != nil {
+			t.Fatalf("rep %d: send: %v", rep, err)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		found := false
+		deadline := time.After(5 * time.Second)
+		for !found {
+			select {
+			case m := <-s.onewayCh:
+				found = m.Metadata["mark"] == "last"
+			case <-deadline:
+				t.Fatalf("rep %d: the oneway message sent before Close never arrived", rep)
+			}
+		}
+		s.Close()
 	}
 }
