@@ -17,30 +17,26 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Option configures New.
-type Option func(*otelobs.Config)
+// Option configures New (the same options as the other side's plugin).
+type Option = otelobs.Option
 
-// WithTracerProvider records spans with tp. Default: the global provider.
-func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *otelobs.Config) { c.TracerProvider = tp }
-}
-
-// WithMeterProvider records metrics with mp. Default: the global provider.
-func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *otelobs.Config) { c.MeterProvider = mp }
-}
-
-// WithPropagators writes the trace context with p. Default: the global
-// propagator, or W3C trace context + baggage when none is set.
-func WithPropagators(p propagation.TextMapPropagator) Option {
-	return func(c *otelobs.Config) { c.Propagators = p }
-}
-
-// WithoutTraces turns spans off (metrics only).
-func WithoutTraces() Option { return func(c *otelobs.Config) { c.NoTraces = true } }
-
-// WithoutMetrics turns metrics off (spans only).
-func WithoutMetrics() Option { return func(c *otelobs.Config) { c.NoMetrics = true } }
+// The options of New.
+var (
+	// WithTracerProvider records spans with a trace.TracerProvider.
+	// Default: the global provider.
+	WithTracerProvider = otelobs.WithTracerProvider
+	// WithMeterProvider records metrics with a metric.MeterProvider.
+	// Default: the global provider.
+	WithMeterProvider = otelobs.WithMeterProvider
+	// WithPropagators writes the trace context with a
+	// propagation.TextMapPropagator. Default: the global propagator, or W3C
+	// trace context + baggage when none is set.
+	WithPropagators = otelobs.WithPropagators
+	// WithoutTraces turns spans off (metrics only).
+	WithoutTraces = otelobs.WithoutTraces
+	// WithoutMetrics turns metrics off (spans only).
+	WithoutMetrics = otelobs.WithoutMetrics
+)
 
 // OpenTelemetryPlugin is the client plugin (client.CallObserverPlugin and
 // client.AttemptObserverPlugin). Safe for concurrent use.
@@ -59,10 +55,7 @@ type OpenTelemetryPlugin struct {
 
 // New returns a plugin configured by opts.
 func New(opts ...Option) *OpenTelemetryPlugin {
-	p := &OpenTelemetryPlugin{}
-	for _, o := range opts {
-		o(&p.cfg)
-	}
+	p := &OpenTelemetryPlugin{cfg: otelobs.Apply(opts)}
 	p.init()
 	return p
 }

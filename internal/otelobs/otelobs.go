@@ -30,6 +30,40 @@ type Config struct {
 	NoMetrics      bool
 }
 
+// Option sets a field of Config; both plugins' Option types are this one.
+type Option func(*Config)
+
+// WithTracerProvider records spans with tp. Default: the global provider.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *Config) { c.TracerProvider = tp }
+}
+
+// WithMeterProvider records metrics with mp. Default: the global provider.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *Config) { c.MeterProvider = mp }
+}
+
+// WithPropagators carries the trace context with p. Default: the global
+// propagator, or W3C trace context + baggage when none is set.
+func WithPropagators(p propagation.TextMapPropagator) Option {
+	return func(c *Config) { c.Propagators = p }
+}
+
+// WithoutTraces turns spans off (metrics only).
+func WithoutTraces() Option { return func(c *Config) { c.NoTraces = true } }
+
+// WithoutMetrics turns metrics off (spans only).
+func WithoutMetrics() Option { return func(c *Config) { c.NoMetrics = true } }
+
+// Apply returns the Config opts set.
+func Apply(opts []Option) Config {
+	var c Config
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
 // Resolve fills unset fields from the global OpenTelemetry providers and
 // propagator (which do nothing until a program installs an SDK).
 func (c *Config) Resolve() {
