@@ -55,57 +55,78 @@ func (p *TLSPair) ClientConfig(mutual bool) *tls.Config {
 }
 
 func newTLSPair() (*TLSPair, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := newTestCA("courier test CA")
 	if err != nil {
 		return nil, err
 	}
-	caTmpl := &x509.Certificate{
+	srv, err := ca.leaf("courier test server", x509.ExtKeyUsageServerAuth)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := ca.leaf("courier test client", x509.ExtKeyUsageClientAuth)
+	if err != nil {
+		return nil, err
+	}
+	return &TLSPair{CAPool: ca.pool, Server: srv, Client: cli}, nil
+}
+
+// testCA is a fresh self-signed CA (valid from an hour ago for a day) that
+// signs leaf certificates for 127.0.0.1, ::1 and localhost, numbered from
+// serial 2. It is not safe for concurrent use.
+type testCA struct {
+	cert   *x509.Certificate
+	key    *ecdsa.PrivateKey
+	pool   *x509.CertPool // holds cert
+	serial int64          // of the last certificate made
+}
+
+func newTestCA(commonName string) (*testCA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "courier test CA"},
+		Subject:               pkix.Name{CommonName: commonName},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
 		IsCA:                  true,
 		KeyUsage:              x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		return nil, err
 	}
-	caCert, err := x509.ParseCertificate(caDER)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage) (tls.Certificate, error) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return tls.Certificate{}, err
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: cn},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().Add(24 * time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			DNSNames:     []string{"localhost"},
-			IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-		if err != nil {
-			return tls.Certificate{}, err
-		}
-		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
-	}
-	srv, err := leaf(2, "courier test server", x509.ExtKeyUsageServerAuth)
+	ca := &testCA{cert: cert, key: key, pool: x509.NewCertPool(), serial: 1}
+	ca.pool.AddCert(cert)
+	return ca, nil
+}
+
+// leaf makes a certificate with the next serial for commonName and usage.
+func (ca *testCA) leaf(commonName string, usage x509.ExtKeyUsage) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, err
+		return tls.Certificate{}, err
 	}
-	cli, err := leaf(3, "courier test client", x509.ExtKeyUsageClientAuth)
+	ca.serial++
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(ca.serial),
+		Subject:      pkix.Name{CommonName: commonName},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
-		return nil, err
+		return tls.Certificate{}, err
 	}
-	return &TLSPair{CAPool: pool, Server: srv, Client: cli}, nil
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }

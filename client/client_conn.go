@@ -157,10 +157,16 @@ func dialMemu(c *Client, _, address string) (net.Conn, error) {
 // the config names no server and verifies certificates, the host of
 // address is used as server name.
 func (c *Client) secure(ctx context.Context, conn net.Conn, address string) (net.Conn, error) {
-	cfg := c.option.TLSConfig
-	if cfg == nil {
+	if c.option.TLSConfig == nil {
 		return conn, nil
 	}
+	return tlsHandshake(ctx, conn, c.option.TLSConfig, address)
+}
+
+// tlsHandshake runs the client side of a TLS handshake on conn with cfg
+// (the host of address as server name when cfg names none and verifies
+// certificates). On failure it closes conn.
+func tlsHandshake(ctx context.Context, conn net.Conn, cfg *tls.Config, address string) (net.Conn, error) {
 	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
 		if host, _, err := net.SplitHostPort(address); err == nil {
 			cfg = cfg.Clone()

@@ -45,18 +45,9 @@ func dialWS(c *Client, network, address string) (net.Conn, error) {
 		if cfg == nil {
 			cfg = &tls.Config{}
 		}
-		if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
-			if host, _, err := net.SplitHostPort(address); err == nil {
-				cfg = cfg.Clone()
-				cfg.ServerName = host
-			}
+		if conn, err = tlsHandshake(ctx, conn, cfg, address); err != nil {
+			return nil, err
 		}
-		tc := tls.Client(conn, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			_ = conn.Close()
-			return nil, fmt.Errorf("client: tls handshake with %s: %w", address, err)
-		}
-		conn = tc
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)

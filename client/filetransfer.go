@@ -12,6 +12,7 @@ import (
 	"github.com/juju/ratelimit"
 
 	"github.com/courier-rpc/courier/share"
+	"github.com/courier-rpc/courier/util"
 )
 
 // Settings of file transfers and streams.
@@ -76,8 +77,24 @@ func sendFile(ctx context.Context, call callFunc, connectTimeout time.Duration, 
 		return fmt.Errorf("client: send file: %w", err)
 	}
 	args := share.FileTransferArgs{FileName: fi.Name(), FileSize: fi.Size(), Meta: meta}
+	return transfer(ctx, call, connectTimeout, "TransferFile", &args, func(conn net.Conn) error {
+		if err := copyPaced(ctx, conn, io.LimitReader(f, fi.Size()), rate); err != nil {
+			return err
+		}
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+		return waitServerClose(ctx, conn)
+	})
+}
+
+// transfer makes the RPC method of the file transfer service with args,
+// opens the data connection its reply names and runs use on it. ctx ending
+// closes the connection; the error is then ctx.Err(). The connection is
+// closed when transfer returns.
+func transfer(ctx context.Context, call callFunc, connectTimeout time.Duration, method string, args interface{}, use func(net.Conn) error) (err error) {
 	reply := &share.FileTransferReply{}
-	if err := call(ctx, "TransferFile", &args, reply); err != nil {
+	if err := call(ctx, method, args, reply); err != nil {
 		return err
 	}
 	conn, err := openData(ctx, connectTimeout, reply.Addr, reply.Token)
@@ -91,13 +108,7 @@ func sendFile(ctx context.Context, call callFunc, connectTimeout time.Duration, 
 			err = ctx.Err()
 		}
 	}()
-	if err := copyPaced(ctx, conn, io.LimitReader(f, fi.Size()), rate); err != nil {
-		return err
-	}
-	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
-		_ = cw.CloseWrite()
-	}
-	return waitServerClose(ctx, conn)
+	return use(conn)
 }
 
 // copyPaced copies src to conn in chunks, at most rate bytes per second
@@ -115,12 +126,8 @@ func copyPaced(ctx context.Context, conn net.Conn, src io.Reader, rate int64) er
 		if n > 0 {
 			if tb != nil {
 				if d := tb.Take(int64(n)); d > 0 {
-					t := time.NewTimer(d)
-					select {
-					case <-t.C:
-					case <-ctx.Done():
-						t.Stop()
-						return ctx.Err()
+					if err := util.Wait(ctx, d); err != nil {
+						return err
 					}
 				}
 			}
@@ -164,26 +171,18 @@ func waitServerClose(ctx context.Context, conn net.Conn) error {
 // saveTo. It ends when the server closes the connection; a reset (the
 // server's handler failed or was stopped) or a failed write to saveTo is an
 // error.
-func downloadFile(ctx context.Context, call callFunc, connectTimeout time.Duration, requestFileName string, saveTo io.Writer, meta map[string]string) (err error) {
+func downloadFile(ctx context.Context, call callFunc, connectTimeout time.Duration, requestFileName string, saveTo io.Writer, meta map[string]string) error {
 	if saveTo == nil {
 		return errors.New("client: download file: nil writer")
 	}
 	args := share.DownloadFileArgs{FileName: requestFileName, Meta: meta}
-	reply := &share.FileTransferReply{}
-	if err := call(ctx, "DownloadFile", &args, reply); err != nil {
-		return err
-	}
-	conn, err := openData(ctx, connectTimeout, reply.Addr, reply.Token)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ended := watchCtx(ctx, conn)
-	defer func() {
-		if ended() {
-			err = ctx.Err()
-		}
-	}()
+	return transfer(ctx, call, connectTimeout, "DownloadFile", &args, func(conn net.Conn) error {
+		return receive(conn, saveTo)
+	})
+}
+
+// receive copies conn to saveTo in chunks until the server closes conn.
+func receive(conn net.Conn, saveTo io.Writer) error {
 	buf := make([]byte, fileChunk)
 	for {
 		n, rerr := conn.Read(buf)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/courier-rpc/courier/share"
+	"github.com/courier-rpc/courier/util"
 )
 
 // notRunError marks the error of an attempt that provably did not run: no
@@ -120,20 +121,10 @@ func (x *xClient) pause(ctx context.Context, n int) error {
 	if x.option.Backoff != nil {
 		d = x.option.Backoff(n)
 	}
-	if d <= 0 {
-		return ctx.Err()
-	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+	if dl, ok := ctx.Deadline(); ok && d > 0 && time.Until(dl) <= d {
 		return errNoTime
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return util.Wait(ctx, d)
 }
 
 // errNoTime means the pause before a retry would outlast the caller's

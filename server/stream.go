@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"maps"
 	"net"
 
 	"github.com/courier-rpc/courier/log"
@@ -73,7 +74,7 @@ func (s *StreamService) Stream(ctx context.Context, args *share.StreamServiceArg
 		return share.NewError(share.CodePermissionDenied, "server: stream refused")
 	}
 	a := *args
-	a.Meta = cloneMeta(args.Meta)
+	a.Meta = maps.Clone(args.Meta)
 	token, addr, err := s.data.newToken(streamToken{args: &a})
 	if err != nil {
 		return withCode(share.CodeUnavailable, err)
@@ -83,17 +84,6 @@ func (s *StreamService) Stream(ctx context.Context, args *share.StreamServiceArg
 	}
 	*reply = share.StreamServiceReply{Token: token, Addr: addr}
 	return nil
-}
-
-func cloneMeta(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // EnableStreamService starts streamService and registers it under

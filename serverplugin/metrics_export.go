@@ -177,39 +177,58 @@ func writeGraphite(w io.Writer, r metrics.Registry, prefix string, now time.Time
 		case metrics.GaugeFloat64:
 			line(name, "value", m.Value())
 		case metrics.Histogram:
-			h := m.Snapshot()
-			line(name, "count", h.Count())
-			line(name, "min", h.Min())
-			line(name, "max", h.Max())
-			line(name, "mean", h.Mean())
-			line(name, "std-dev", h.StdDev())
-			for _, pc := range graphitePercentiles {
-				line(name, pc.name, h.Percentile(pc.q))
-			}
+			graphiteDistribution(line, name, m.Snapshot())
 		case metrics.Meter:
 			s := m.Snapshot()
 			line(name, "count", s.Count())
-			line(name, "one-minute", s.Rate1())
-			line(name, "five-minute", s.Rate5())
-			line(name, "fifteen-minute", s.Rate15())
-			line(name, "mean", s.RateMean())
+			graphiteRates(line, name, s, "mean")
 		case metrics.Timer:
 			t := m.Snapshot()
-			line(name, "count", t.Count())
-			line(name, "min", t.Min())
-			line(name, "max", t.Max())
-			line(name, "mean", t.Mean())
-			line(name, "std-dev", t.StdDev())
-			for _, pc := range graphitePercentiles {
-				line(name, pc.name, t.Percentile(pc.q))
-			}
-			line(name, "one-minute", t.Rate1())
-			line(name, "five-minute", t.Rate5())
-			line(name, "fifteen-minute", t.Rate15())
-			line(name, "mean-rate", t.RateMean())
+			graphiteDistribution(line, name, t)
+			graphiteRates(line, name, t, "mean-rate")
 		}
 	})
 	return bw.Flush()
+}
+
+// distribution is what histogram and timer snapshots report alike.
+type distribution interface {
+	Count() int64
+	Min() int64
+	Max() int64
+	Mean() float64
+	StdDev() float64
+	Percentile(float64) float64
+}
+
+// rates is what meter and timer snapshots report alike.
+type rates interface {
+	Rate1() float64
+	Rate5() float64
+	Rate15() float64
+	RateMean() float64
+}
+
+// graphiteDistribution writes the count, extremes, mean, deviation and
+// graphitePercentiles of d.
+func graphiteDistribution(line func(name, field string, v interface{}), name string, d distribution) {
+	line(name, "count", d.Count())
+	line(name, "min", d.Min())
+	line(name, "max", d.Max())
+	line(name, "mean", d.Mean())
+	line(name, "std-dev", d.StdDev())
+	for _, pc := range graphitePercentiles {
+		line(name, pc.name, d.Percentile(pc.q))
+	}
+}
+
+// graphiteRates writes the 1, 5 and 15 minute rates of r and its mean rate
+// under the field meanField.
+func graphiteRates(line func(name, field string, v interface{}), name string, r rates, meanField string) {
+	line(name, "one-minute", r.Rate1())
+	line(name, "five-minute", r.Rate5())
+	line(name, "fifteen-minute", r.Rate15())
+	line(name, meanField, r.RateMean())
 }
 
 // graphiteName joins prefix and name and replaces whitespace, which would

@@ -10,6 +10,7 @@ import (
 
 	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/server"
+	"github.com/courier-rpc/courier/util"
 )
 
 // tokenBucket is the lazily built token bucket shared by the rate limiting
@@ -134,12 +135,5 @@ func (plugin *ReqRateLimitingPlugin) PostReadRequest(ctx context.Context, r *pro
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return util.Wait(ctx, wait)
 }

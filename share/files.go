@@ -1,5 +1,7 @@
 package share
 
+import "maps"
+
 // FileTransferArgs asks a server to accept an uploaded file.
 type FileTransferArgs struct {
 	FileName string            `json:"file_name,omitempty"`
@@ -9,7 +11,7 @@ type FileTransferArgs struct {
 
 // Clone returns a copy of args with its own Meta.
 func (args FileTransferArgs) Clone() *FileTransferArgs {
-	args.Meta = cloneMap(args.Meta)
+	args.Meta = maps.Clone(args.Meta)
 	return &args
 }
 
@@ -27,7 +29,7 @@ type DownloadFileArgs struct {
 
 // Clone returns a copy of args with its own Meta.
 func (args DownloadFileArgs) Clone() *DownloadFileArgs {
-	args.Meta = cloneMap(args.Meta)
+	args.Meta = maps.Clone(args.Meta)
 	return &args
 }
 
@@ -40,15 +42,4 @@ type StreamServiceArgs struct {
 type StreamServiceReply struct {
 	Token []byte `json:"token,omitempty"`
 	Addr  string `json:"addr,omitempty"`
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }

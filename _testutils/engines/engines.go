@@ -168,26 +168,22 @@ func StartEtcdMember(t testing.TB, n int) { t.Helper(); Run(t, "start-etcd-membe
 
 // StopEtcd stops every etcd member (SIGKILL when kill, else SIGTERM); data
 // is kept.
-func StopEtcd(t testing.TB, kill bool) {
-	t.Helper()
-	if kill {
-		Run(t, "stop-etcd", "--kill")
-		return
-	}
-	Run(t, "stop-etcd")
-}
+func StopEtcd(t testing.TB, kill bool) { t.Helper(); stop(t, "stop-etcd", kill) }
 
 // StartEtcd starts every stopped etcd member and waits until all are healthy.
 func StartEtcd(t testing.TB) { t.Helper(); Run(t, "start-etcd") }
 
 // StopZK stops ZooKeeper (SIGKILL when kill, else SIGTERM); data is kept.
-func StopZK(t testing.TB, kill bool) {
+func StopZK(t testing.TB, kill bool) { t.Helper(); stop(t, "stop-zk", kill) }
+
+// stop runs the testenv.sh stop command, with --kill (SIGKILL) when kill.
+func stop(t testing.TB, command string, kill bool) {
 	t.Helper()
 	if kill {
-		Run(t, "stop-zk", "--kill")
+		Run(t, command, "--kill")
 		return
 	}
-	Run(t, "stop-zk")
+	Run(t, command)
 }
 
 // StartZK starts ZooKeeper again on its port and waits until it serves.
