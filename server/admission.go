@@ -3,7 +3,6 @@ package server
 import (
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/courier-rpc/courier/protocol"
@@ -37,12 +36,14 @@ func WithMaxInFlight(n int) OptionFn {
 	return func(s *Server) { s.admissionCtl().maxInFlight = max(n, 0) }
 }
 
-// WithQueueTimeout lets a request over the concurrency limit wait up to d
-// for a slot, in arrival order, instead of being refused at once. At most
-// as many requests wait as the limit allows to run; one that waited longer
-// than d, or past its own deadline (share.DeadlineKey), is answered without
-// running (ErrOverloaded, or a deadline_exceeded error). When it runs, the
-// deadline its handler sees is shortened by the wait. Default 0: no queue.
+// WithQueueTimeout lets a request over a concurrency limit (server-wide or
+// of its method) wait up to d for a slot, in arrival order, instead of
+// being refused at once. At most as many requests wait as the server-wide
+// limit allows to run, and at most as many of one method as that method's
+// limit. One that waited d, or past its own deadline (share.DeadlineKey),
+// is answered without running (ErrOverloaded, or a deadline_exceeded
+// error), at the latest when d has passed. When it runs, the deadline its
+// handler sees is shortened by the wait. Default 0: no queue.
 func WithQueueTimeout(d time.Duration) OptionFn {
 	return func(s *Server) { s.admissionCtl().queueTimeout = max(d, 0) }
 }
@@ -50,8 +51,10 @@ func WithQueueTimeout(d time.Duration) OptionFn {
 // WithMethodConcurrencyLimiter admits at most l.Limit() requests of one
 // method (servicePath.serviceMethod) at once, on top of the server-wide
 // limit, and reports each finished request of the method to l. A request
-// over the method's limit is refused at once with ErrOverloaded (it never
-// waits in the queue). Default: no per-method limit.
+// over the method's limit waits like one over the server-wide limit (see
+// WithQueueTimeout) and is otherwise refused at once with ErrOverloaded;
+// a waiting request does not hold up those of other methods. Default: no
+// per-method limit.
 func WithMethodConcurrencyLimiter(servicePath, serviceMethod string, l Limiter) OptionFn {
 	return func(s *Server) {
 		a := s.admissionCtl()
@@ -65,29 +68,15 @@ func WithMethodConcurrencyLimiter(servicePath, serviceMethod string, l Limiter) 
 	}
 }
 
-// methodGate is the concurrency limit of one method; running is changed
-// only by acquire and done.
+// methodGate is the concurrency limit of one method. running and waiting
+// are guarded by the admission's mutex.
 type methodGate struct {
 	limiter Limiter
-	running atomic.Int64
+	running int // requests of the method holding a slot
+	waiting int // requests of the method in the queue
 }
 
-// acquire takes a slot of the method; false means it is at its limit.
-func (g *methodGate) acquire() bool {
-	if g.running.Add(1) > int64(max(g.limiter.Limit(), 1)) {
-		g.running.Add(-1)
-		return false
-	}
-	return true
-}
-
-// done frees a slot; observe reports the request's run time to the limiter.
-func (g *methodGate) done(rtt time.Duration, observe bool) {
-	n := g.running.Add(-1) + 1
-	if observe {
-		g.limiter.Observe(rtt, int(n))
-	}
-}
+func (g *methodGate) limit() int { return max(g.limiter.Limit(), 1) }
 
 // gate returns the limit of a method, nil when it has none. The map is
 // written only by options, before the server serves.
@@ -98,10 +87,12 @@ func (a *admission) gate(servicePath, serviceMethod string) *methodGate {
 	return a.methods[servicePath][serviceMethod]
 }
 
-// admission is the server's concurrency gate. Its mutex guards running and
-// queue; admit (on a connection's reader) and release (at the end of
-// serveRequest) are the only functions that change them, and a request
-// admitted or dequeued holds one slot until serveRequest releases it.
+// admission is the server's concurrency gate. Its mutex guards running,
+// queue, the method gates' counts and the timer; admit (on a connection's
+// reader), release (when a request has run) and expire (the timer) are
+// the only functions that change them. A request admitted or dequeued
+// holds a server-wide slot, and one of its method if that has a limit,
+// until release or drop frees them.
 type admission struct {
 	s            *Server
 	limiter      Limiter
@@ -110,21 +101,30 @@ type admission struct {
 
 	methods map[string]map[string]*methodGate // per-method limits; nil: none
 
+	// refuse answers a request that will not run and start runs one that
+	// was dequeued; the server's functions, replaced by unit tests.
+	refuse func(c *conn, req *protocol.Message, err error)
+	start  func(w waiting)
+
 	mu      sync.Mutex
 	running int
-	queue   []waiting
+	queue   []waiting   // arrival order
+	timer   *time.Timer // answers the queue's head when it has waited too long
+	armed   bool        // timer is pending
 }
 
-// waiting is a request queued for a slot.
+// waiting is a request queued for a slot; gate is its method's limit.
 type waiting struct {
-	c   *conn
-	req *protocol.Message
-	at  time.Time
+	c    *conn
+	req  *protocol.Message
+	gate *methodGate
+	at   time.Time
 }
 
 func (s *Server) admissionCtl() *admission {
 	if s.adm == nil {
-		s.adm = &admission{s: s}
+		s.adm = &admission{s: s, refuse: s.refuse}
+		s.adm.start = s.adm.startQueued
 	}
 	return s.adm
 }
@@ -142,131 +142,190 @@ func (a *admission) limit() int {
 }
 
 // admit decides what happens to a request read from c, which already
-// holds c's request slot: true means run it now (it holds an admission
-// slot); false means it was queued or refused.
-func (s *Server) admit(c *conn, req *protocol.Message) bool {
+// holds c's request slot. ok means run it now: it holds an admission slot
+// (and one of its method's limit, gate, which release must be given);
+// otherwise it was queued or refused.
+func (s *Server) admit(c *conn, req *protocol.Message) (gate *methodGate, ok bool) {
 	a := s.adm
 	if a == nil {
-		return true
+		return nil, true
 	}
+	return a.admit(c, req)
+}
+
+func (a *admission) admit(c *conn, req *protocol.Message) (*methodGate, bool) {
 	g := a.gate(req.ServicePath, req.ServiceMethod)
-	if g != nil && !g.acquire() {
-		s.stats.shed.Add(1)
-		s.refuse(c, req, ErrOverloaded)
-		return false
-	}
 	now := time.Now()
-	limit := a.limit()
+	limit, mlimit := a.limit(), 0
+	if g != nil {
+		mlimit = g.limit()
+	}
 	a.mu.Lock()
-	start, stale := a.dequeueLocked(now, limit)
+	run, stale := a.dequeueLocked(now, limit)
+	globalFull := limit != 0 && a.running >= limit
+	methodFull := g != nil && g.running >= mlimit
 	admitted, queued := false, false
 	switch {
-	case limit == 0 || (a.running < limit && len(a.queue) == 0):
+	case !globalFull && !methodFull:
 		a.running++
+		if g != nil {
+			g.running++
+		}
 		admitted = true
-	case a.queueTimeout > 0 && len(a.queue) < limit:
-		a.queue = append(a.queue, waiting{c: c, req: req, at: now})
+	case a.queueTimeout > 0 && (limit == 0 || len(a.queue) < limit) && (!methodFull || g.waiting < mlimit):
+		a.queue = append(a.queue, waiting{c: c, req: req, gate: g, at: now})
+		if g != nil {
+			g.waiting++
+		}
+		a.armLocked(now)
 		queued = true
 	}
 	a.mu.Unlock()
-	a.settle(start, stale, now)
+	a.settle(run, stale, now)
 	if !admitted && !queued {
-		if g != nil {
-			g.done(0, false)
-		}
-		s.stats.shed.Add(1)
-		s.refuse(c, req, ErrOverloaded)
+		a.s.stats.shed.Add(1)
+		a.refuse(c, req, ErrOverloaded)
 	}
-	return admitted
+	return g, admitted
 }
 
 // release frees the slots (server-wide and of its method, g) of a request
 // that ran from start until now, reports it to the limiters and hands the
-// server-wide slot to the next waiting request.
+// slots to the waiting requests that can run.
 func (a *admission) release(start time.Time, g *methodGate) {
 	now := time.Now()
+	limit := a.limit()
+	a.mu.Lock()
+	running, mrunning := a.running, 0
+	a.running--
 	if g != nil {
-		g.done(now.Sub(start), true)
+		mrunning = g.running
+		g.running--
 	}
-	if running := a.free(now); a.limiter != nil {
+	run, stale := a.dequeueLocked(now, limit)
+	a.armLocked(now)
+	a.mu.Unlock()
+	a.settle(run, stale, now)
+	if g != nil {
+		g.limiter.Observe(now.Sub(start), mrunning)
+	}
+	if a.limiter != nil {
 		a.limiter.Observe(now.Sub(start), running)
 	}
 }
 
 // drop frees the slots of a dequeued request that will not run.
 func (a *admission) drop(w waiting, now time.Time) {
-	if g := a.gate(w.req.ServicePath, w.req.ServiceMethod); g != nil {
-		g.done(0, false)
-	}
-	a.free(now)
-}
-
-// free frees one slot and starts or answers the waiting requests that
-// can be settled now. It returns the number of slots taken before.
-func (a *admission) free(now time.Time) int {
 	limit := a.limit()
 	a.mu.Lock()
-	running := a.running
 	a.running--
+	if w.gate != nil {
+		w.gate.running--
+	}
 	run, stale := a.dequeueLocked(now, limit)
+	a.armLocked(now)
 	a.mu.Unlock()
 	a.settle(run, stale, now)
-	return running
 }
 
-// dequeueLocked removes from the queue the requests that waited too long
-// (stale) and, while slots are free, those that may run now (run, which
-// then hold a slot). The caller holds a.mu.
+// expire runs on the timer: it answers the requests that waited too long
+// even when no slot is freed.
+func (a *admission) expire() {
+	now := time.Now()
+	limit := a.limit()
+	a.mu.Lock()
+	a.armed = false
+	run, stale := a.dequeueLocked(now, limit)
+	a.armLocked(now)
+	a.mu.Unlock()
+	a.settle(run, stale, now)
+}
+
+// armLocked sets the timer for the moment the queue's head has waited
+// the queue timeout, unless it is set or the queue is empty (a timer set
+// for an earlier head fires early and sets it again). The caller holds a.mu.
+func (a *admission) armLocked(now time.Time) {
+	if a.armed || len(a.queue) == 0 {
+		return
+	}
+	d := a.queue[0].at.Add(a.queueTimeout).Sub(now)
+	a.armed = true
+	if a.timer == nil {
+		a.timer = time.AfterFunc(d, a.expire)
+		return
+	}
+	a.timer.Reset(d)
+}
+
+// dequeueLocked removes from the queue the requests that waited the queue
+// timeout (stale) and, while slots are free, those that may run now (run,
+// which then hold their slots). A request whose method is at its limit
+// stays and lets later ones pass. The caller holds a.mu.
 func (a *admission) dequeueLocked(now time.Time, limit int) (run, stale []waiting) {
-	i := 0
-	for ; i < len(a.queue); i++ {
-		w := a.queue[i]
-		if now.Sub(w.at) > a.queueTimeout {
+	if len(a.queue) == 0 {
+		return nil, nil
+	}
+	keep := a.queue[:0]
+	for i, w := range a.queue {
+		if now.Sub(w.at) >= a.queueTimeout {
 			stale = append(stale, w)
+			if w.gate != nil {
+				w.gate.waiting--
+			}
 			continue
 		}
 		if limit != 0 && a.running >= limit {
+			// Full: the rest arrived later, so none of them is stale either.
+			keep = append(keep, a.queue[i:]...)
 			break
 		}
+		if w.gate != nil && w.gate.running >= w.gate.limit() {
+			keep = append(keep, w)
+			continue
+		}
 		a.running++
+		if w.gate != nil {
+			w.gate.running++
+			w.gate.waiting--
+		}
 		run = append(run, w)
 	}
-	if i > 0 {
-		n := copy(a.queue, a.queue[i:])
-		clear(a.queue[n:])
-		a.queue = a.queue[:n]
-	}
+	clear(a.queue[len(keep):])
+	a.queue = keep
 	return run, stale
 }
 
 // settle answers the stale requests and starts the dequeued ones.
 func (a *admission) settle(run, stale []waiting, now time.Time) {
-	s := a.s
 	for _, w := range stale {
-		if g := a.gate(w.req.ServicePath, w.req.ServiceMethod); g != nil {
-			g.done(0, false)
-		}
-		s.stats.shed.Add(1)
-		s.refuse(w.c, w.req, ErrOverloaded)
+		a.s.stats.shed.Add(1)
+		a.refuse(w.c, w.req, ErrOverloaded)
 	}
 	for _, w := range run {
 		if !shortenDeadline(w.req, now.Sub(w.at)) {
-			s.stats.expired.Add(1)
+			a.s.stats.expired.Add(1)
 			a.drop(w, now)
-			s.refuse(w.c, w.req, errQueuedTooLong)
+			a.refuse(w.c, w.req, errQueuedTooLong)
 			continue
 		}
-		if s.state.Load() != stateServing {
-			a.drop(w, now)
-			s.refuse(w.c, w.req, ErrShuttingDown)
-			continue
-		}
-		j := job{c: w.c, req: w.req}
-		if s.workers != nil && s.workers.slots == nil {
-			s.workers.submit(j) // never blocks: the default pool is unbounded
-		} else {
-			go s.serveRequest(j) // a bounded pool could wait on this very worker
-		}
+		a.start(w)
+	}
+}
+
+// startQueued runs a dequeued request on the server, which refuses it if
+// it no longer serves.
+func (a *admission) startQueued(w waiting) {
+	s := a.s
+	if s.state.Load() != stateServing {
+		a.drop(w, time.Now())
+		s.refuse(w.c, w.req, ErrShuttingDown)
+		return
+	}
+	j := job{c: w.c, req: w.req, gate: w.gate}
+	if s.workers != nil && s.workers.slots == nil {
+		s.workers.submit(j) // never blocks: the default pool is unbounded
+	} else {
+		go s.serveRequest(j) // a bounded pool could wait on this very worker
 	}
 }
 

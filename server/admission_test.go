@@ -171,3 +171,25 @@ func TestMethodLimiterOnlyThatMethod(t *testing.T) {
 		t.Fatalf("shed %d, method limiter observed %d; want 1 and 2", st.Shed, l.observed.Load())
 	}
 }
+
+func TestMethodLimiterQueuesOverLoopback(t *testing.T) {
+	s, addr, entered, release, runs := blockingServer(t, WithQueueTimeout(time.Minute), WithMethodConcurrencyLimiter("P", "Work", &fixedLimit{n: 1}))
+	c := dialRaw(t, addr)
+	c.send(newReq("P", "Work", protocol.SerializeNone, nil, nil))
+	<-entered
+	c.send(newReq("P", "Work", protocol.SerializeNone, nil, nil)) // waits for Work's slot
+	// Echo passes the waiting Work; its reply is the first one.
+	echo := c.send(newReq("P", "Echo", protocol.JSON, []byte(`{"A":3}`), nil))
+	if res := c.read(); res.Seq() != echo || res.MessageStatusType() != protocol.Normal {
+		t.Fatalf("first reply seq %d (%q), want Echo's %d", res.Seq(), errText(res), echo)
+	}
+	close(release)
+	for range 2 {
+		if res := c.read(); res.MessageStatusType() != protocol.Normal {
+			t.Fatalf("Work seq %d: %q", res.Seq(), errText(res))
+		}
+	}
+	if st := s.Stats(); st.Shed != 0 || runs.Load() != 3 {
+		t.Fatalf("shed %d runs %d, want 0 and 3", st.Shed, runs.Load())
+	}
+}

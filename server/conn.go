@@ -234,19 +234,20 @@ func (s *Server) readLoop(c *conn) loopExit {
 			s.refuse(c, req, ErrShuttingDown)
 			continue
 		}
-		if !s.admit(c, req) { // over the concurrency limit: queued or refused
+		gate, ok := s.admit(c, req)
+		if !ok { // over a concurrency limit: queued or refused
 			continue
 		}
 		if s.inlineGrace > 0 && s.workers != nil && c.br.Buffered() == 0 {
 			// Nothing more to read yet: run it here (see runInline).
 			if m := s.loadRegistry().lookup(req.ServicePath, req.ServiceMethod); inlineAllowed(m) {
-				if !s.runInline(c, job{c: c, req: req}, m) {
+				if !s.runInline(c, job{c: c, req: req, gate: gate}, m) {
 					return exitHandedOff
 				}
 				continue
 			}
 		}
-		s.dispatch(c, req)
+		s.dispatch(job{c: c, req: req, gate: gate})
 	}
 }
 
@@ -312,9 +313,8 @@ func (s *Server) heartbeat(c *conn, req *protocol.Message) {
 	c.enqueue(outItem{msg: req, kind: itemHeartbeat})
 }
 
-// dispatch runs req on the worker pool.
-func (s *Server) dispatch(c *conn, req *protocol.Message) {
-	j := job{c: c, req: req}
+// dispatch runs j's request on the worker pool.
+func (s *Server) dispatch(j job) {
 	if s.workers != nil {
 		if !s.workers.submit(j) {
 			s.dropJob(j)

@@ -138,8 +138,8 @@
 //	                       (idle workers beyond the last second's peak exit within ~2s)
 //	WithConcurrencyLimiter none (see NewGradientLimiter)
 //	WithMaxInFlight        none
-//	WithQueueTimeout       0 (requests over the limit are refused at once)
-//	WithMethodConcurrencyLimiter none (per-method limits, refused at once)
+//	WithQueueTimeout       0 (requests over a limit are refused at once)
+//	WithMethodConcurrencyLimiter none (per-method limits, queued like the server-wide one)
 //
 // Requests over the concurrency limit are refused before their payload is
 // decoded with ErrOverloaded (share.CodeOverloaded, which courier clients

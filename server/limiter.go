@@ -9,7 +9,8 @@ import (
 // Limiter decides how many requests a server runs at once. The server asks
 // Limit before it admits a request and reports every finished request to
 // Observe. Implementations must be safe for concurrent use; Limit is called
-// once per request, so it should be cheap.
+// at least once per request (and again for each queued request whenever
+// slots are freed), so it should be cheap.
 type Limiter interface {
 	// Limit returns the number of requests that may run at once (at least 1).
 	Limit() int

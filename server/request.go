@@ -139,10 +139,6 @@ func (s *Server) runJob(j job) {
 func (s *Server) serveRequest(j job) {
 	c, req := j.c, j.req
 	now := time.Now()
-	var gate *methodGate
-	if s.adm != nil {
-		gate = s.adm.gate(req.ServicePath, req.ServiceMethod)
-	}
 	rc := &reqCtx{Context: c.ctx, s: s, conn: c.nc, reqMeta: req.Metadata, start: now.UnixNano(), callPlugins: s.callPlugins()}
 	if d, ok := s.requestTimeout(req.Metadata); ok {
 		dctx, cancel := context.WithDeadline(c.ctx, now.Add(d))
@@ -165,7 +161,7 @@ func (s *Server) serveRequest(j job) {
 	if h != nil {
 		protocol.FreeMsg(res) // nil for oneway
 		if s.adm != nil {
-			defer s.adm.release(now, gate) // the Handler writes its own reply
+			defer s.adm.release(now, j.gate) // the Handler writes its own reply
 		}
 		s.runHandler(rc, c, req, h, obs)
 		return
@@ -173,7 +169,7 @@ func (s *Server) serveRequest(j job) {
 	if s.adm != nil {
 		// The slots are free before the reply is written: a caller that
 		// sends its next request as soon as it has this reply finds them.
-		s.adm.release(now, gate)
+		s.adm.release(now, j.gate)
 	}
 	if err != nil && s.HandleServiceError != nil {
 		s.HandleServiceError(err)

@@ -109,7 +109,8 @@ type Server struct {
 type job struct {
 	c     *conn
 	req   *protocol.Message
-	flush bool // flush c's write queue (req is nil)
+	gate  *methodGate // the method's admission limit the request holds; nil: none
+	flush bool        // flush c's write queue (req is nil)
 }
 
 // NewServer returns a server configured by options. The codec table
