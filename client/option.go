@@ -107,6 +107,9 @@ type Option struct {
 	// Outlier configures outlier ejection, on by default (courier
 	// addition); see OutlierConfig.
 	Outlier OutlierConfig
+	// HealthCheck turns on client-side health checking of an XClient's
+	// servers, off by default (courier addition); see HealthCheckConfig.
+	HealthCheck HealthCheckConfig
 }
 
 // DefaultOption is the option most clients start from. Copy it, change the

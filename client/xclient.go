@@ -61,14 +61,16 @@ type xClient struct {
 	auth    atomic.Pointer[string]
 	sticky  atomic.Pointer[string]
 
-	updateMu sync.Mutex // serializes applyServers and SetSelector
-	mu       sync.RWMutex
-	servers  map[string]string // filtered; replaced, never mutated
-	selector Selector
-	closed   bool
+	updateMu   sync.Mutex // serializes applyServers and SetSelector
+	mu         sync.RWMutex
+	servers    map[string]string // selectable: discovered minus NOT_SERVING; replaced, never mutated
+	discovered map[string]string // filtered by state and group; replaced, never mutated
+	selector   Selector
+	closed     bool
 
-	budget   *RetryBudget // nil: no budget (Option.DisableRetryBudget)
-	outliers *outliers    // nil: no outlier ejection
+	budget   *RetryBudget   // nil: no budget (Option.DisableRetryBudget)
+	outliers *outliers      // nil: no outlier ejection
+	health   *healthChecker // nil: no health checking (Option.HealthCheck)
 	nonIdem  atomic.Pointer[map[string]bool]
 	hedgeLat sync.Map // serviceMethod -> *latencyWindow (Option.HedgeQuantile)
 	stats    xStats
@@ -128,6 +130,9 @@ func newXClient(servicePath string, failMode FailMode, selectMode SelectMode, di
 	if !option.Outlier.Disabled {
 		x.outliers = newOutliers(option.Outlier)
 	}
+	if option.HealthCheck.Enabled {
+		x.health = newHealthChecker(x, option.HealthCheck)
+	}
 	idem := nonIdempotentSet(option.NonIdempotent, nil)
 	x.nonIdem.Store(&idem)
 	x.selector = newSelector(selectMode, nil)
@@ -181,22 +186,8 @@ func (x *xClient) applyServers(pairs []*KVPair) {
 	idem := nonIdempotentSet(x.option.NonIdempotent, metas)
 	x.updateMu.Lock()
 	defer x.updateMu.Unlock()
-	x.mu.Lock()
-	if x.closed {
-		x.mu.Unlock()
-		return
-	}
-	x.servers = servers
-	sel := x.selector
-	x.mu.Unlock()
 	x.nonIdem.Store(&idem)
-	if x.outliers != nil {
-		x.outliers.retain(servers)
-	}
-	if sel != nil {
-		sel.UpdateServer(copyServers(servers))
-	}
-	x.cache.retain(servers)
+	x.publishLocked(servers)
 }
 
 func copyServers(m map[string]string) map[string]string {
@@ -285,6 +276,7 @@ func (x *xClient) Close() error {
 		if x.watch != nil {
 			x.discovery.RemoveWatcher(x.watch)
 		}
+		x.health.close()
 		x.cache.close()
 	})
 	return nil
@@ -296,6 +288,9 @@ func (x *xClient) Close() error {
 func (x *xClient) errNoServer() error {
 	if x.discovery == nil {
 		return fmt.Errorf("%w: %s: the XClient was built with a nil discovery (see the discovery constructor's error)", ErrXClientNoServer, x.servicePath)
+	}
+	if n := x.health.notServing(); n > 0 {
+		return fmt.Errorf("%w: %s: %d server(s) report NOT_SERVING", ErrXClientNoServer, x.servicePath, n)
 	}
 	return fmt.Errorf("%w: %s", ErrXClientNoServer, x.servicePath)
 }

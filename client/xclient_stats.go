@@ -34,11 +34,14 @@ type XClientStats struct {
 	Ejections uint64
 	// Overloaded counts attempts refused by an overloaded server.
 	Overloaded uint64
+	// NotServing counts servers taken out of selection because they
+	// reported NOT_SERVING (Option.HealthCheck).
+	NotServing uint64
 }
 
 // xStats holds XClientStats' counters.
 type xStats struct {
-	calls, attempts, retries, transparent, hedges, budgetExhausted, nonIdempotent, ejections, overloaded atomic.Uint64
+	calls, attempts, retries, transparent, hedges, budgetExhausted, nonIdempotent, ejections, overloaded, notServing atomic.Uint64
 }
 
 // Stats returns a snapshot of the XClient's counters.
@@ -48,7 +51,7 @@ func (x *xClient) Stats() XClientStats {
 		Calls: s.calls.Load(), Attempts: s.attempts.Load(), Retries: s.retries.Load(),
 		TransparentRetries: s.transparent.Load(), Hedges: s.hedges.Load(),
 		BudgetExhausted: s.budgetExhausted.Load(), NonIdempotentStops: s.nonIdempotent.Load(),
-		Ejections: s.ejections.Load(), Overloaded: s.overloaded.Load(),
+		Ejections: s.ejections.Load(), Overloaded: s.overloaded.Load(), NotServing: s.notServing.Load(),
 	}
 }
 

@@ -8,23 +8,24 @@ import (
 	"time"
 
 	"github.com/courier-rpc/courier/server"
+	"github.com/courier-rpc/courier/share"
 )
 
 // ServiceName is the name the Health service is registered under.
-const ServiceName = "Health"
+const ServiceName = share.HealthServiceName
 
 // Status is a serving status, spelled as in grpc.health.v1.
-type Status string
+type Status = share.HealthStatus
 
 // The serving statuses.
 const (
 	// Serving: the server (or service) takes calls.
-	Serving Status = "SERVING"
+	Serving = share.HealthServing
 	// NotServing: the server is starting, shutting down or held out of
 	// rotation (server.SetReady(false)), or the service was set so.
-	NotServing Status = "NOT_SERVING"
+	NotServing = share.HealthNotServing
 	// ServiceUnknown: no service of that name is registered.
-	ServiceUnknown Status = "SERVICE_UNKNOWN"
+	ServiceUnknown = share.HealthServiceUnknown
 )
 
 // WatchTimeout is the longest a Watch call waits for a change before it
@@ -41,15 +42,10 @@ var ErrNilServer = errors.New("health: nil server")
 // CheckRequest is the argument of Check and Watch: Service is a service
 // name, or "" for the whole server. Last (Watch only) is the status the
 // caller last saw; "" returns the current status at once.
-type CheckRequest struct {
-	Service string `json:"service" msgpack:"service"`
-	Last    Status `json:"last,omitempty" msgpack:"last,omitempty"`
-}
+type CheckRequest = share.HealthCheckRequest
 
 // CheckResponse is the reply of Check and Watch.
-type CheckResponse struct {
-	Status Status `json:"status" msgpack:"status"`
-}
+type CheckResponse = share.HealthCheckResponse
 
 // ListRequest is the argument of List (it has no fields).
 type ListRequest struct{}
@@ -144,13 +140,15 @@ func (h *Service) List(_ context.Context, _ *ListRequest, reply *ListResponse) e
 
 // Watch answers the status of args.Service as soon as it differs from
 // args.Last (at once when Last is empty). Otherwise it waits for a change,
-// for WatchTimeout, for the caller's deadline, or for a step of the
-// server's lifecycle (a listener starting, Shutdown's steps), and then
-// answers the status it has (possibly unchanged), so that a waiting Watch
-// never holds up Shutdown. Errors:
+// for WatchTimeout, for nine tenths of the time left before the caller's
+// deadline (so that the unchanged answer reaches the caller before it
+// gives up), or for a step of the server's lifecycle (a listener starting,
+// Shutdown's steps), and then answers the status it has (possibly
+// unchanged); once the server is stopping (Server.Stopping) it answers at
+// once, so that a Watch never holds up Shutdown. Errors:
 // none; a cancelled caller gets the current status.
 func (h *Service) Watch(ctx context.Context, args *CheckRequest, reply *CheckResponse) error {
-	timeout := time.NewTimer(WatchTimeout)
+	timeout := time.NewTimer(watchWait(ctx))
 	defer timeout.Stop()
 	poll := time.NewTicker(pollInterval)
 	defer poll.Stop()
@@ -160,7 +158,7 @@ func (h *Service) Watch(ctx context.Context, args *CheckRequest, reply *CheckRes
 		h.mu.Unlock()
 		srvCh := h.srv.ReadinessChanged()
 		st := h.Status(args.Service)
-		if args.Last == "" || st != args.Last {
+		if args.Last == "" || st != args.Last || h.srv.Stopping() {
 			reply.Status = st
 			return nil
 		}
@@ -180,4 +178,13 @@ func (h *Service) Watch(ctx context.Context, args *CheckRequest, reply *CheckRes
 			return nil
 		}
 	}
+}
+
+// watchWait is how long a Watch may wait for a change: WatchTimeout, or
+// less when the caller's deadline comes first.
+func watchWait(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return min(WatchTimeout, time.Until(dl)*9/10)
+	}
+	return WatchTimeout
 }

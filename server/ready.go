@@ -56,6 +56,14 @@ func (s *Server) Ready() bool {
 	return true
 }
 
+// Stopping reports whether the server has begun to stop: Shutdown has
+// closed its listeners and drains, or Close ran. During Shutdown's first
+// step (readiness false, registries withdrawn, the shutdown delay) it is
+// still false. Long polls such as the Health service's Watch answer at
+// once when it is true, so that they never hold up the drain. Safe for
+// concurrent use.
+func (s *Server) Stopping() bool { return s.state.Load() != stateServing }
+
 // SetReady sets the operator's part of readiness: false keeps the server
 // out of rotation (Ready false, /readyz 503, Health NOT_SERVING) while it
 // keeps serving calls, e.g. while caches warm up; true lifts that. Default
