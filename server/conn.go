@@ -172,6 +172,9 @@ func (s *Server) readAndClose(c *conn) {
 func (s *Server) readLoop(c *conn) loopExit {
 	deadlineSet := s.readTimeout > 0
 	for {
+		if c.rbatch && !c.frameBuffered() {
+			c.endBatch() // reading may block: write what the batch answered
+		}
 		if s.readTimeout > 0 {
 			_ = c.nc.SetReadDeadline(time.Now().Add(s.readTimeout))
 			deadlineSet = true
@@ -238,8 +241,8 @@ func (s *Server) readLoop(c *conn) loopExit {
 		if !ok { // over a concurrency limit: queued or refused
 			continue
 		}
-		if s.inlineGrace > 0 && s.workers != nil && c.br.Buffered() == 0 {
-			// Nothing more to read yet: run it here (see runInline).
+		if s.inlineGrace > 0 && s.workers != nil {
+			// Run it here (see runInline).
 			if m := s.loadRegistry().lookup(req.ServicePath, req.ServiceMethod); inlineAllowed(m) {
 				if !s.runInline(c, job{c: c, req: req, gate: gate}, m) {
 					return exitHandedOff

@@ -11,7 +11,10 @@ import (
 
 // Writing replies.
 //
-// A connection has no writer goroutine of its own. Replies queue; the reply
+// A connection has no writer goroutine of its own. Replies to requests run
+// on the reader queue until the reader ends its batch (endBatch in
+// conn_inline.go) and writes them itself; meanwhile nextLocked writes
+// nothing. Otherwise replies queue; the reply
 // that completes the set of requests in flight on its connection (the only
 // one, or the last of a burst to finish) writes everything queued on its
 // handler's goroutine, as no other reply could join that write. Otherwise
@@ -54,7 +57,8 @@ const (
 // for actFlush it marks the flush scheduled (flushing). lastDone says the
 // caller just queued a reply that completes its request: only then may the
 // caller write inline, when every request in flight has its reply queued
-// (no other reply is coming to share the write). The caller holds mu.
+// (no other reply is coming to share the write); endBatch passes it too,
+// holding no request of its own. The caller holds mu.
 func (c *conn) nextLocked(lastDone bool) (act writeAction, batch []outItem) {
 	switch {
 	case c.closed || c.wbusy:
@@ -66,6 +70,9 @@ func (c *conn) nextLocked(lastDone bool) (act writeAction, batch []outItem) {
 		if c.closing {
 			return actClose, nil
 		}
+		return actNone, nil
+	case c.rbatch && !c.closing:
+		// The reader writes at the end of its batch (endBatch).
 		return actNone, nil
 	case lastDone && !c.closing && c.queuedDone >= len(c.sem):
 		return actInline, c.takeQueueLocked()

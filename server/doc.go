@@ -66,21 +66,23 @@
 //
 // Each connection has one reader goroutine that decodes frames through a
 // buffered reader into pooled messages, enforcing the server's limits
-// (frame length, metadata entries, inflated gzip size). A request whose
-// frame was the last one buffered runs on the reader itself (no hand-off);
-// the others run on a pool of long-lived workers (unbounded by default,
-// bounded with WithPool, replaced with WithCustomPool; with either option
-// every request runs on the pool). A watchdog lets a new goroutine take
+// (frame length, metadata entries, inflated gzip size). Requests run on
+// the reader itself, one after the other (no hand-off), and the replies to
+// the frames of one read go out with one write before the reader reads
+// again; with WithPool or WithCustomPool every request runs on a pool of
+// long-lived workers instead (unbounded by default, bounded with WithPool,
+// replaced with WithCustomPool). A watchdog lets a new goroutine take
 // over reading when a handler runs on the reader longer than
 // WithInlineGrace (default 1ms), so a slow handler holds up its
 // connection's other requests for two grace periods at most (a handler
 // waiting for a later call on its own connection does not deadlock); that
 // method then runs on workers for its
-// next 1024 calls, and Stats().ReaderTakeovers counts takeovers. There is
-// no writer goroutine: a reply that is its connection's only request in
-// flight is written by its handler's goroutine, and otherwise replies
-// queue and a flush on a pool worker writes everything queued with one
-// Write. An idle connection holds one goroutine.
+// next 64 calls, and Stats().ReaderTakeovers counts takeovers. There is
+// no writer goroutine: the reader writes its replies, a reply run on a
+// worker that is its connection's only request in flight is written by
+// its handler's goroutine, and otherwise replies queue and a flush on a
+// pool worker writes everything queued with one Write. An idle connection
+// holds one goroutine.
 // Heartbeats are answered by the reader; oneway requests
 // are never answered; a response keeps the request's message ID and
 // serialize type, and is compressed with the request's compress type only
