@@ -5,6 +5,8 @@ package client
 import (
 	"time"
 
+	metrics "github.com/rcrowley/go-metrics"
+
 	"github.com/courier-rpc/courier/_testutils/engines"
 	"github.com/courier-rpc/courier/serverplugin"
 	"github.com/courier-rpc/courier/share"
@@ -32,6 +34,10 @@ func init() {
 			p := plugin(addr, addrs, base)
 			p.Expired, p.ServerStarted = ttl, started
 			return p
+		},
+		tune: func(rp regPlugin, reg metrics.Registry, every time.Duration, n serverplugin.ReadinessNotifier) {
+			p := rp.(*serverplugin.EtcdV3RegisterPlugin)
+			p.Metrics, p.UpdateInterval, p.Server = reg, every, n
 		},
 		badPlugins: func(addrs []string) map[string]regPlugin {
 			return map[string]regPlugin{

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	metrics "github.com/rcrowley/go-metrics"
+
 	"github.com/courier-rpc/courier/_testutils/engines"
 	"github.com/courier-rpc/courier/serverplugin"
 	"github.com/courier-rpc/courier/share"
@@ -33,6 +35,10 @@ func init() {
 			p := plugin(addr, addrs, base)
 			p.Expired, p.ServerStarted = ttl, started
 			return p
+		},
+		tune: func(rp regPlugin, reg metrics.Registry, every time.Duration, n serverplugin.ReadinessNotifier) {
+			p := rp.(*serverplugin.ZooKeeperRegisterPlugin)
+			p.Metrics, p.UpdateInterval, p.Server = reg, every, n
 		},
 		badPlugins: func(addrs []string) map[string]regPlugin {
 			return map[string]regPlugin{

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	metrics "github.com/rcrowley/go-metrics"
+
 	"github.com/courier-rpc/courier/_testutils/engines"
+	"github.com/courier-rpc/courier/serverplugin"
 	"github.com/courier-rpc/courier/share"
 )
 
@@ -25,6 +28,9 @@ type registryKit struct {
 	// newPlugin builds an unstarted plugin for the server addr (ttl 0: the
 	// default; started nil: publish at once).
 	newPlugin func(addr string, addrs []string, base string, ttl time.Duration, started chan struct{}) regPlugin
+	// tune sets a plugin's Metrics, UpdateInterval and Server (readiness
+	// notifier) fields.
+	tune func(p regPlugin, reg metrics.Registry, every time.Duration, n serverplugin.ReadinessNotifier)
 	// badPlugins are configurations Start must refuse with ErrRegistryConfig.
 	badPlugins func(addrs []string) map[string]regPlugin
 	// retries counts a discovery's re-reads after failures; stop and start

@@ -177,17 +177,7 @@ func (r *consulRegistrar) sync() error {
 	vals := r.entries.snapshot(r.cfg.metrics, r.cfg.updateInterval)
 	r.mu.Lock()
 	session := r.session
-	var puts, dels []string
-	for name, v := range vals {
-		if w, ok := r.written[name]; !ok || w != v {
-			puts = append(puts, name)
-		}
-	}
-	for name := range r.written {
-		if _, ok := vals[name]; !ok {
-			dels = append(dels, name)
-		}
-	}
+	puts, dels := writePlan(vals, r.written)
 	r.mu.Unlock()
 	if session == "" {
 		return errConsulSessionLost
@@ -218,9 +208,11 @@ func (r *consulRegistrar) sync() error {
 }
 
 // put writes the service dir key once, then acquires the server's key with
-// the session. A key held by another session (this address's previous
-// process) is deleted and acquired again.
-func (r *consulRegistrar) put(kv *api.KV, name, value, session string) error {
+// the session, its value the plugin's part own merged into the stored value
+// once the service was published (see entrySet.mergedValue). A key held by
+// another session (this address's previous process) is deleted and
+// acquired again.
+func (r *consulRegistrar) put(kv *api.KV, name, own, session string) error {
 	r.mu.Lock()
 	dirDone := r.dirs[name]
 	r.mu.Unlock()
@@ -238,13 +230,18 @@ func (r *consulRegistrar) put(kv *api.KV, name, value, session string) error {
 	}
 	key := r.key(name)
 	for attempt := 0; attempt < 2; attempt++ {
+		full, err := r.merged(kv, key, name, own)
+		if err != nil {
+			return err
+		}
 		wo, cancel := r.wopts()
-		ok, _, err := kv.Acquire(&api.KVPair{Key: key, Value: []byte(value), Session: session}, wo)
+		ok, _, err := kv.Acquire(&api.KVPair{Key: key, Value: []byte(full), Session: session}, wo)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("acquire %s: %w", key, err)
 		}
 		if ok {
+			r.entries.wrote(name, own, full)
 			return nil
 		}
 		// Held by another session, or ours is gone.
@@ -265,6 +262,25 @@ func (r *consulRegistrar) put(kv *api.KV, name, value, session string) error {
 		}
 	}
 	return fmt.Errorf("acquire %s: held by another session", key)
+}
+
+// merged returns the value to store for name: own when the service was not
+// published since it was registered, else own merged into the stored value
+// (read back first).
+func (r *consulRegistrar) merged(kv *api.KV, key, name, own string) (string, error) {
+	if _, had := r.entries.prior(name); !had {
+		return own, nil
+	}
+	qo, cancel := r.qopts()
+	pair, _, err := kv.Get(key, qo)
+	cancel()
+	if err != nil {
+		return "", fmt.Errorf("get %s: %w", key, err)
+	}
+	if pair == nil {
+		return r.entries.mergedValue(name, own, "", false), nil
+	}
+	return r.entries.mergedValue(name, own, string(pair.Value), true), nil
 }
 
 // establish registers the agent service with its TTL check (passing),

@@ -72,6 +72,10 @@ type ConsulRegisterPlugin struct {
 	// ServerStarted delays all writes until it is closed (a courier
 	// addition; pass the server's Started channel). Nil means write at once.
 	ServerStarted chan struct{}
+	// Server, when set (usually the *server.Server the plugin is added to),
+	// is told through NotifyReadiness whenever Ready's answer changes, so
+	// the Health service's Watch learns it at once (a courier addition).
+	Server ReadinessNotifier
 
 	h registryHandle
 }
@@ -139,7 +143,7 @@ type consulConfig struct {
 func (p *ConsulRegisterPlugin) Start() error {
 	cfg := consulConfig{p.ServiceAddress, p.ConsulServers, p.BasePath, p.Metrics,
 		p.UpdateInterval, registryTTL(p.Expired), p.Options, p.ServerStarted}
-	return p.h.start(&p.Services, func() (registrar, error) { return newConsulRegistrar(cfg) })
+	return p.h.start(&p.Services, p.Server, func() (registrar, error) { return newConsulRegistrar(cfg) })
 }
 
 // Stop deletes every key of this plugin, destroys its session, deregisters
@@ -190,3 +194,11 @@ func (p *ConsulRegisterPlugin) PreCall(ctx context.Context, serviceName, methodN
 	markMeter(p.Metrics, "calls")
 	return args, nil
 }
+
+// Ready reports whether the plugin has published the server: false
+// before Start and after Stop, and until every registered service has been
+// written to the registry at least once (a later registry outage does not
+// change it). It is the server.ReadinessPlugin hook, so a server's /readyz
+// and Health status stay NOT_SERVING until its registries list it. Safe for
+// concurrent use.
+func (p *ConsulRegisterPlugin) Ready() bool { return p.h.ready() }

@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"time"
 
-	metrics "github.com/rcrowley/go-metrics"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -32,17 +30,16 @@ const (
 // to which every entry is attached; a new lease (and a rewrite) whenever
 // the old one is lost.
 type etcdRegistrar struct {
-	cfg     etcdConfig
-	timeout time.Duration
-	cli     *clientv3.Client
+	changeQueue // entries, kick, register/update/unregister/poke
+	cfg         etcdConfig
+	timeout     time.Duration
+	cli         *clientv3.Client
 	registrarLoop
-	kick   chan struct{} // buffered(1): entries changed, or a tick
 	tried  chan struct{} // closed after the first session attempt
 	syncMu sync.Mutex    // serializes writers of etcd (sync)
 
 	mu      sync.Mutex
-	desired map[string]string // service -> metadata as registered
-	written map[string]string // service -> value written under lease
+	written map[string]string // service -> plugin's value written under lease
 	dirs    map[string]bool   // service dir keys written
 	lease   clientv3.LeaseID  // 0: none
 	ready   bool              // ServerStarted closed (or nil)
@@ -89,69 +86,19 @@ func newEtcdRegistrar(cfg etcdConfig) (*etcdRegistrar, error) {
 		timeout:       cfg.options.Timeout(),
 		cli:           cli,
 		registrarLoop: newRegistrarLoop("etcd", cfg.servers, cfg.serviceAddress),
-		kick:          make(chan struct{}, 1),
+		changeQueue:   changeQueue{kick: make(chan struct{}, 1)},
 		tried:         make(chan struct{}),
-		desired:       make(map[string]string),
 		written:       make(map[string]string),
 		dirs:          make(map[string]bool),
 		ready:         cfg.serverStarted == nil,
 	}
+	r.flush = r.syncNow
 	go r.run()
 	return r, nil
 }
 
 func (r *etcdRegistrar) key(service string) string {
 	return registryDir(r.cfg.basePath, service) + "/" + r.cfg.serviceAddress
-}
-
-// value is the metadata published for a service, with "tps" when metrics
-// are kept.
-func (r *etcdRegistrar) value(metadata string) string {
-	if r.cfg.metrics == nil || r.cfg.updateInterval <= 0 {
-		return metadata
-	}
-	tps := strconv.FormatInt(int64(metrics.GetOrRegisterMeter("calls", r.cfg.metrics).Rate1()), 10)
-	if metadata == "" {
-		return "tps=" + tps
-	}
-	return metadata + "&tps=" + tps
-}
-
-func (r *etcdRegistrar) poke() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (r *etcdRegistrar) register(name, metadata string) error {
-	if name == "" {
-		return fmt.Errorf("%w: empty service name", ErrRegistryConfig)
-	}
-	r.mu.Lock()
-	r.desired[name] = metadata
-	r.mu.Unlock()
-	return r.syncNow()
-}
-
-func (r *etcdRegistrar) update(name, metadata string) error {
-	r.mu.Lock()
-	_, ok := r.desired[name]
-	if ok {
-		r.desired[name] = metadata
-	}
-	r.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("%w: service %q is not registered", ErrRegistryConfig, name)
-	}
-	return r.syncNow()
-}
-
-func (r *etcdRegistrar) unregister(name string) error {
-	r.mu.Lock()
-	delete(r.desired, name)
-	r.mu.Unlock()
-	return r.syncNow()
 }
 
 // syncNow writes pending changes at once when a lease is held, so callers
@@ -190,22 +137,10 @@ func (r *etcdRegistrar) syncNow() error {
 func (r *etcdRegistrar) sync() error {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
+	vals := r.entries.snapshot(r.cfg.metrics, r.cfg.updateInterval)
 	r.mu.Lock()
 	lease := r.lease
-	var puts, dels []string
-	vals := make(map[string]string, len(r.desired))
-	for name, md := range r.desired {
-		v := r.value(md)
-		vals[name] = v
-		if w, ok := r.written[name]; !ok || w != v {
-			puts = append(puts, name)
-		}
-	}
-	for name := range r.written {
-		if _, ok := r.desired[name]; !ok {
-			dels = append(dels, name)
-		}
-	}
+	puts, dels := writePlan(vals, r.written)
 	r.mu.Unlock()
 	if lease == 0 {
 		return errors.New("no lease")
@@ -250,10 +185,37 @@ func (r *etcdRegistrar) putService(ctx context.Context, name, value string, leas
 		r.dirs[name] = true
 		r.mu.Unlock()
 	}
-	if _, err := r.cli.Put(ctx, r.key(name), value, clientv3.WithLease(lease)); err != nil {
-		return fmt.Errorf("put %s: %w", r.key(name), err)
+	key := r.key(name)
+	if _, had := r.entries.prior(name); !had {
+		if _, err := r.cli.Put(ctx, key, value, clientv3.WithLease(lease)); err != nil {
+			return fmt.Errorf("put %s: %w", key, err)
+		}
+		r.entries.wrote(name, value, value)
+		return nil
 	}
-	return nil
+	// Merge into the stored value (others' edits stay), unless it changed
+	// between the read and the write.
+	for attempt := 0; attempt < 3; attempt++ {
+		resp, err := r.cli.Get(ctx, key)
+		if err != nil {
+			return fmt.Errorf("get %s: %w", key, err)
+		}
+		stored, rev := "", int64(0)
+		if len(resp.Kvs) > 0 {
+			stored, rev = string(resp.Kvs[0].Value), resp.Kvs[0].ModRevision
+		}
+		full := r.entries.mergedValue(name, value, stored, rev != 0)
+		txn, err := r.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
+			Then(clientv3.OpPut(key, full, clientv3.WithLease(lease))).Commit()
+		if err != nil {
+			return fmt.Errorf("put %s: %w", key, err)
+		}
+		if txn.Succeeded {
+			r.entries.wrote(name, value, full)
+			return nil
+		}
+	}
+	return fmt.Errorf("put %s: the entry keeps changing", key)
 }
 
 // run is the background loop: wait for ServerStarted, then keep a lease

@@ -12,3 +12,4 @@ func (*etcdRegistrar) stop() error                { return nil }
 func (*etcdRegistrar) register(_, _ string) error { return ErrEtcdNotCompiled }
 func (*etcdRegistrar) unregister(string) error    { return ErrEtcdNotCompiled }
 func (*etcdRegistrar) update(_, _ string) error   { return ErrEtcdNotCompiled }
+func (*etcdRegistrar) book() *entrySet            { return &entrySet{} }

@@ -76,6 +76,10 @@ type EtcdV3RegisterPlugin struct {
 	Options *RegistryOptions
 	// ServerStarted delays all writes until it is closed (see above).
 	ServerStarted chan struct{}
+	// Server, when set (usually the *server.Server the plugin is added to),
+	// is told through NotifyReadiness whenever Ready's answer changes, so
+	// the Health service's Watch learns it at once (a courier addition).
+	Server ReadinessNotifier
 
 	h registryHandle
 }
@@ -105,6 +109,10 @@ type EtcdRegisterPlugin struct {
 	Expired time.Duration
 	// Options configures the etcd connection (TLS, user, timeout).
 	Options *RegistryOptions
+	// Server, when set (usually the *server.Server the plugin is added to),
+	// is told through NotifyReadiness whenever Ready's answer changes, so
+	// the Health service's Watch learns it at once (a courier addition).
+	Server ReadinessNotifier
 
 	h registryHandle
 }
@@ -142,7 +150,9 @@ func (p *EtcdRegisterPlugin) config() etcdConfig {
 // "etcd" build tag Start returns ErrEtcdNotCompiled. Calling Start on a
 // started plugin does nothing; Start after Stop starts afresh with no
 // services.
-func (p *EtcdV3RegisterPlugin) Start() error { return startEtcd(&p.h, p.config(), &p.Services) }
+func (p *EtcdV3RegisterPlugin) Start() error {
+	return startEtcd(&p.h, p.config(), &p.Services, p.Server)
+}
 
 // Stop deregisters every service of this plugin (by revoking its lease, so
 // all its keys go at once), waits for the background work to end and closes
@@ -199,7 +209,7 @@ func (p *EtcdV3RegisterPlugin) PreCall(ctx context.Context, serviceName, methodN
 }
 
 // Start is EtcdV3RegisterPlugin.Start.
-func (p *EtcdRegisterPlugin) Start() error { return startEtcd(&p.h, p.config(), &p.Services) }
+func (p *EtcdRegisterPlugin) Start() error { return startEtcd(&p.h, p.config(), &p.Services, p.Server) }
 
 // Stop is EtcdV3RegisterPlugin.Stop.
 func (p *EtcdRegisterPlugin) Stop() error { return p.h.stop() }
@@ -243,8 +253,8 @@ func markMeter(reg metrics.Registry, name string) {
 }
 
 // startEtcd starts h with a new etcd registrar for cfg.
-func startEtcd(h *registryHandle, cfg etcdConfig, services *[]string) error {
-	return h.start(services, func() (registrar, error) {
+func startEtcd(h *registryHandle, cfg etcdConfig, services *[]string, n ReadinessNotifier) error {
+	return h.start(services, n, func() (registrar, error) {
 		r, err := newEtcdRegistrar(cfg)
 		if err != nil {
 			return nil, err // not a typed nil in the interface
@@ -252,3 +262,14 @@ func startEtcd(h *registryHandle, cfg etcdConfig, services *[]string) error {
 		return r, nil
 	})
 }
+
+// Ready reports whether the plugin has published the server: false
+// before Start and after Stop, and until every registered service has been
+// written to the registry at least once (a later registry outage does not
+// change it). It is the server.ReadinessPlugin hook, so a server's /readyz
+// and Health status stay NOT_SERVING until its registries list it. Safe for
+// concurrent use.
+func (p *EtcdV3RegisterPlugin) Ready() bool { return p.h.ready() }
+
+// Ready is EtcdV3RegisterPlugin.Ready.
+func (p *EtcdRegisterPlugin) Ready() bool { return p.h.ready() }

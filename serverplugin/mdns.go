@@ -121,6 +121,8 @@ func mdnsEncode(list []mdnsServiceMeta) (string, error) {
 	return url.QueryEscape(string(b)), nil
 }
 
+func (r *mdnsRegistrar) book() *entrySet { return &r.entries }
+
 func (r *mdnsRegistrar) register(name, metadata string) error {
 	if name == "" {
 		return fmt.Errorf("%w: empty service name", ErrRegistryConfig)
@@ -169,6 +171,7 @@ func (r *mdnsRegistrar) announce() error {
 		}
 	}
 	if r.srv != nil && slices.Equal(text, r.text) {
+		r.announced(vals)
 		return nil
 	}
 	if r.srv != nil {
@@ -183,7 +186,16 @@ func (r *mdnsRegistrar) announce() error {
 		return fmt.Errorf("serverplugin: mdns announce %s: %w", r.cfg.serviceAddress, err)
 	}
 	r.srv, r.text = srv, text
+	r.announced(vals)
 	return nil
+}
+
+// announced records that vals are in the TXT record (mDNS has no other
+// writer, so the value is the plugin's own).
+func (r *mdnsRegistrar) announced(vals map[string]string) {
+	for name, v := range vals {
+		r.entries.wrote(name, v, v)
+	}
 }
 
 // run waits for ServerStarted, announces, and re-announces every

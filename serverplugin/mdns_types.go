@@ -62,6 +62,10 @@ type MDNSRegisterPlugin struct {
 	// addition; pass the server's Started channel). Nil means announce at
 	// once.
 	ServerStarted chan struct{}
+	// Server, when set (usually the *server.Server the plugin is added to),
+	// is told through NotifyReadiness whenever Ready's answer changes, so
+	// the Health service's Watch learns it at once (a courier addition).
+	Server ReadinessNotifier
 
 	port   int
 	domain string
@@ -100,7 +104,7 @@ type mdnsConfig struct {
 // Stop starts afresh with no services.
 func (p *MDNSRegisterPlugin) Start() error {
 	cfg := mdnsConfig{p.ServiceAddress, p.port, p.domain, p.Metrics, p.UpdateInterval, p.Interfaces, p.ServerStarted}
-	return p.h.start(&p.Services, func() (registrar, error) { return newMDNSRegistrar(cfg) })
+	return p.h.start(&p.Services, p.Server, func() (registrar, error) { return newMDNSRegistrar(cfg) })
 }
 
 // Stop sends a goodbye for the server and stops answering queries. It is
@@ -148,3 +152,11 @@ func (p *MDNSRegisterPlugin) PreCall(ctx context.Context, serviceName, methodNam
 	markMeter(p.Metrics, "calls")
 	return args, nil
 }
+
+// Ready reports whether the plugin has published the server: false
+// before Start and after Stop, and until every registered service has been
+// written to the registry at least once (a later registry outage does not
+// change it). It is the server.ReadinessPlugin hook, so a server's /readyz
+// and Health status stay NOT_SERVING until its registries list it. Safe for
+// concurrent use.
+func (p *MDNSRegisterPlugin) Ready() bool { return p.h.ready() }

@@ -8,9 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
-
-	metrics "github.com/rcrowley/go-metrics"
 )
 
 // registrar is the started state of one register plugin: it keeps the
@@ -20,6 +17,14 @@ type registrar interface {
 	register(name, metadata string) error
 	unregister(name string) error
 	update(name, metadata string) error
+	book() *entrySet // the registrar's entries (readiness, last writes)
+}
+
+// ReadinessNotifier is told when a register plugin's readiness changes;
+// *server.Server implements it (NotifyReadiness wakes the watchers of its
+// readiness: the Health service's Watch).
+type ReadinessNotifier interface {
+	NotifyReadiness()
 }
 
 // registryHandle holds a plugin's registrar (nil before Start and after
@@ -30,28 +35,57 @@ type registrar interface {
 // their address only after listening rely on it) records the service in
 // pending; Start hands every pending service to the new registrar, which
 // publishes it by its own rules (after ServerStarted, when set).
+//
+// Readiness (server.ReadinessPlugin, through each plugin's Ready): false
+// before Start and after Stop; in between, true once every registered
+// service has been published (see entrySet). The plugin's notifier learns
+// every change.
 type registryHandle struct {
 	mu      sync.Mutex
 	r       registrar
+	notify  ReadinessNotifier // nil: none
 	stopped bool
 	pending map[string]string // service -> metadata registered before Start
 	order   []string          // pending's names in registration order
 }
 
-func (h *registryHandle) start(services *[]string, newRegistrar func() (registrar, error)) error {
+func (h *registryHandle) start(services *[]string, notify ReadinessNotifier, newRegistrar func() (registrar, error)) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.r != nil {
+		h.mu.Unlock()
 		return nil
 	}
 	r, err := newRegistrar()
 	if err != nil {
+		h.mu.Unlock()
 		return err
+	}
+	h.notify = notify
+	if notify != nil {
+		r.book().watch(notify.NotifyReadiness)
 	}
 	h.r = r
 	h.stopped = false
 	*services = nil
-	return h.publishPendingLocked(services)
+	err = h.publishPendingLocked(services)
+	h.mu.Unlock()
+	notifyReady(notify)
+	return err
+}
+
+// ready reports whether the plugin is started and every registered service
+// was published; it is the plugins' Ready.
+func (h *registryHandle) ready() bool {
+	h.mu.Lock()
+	r := h.r
+	h.mu.Unlock()
+	return r != nil && r.book().published()
+}
+
+func notifyReady(n ReadinessNotifier) {
+	if n != nil {
+		n.NotifyReadiness()
+	}
 }
 
 // publishPendingLocked registers the services recorded before Start with
@@ -76,10 +110,13 @@ func (h *registryHandle) stop() error {
 	h.r = nil
 	h.stopped = h.stopped || r != nil
 	h.pending, h.order = nil, nil
+	notify := h.notify
 	h.mu.Unlock()
 	if r == nil {
 		return nil
 	}
+	r.book().watch(nil)
+	notifyReady(notify)
 	return r.stop()
 }
 
@@ -206,6 +243,8 @@ type changeQueue struct {
 	flush   func() error
 }
 
+func (q *changeQueue) book() *entrySet { return &q.entries }
+
 func (q *changeQueue) poke() {
 	select {
 	case q.kick <- struct{}{}:
@@ -230,70 +269,6 @@ func (q *changeQueue) update(name, metadata string) error {
 func (q *changeQueue) unregister(name string) error {
 	q.entries.remove(name)
 	return q.flush()
-}
-
-// entrySet is the desired content of a registrar: service name ->
-// metadata as registered. It is safe for concurrent use.
-type entrySet struct {
-	mu      sync.Mutex
-	desired map[string]string
-}
-
-func (s *entrySet) set(name, metadata string) error {
-	if name == "" {
-		return fmt.Errorf("%w: empty service name", ErrRegistryConfig)
-	}
-	s.mu.Lock()
-	if s.desired == nil {
-		s.desired = make(map[string]string)
-	}
-	s.desired[name] = metadata
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *entrySet) replace(name, metadata string) error {
-	s.mu.Lock()
-	_, ok := s.desired[name]
-	if ok {
-		s.desired[name] = metadata
-	}
-	s.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("%w: service %q is not registered", ErrRegistryConfig, name)
-	}
-	return nil
-}
-
-func (s *entrySet) remove(name string) {
-	s.mu.Lock()
-	delete(s.desired, name)
-	s.mu.Unlock()
-}
-
-// snapshot returns the published value of every service: its metadata,
-// plus "tps=N" (the one-minute rate of the "calls" meter) when reg is set
-// and updateInterval is positive.
-func (s *entrySet) snapshot(reg metrics.Registry, updateInterval time.Duration) map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]string, len(s.desired))
-	for name, md := range s.desired {
-		out[name] = withTPS(md, reg, updateInterval)
-	}
-	return out
-}
-
-// withTPS appends "tps=N" to metadata when metrics are kept.
-func withTPS(metadata string, reg metrics.Registry, updateInterval time.Duration) string {
-	if reg == nil || updateInterval <= 0 {
-		return metadata
-	}
-	tps := strconv.FormatInt(int64(metrics.GetOrRegisterMeter("calls", reg).Rate1()), 10)
-	if metadata == "" {
-		return "tps=" + tps
-	}
-	return metadata + "&tps=" + tps
 }
 
 // splitServiceHostPort returns the host and port of "network@host:port"

@@ -150,17 +150,7 @@ func (r *zkRegistrar) sync() error {
 		r.session = sid
 		r.written = make(map[string]string)
 	}
-	var puts, dels []string
-	for name, v := range vals {
-		if w, ok := r.written[name]; !ok || w != v {
-			puts = append(puts, name)
-		}
-	}
-	for name := range r.written {
-		if _, ok := vals[name]; !ok {
-			dels = append(dels, name)
-		}
-	}
+	puts, dels := writePlan(vals, r.written)
 	r.mu.Unlock()
 	for _, name := range puts {
 		if err := r.put(name, vals[name], sid); err != nil {
@@ -183,35 +173,44 @@ func (r *zkRegistrar) sync() error {
 	return nil
 }
 
-// put creates (or updates) the ephemeral node of service name. A node left
-// by another session (this address's previous process, or this plugin's
-// expired session) is replaced.
-func (r *zkRegistrar) put(name, value string, sid int64) error {
+// put creates (or updates) the ephemeral node of service name with the
+// plugin's value own, merged into the stored data once the service was
+// published (see entrySet.mergedValue). A node left by another session
+// (this address's previous process, or this plugin's expired session) is
+// replaced, keeping its data for the merge.
+func (r *zkRegistrar) put(name, own string, sid int64) error {
 	if err := r.ensureDir(name); err != nil {
 		return err
 	}
 	path := r.path(name)
+	stored, found := "", false
 	for attempt := 0; attempt < 3; attempt++ {
-		_, err := r.conn.Create(path, []byte(value), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+		full := r.entries.mergedValue(name, own, stored, found)
+		_, err := r.conn.Create(path, []byte(full), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
 		if err == nil {
+			r.entries.wrote(name, own, full)
 			return nil
 		}
 		if !errors.Is(err, zk.ErrNodeExists) {
 			return fmt.Errorf("create %s: %w", path, err)
 		}
-		_, stat, err := r.conn.Get(path)
+		data, stat, err := r.conn.Get(path)
 		if errors.Is(err, zk.ErrNoNode) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("get %s: %w", path, err)
 		}
+		stored, found = string(data), true
 		if stat.EphemeralOwner == sid {
-			if _, err := r.conn.Set(path, []byte(value), stat.Version); err == nil || !errors.Is(err, zk.ErrBadVersion) {
-				if err != nil {
-					return fmt.Errorf("set %s: %w", path, err)
-				}
+			full = r.entries.mergedValue(name, own, stored, true)
+			_, err := r.conn.Set(path, []byte(full), stat.Version)
+			if err == nil {
+				r.entries.wrote(name, own, full)
 				return nil
+			}
+			if !errors.Is(err, zk.ErrBadVersion) {
+				return fmt.Errorf("set %s: %w", path, err)
 			}
 			continue
 		}

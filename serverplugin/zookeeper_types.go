@@ -78,6 +78,10 @@ type ZooKeeperRegisterPlugin struct {
 	// addition; pass the server's Started channel so a client never finds a
 	// server that does not accept connections yet). Nil means write at once.
 	ServerStarted chan struct{}
+	// Server, when set (usually the *server.Server the plugin is added to),
+	// is told through NotifyReadiness whenever Ready's answer changes, so
+	// the Health service's Watch learns it at once (a courier addition).
+	Server ReadinessNotifier
 
 	h registryHandle
 }
@@ -145,7 +149,7 @@ type zkConfig struct {
 func (p *ZooKeeperRegisterPlugin) Start() error {
 	cfg := zkConfig{p.ServiceAddress, p.ZooKeeperServers, p.BasePath, p.Metrics,
 		p.UpdateInterval, registryTTL(p.Expired), p.Options, p.ServerStarted}
-	return p.h.start(&p.Services, func() (registrar, error) { return newZKRegistrar(cfg) })
+	return p.h.start(&p.Services, p.Server, func() (registrar, error) { return newZKRegistrar(cfg) })
 }
 
 // Stop deletes every node of this plugin, closes the session and waits for
@@ -196,3 +200,11 @@ func (p *ZooKeeperRegisterPlugin) PreCall(ctx context.Context, serviceName, meth
 	markMeter(p.Metrics, "calls")
 	return args, nil
 }
+
+// Ready reports whether the plugin has published the server: false
+// before Start and after Stop, and until every registered service has been
+// written to the registry at least once (a later registry outage does not
+// change it). It is the server.ReadinessPlugin hook, so a server's /readyz
+// and Health status stay NOT_SERVING until its registries list it. Safe for
+// concurrent use.
+func (p *ZooKeeperRegisterPlugin) Ready() bool { return p.h.ready() }
