@@ -3,9 +3,8 @@ package client
 import (
 	"context"
 	"net"
-	"sync"
-	"sync/atomic"
 
+	"github.com/courier-rpc/courier/internal/pluginset"
 	"github.com/courier-rpc/courier/protocol"
 )
 
@@ -77,9 +76,8 @@ type PluginContainer interface {
 	DoWrapSelect(SelectFunc) SelectFunc
 }
 
-// hooks is an immutable snapshot of the plugins sorted per hook.
+// hooks are the plugins sorted per hook, built once per Add or Remove.
 type hooks struct {
-	all              []Plugin
 	preCall          []PreCallPlugin
 	postCall         []PostCallPlugin
 	connCreated      []ConnCreatedPlugin
@@ -93,91 +91,49 @@ type hooks struct {
 	attemptObs       []AttemptObserverPlugin
 }
 
-func buildHooks(all []Plugin) *hooks {
-	h := &hooks{all: all}
-	for _, p := range all {
-		if x, ok := p.(PreCallPlugin); ok {
-			h.preCall = append(h.preCall, x)
-		}
-		if x, ok := p.(PostCallPlugin); ok {
-			h.postCall = append(h.postCall, x)
-		}
-		if x, ok := p.(ConnCreatedPlugin); ok {
-			h.connCreated = append(h.connCreated, x)
-		}
-		if x, ok := p.(ConnCreateFailedPlugin); ok {
-			h.connCreateFailed = append(h.connCreateFailed, x)
-		}
-		if x, ok := p.(ClientConnectedPlugin); ok {
-			h.connected = append(h.connected, x)
-		}
-		if x, ok := p.(ClientConnectionClosePlugin); ok {
-			h.connClose = append(h.connClose, x)
-		}
-		if x, ok := p.(ClientBeforeEncodePlugin); ok {
-			h.beforeEncode = append(h.beforeEncode, x)
-		}
-		if x, ok := p.(ClientAfterDecodePlugin); ok {
-			h.afterDecode = append(h.afterDecode, x)
-		}
-		if x, ok := p.(SelectNodePlugin); ok {
-			h.wrapSelect = append(h.wrapSelect, x)
-		}
-		if x, ok := p.(CallObserverPlugin); ok {
-			h.callObs = append(h.callObs, x)
-		}
-		if x, ok := p.(AttemptObserverPlugin); ok {
-			h.attemptObs = append(h.attemptObs, x)
-		}
+func buildHooks(all []Plugin) hooks {
+	return hooks{
+		preCall:          pluginset.Only[PreCallPlugin](all),
+		postCall:         pluginset.Only[PostCallPlugin](all),
+		connCreated:      pluginset.Only[ConnCreatedPlugin](all),
+		connCreateFailed: pluginset.Only[ConnCreateFailedPlugin](all),
+		connected:        pluginset.Only[ClientConnectedPlugin](all),
+		connClose:        pluginset.Only[ClientConnectionClosePlugin](all),
+		beforeEncode:     pluginset.Only[ClientBeforeEncodePlugin](all),
+		afterDecode:      pluginset.Only[ClientAfterDecodePlugin](all),
+		wrapSelect:       pluginset.Only[SelectNodePlugin](all),
+		callObs:          pluginset.Only[CallObserverPlugin](all),
+		attemptObs:       pluginset.Only[AttemptObserverPlugin](all),
 	}
-	return h
 }
 
-// pluginContainer is the default PluginContainer. Add and Remove swap an
-// immutable snapshot, so hooks run without locks and plugins may be added
-// while calls are in flight.
+var emptyHooks = &hooks{}
+
+// pluginContainer is the default PluginContainer (see package pluginset:
+// hooks run on an immutable snapshot, so plugins may be added while calls
+// are in flight).
 type pluginContainer struct {
-	mu sync.Mutex
-	h  atomic.Pointer[hooks]
+	set pluginset.Set[Plugin, hooks]
 }
 
 // NewPluginContainer returns an empty plugin container.
-func NewPluginContainer() PluginContainer {
-	c := &pluginContainer{}
-	c.h.Store(&hooks{})
-	return c
-}
+func NewPluginContainer() PluginContainer { return &pluginContainer{} }
 
 func (c *pluginContainer) load() *hooks {
-	if h := c.h.Load(); h != nil {
+	if h := c.set.Hooks(); h != nil {
 		return h
 	}
-	return &hooks{}
+	return emptyHooks
 }
 
-// Add adds a plugin.
-func (c *pluginContainer) Add(plugin Plugin) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	all := append(append([]Plugin(nil), c.load().all...), plugin)
-	c.h.Store(buildHooks(all))
-}
+// Add adds a plugin. It is safe for concurrent use.
+func (c *pluginContainer) Add(plugin Plugin) { c.set.Add(plugin, buildHooks) }
 
-// Remove removes a plugin (compared with ==).
-func (c *pluginContainer) Remove(plugin Plugin) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var all []Plugin
-	for _, p := range c.load().all {
-		if p != plugin {
-			all = append(all, p)
-		}
-	}
-	c.h.Store(buildHooks(all))
-}
+// Remove removes a plugin (compared with ==). It is safe for concurrent use.
+func (c *pluginContainer) Remove(plugin Plugin) { c.set.Remove(plugin, buildHooks) }
 
 // All returns the plugins in the order they were added.
-func (c *pluginContainer) All() []Plugin { return append([]Plugin(nil), c.load().all...) }
+func (c *pluginContainer) All() []Plugin { return c.set.All() }
 
 // DoConnCreated runs ConnCreated hooks in order; each gets the previous result.
 func (c *pluginContainer) DoConnCreated(conn net.Conn) (net.Conn, error) {

@@ -4,10 +4,9 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 
 	"github.com/courier-rpc/courier/errors"
+	"github.com/courier-rpc/courier/internal/pluginset"
 	"github.com/courier-rpc/courier/protocol"
 )
 
@@ -138,9 +137,8 @@ type (
 	}
 )
 
-// hooks is an immutable snapshot of the plugins sorted per hook.
+// hooks are the plugins sorted per hook, built once per Add or Remove.
 type hooks struct {
-	all           []Plugin
 	register      []RegisterPlugin
 	registerFn    []RegisterFunctionPlugin
 	connAccept    []PostConnAcceptPlugin
@@ -159,44 +157,34 @@ type hooks struct {
 	observe       []CallObserverPlugin
 }
 
-func add[T any](list []T, p Plugin) []T {
-	if x, ok := p.(T); ok {
-		return append(list, x)
+func buildHooks(all []Plugin) hooks {
+	return hooks{
+		register:      pluginset.Only[RegisterPlugin](all),
+		registerFn:    pluginset.Only[RegisterFunctionPlugin](all),
+		connAccept:    pluginset.Only[PostConnAcceptPlugin](all),
+		connClose:     pluginset.Only[PostConnClosePlugin](all),
+		preRead:       pluginset.Only[PreReadRequestPlugin](all),
+		postRead:      pluginset.Only[PostReadRequestPlugin](all),
+		postHTTP:      pluginset.Only[PostHTTPRequestPlugin](all),
+		preHandle:     pluginset.Only[PreHandleRequestPlugin](all),
+		preCall:       pluginset.Only[PreCallPlugin](all),
+		postCall:      pluginset.Only[PostCallPlugin](all),
+		preWriteResp:  pluginset.Only[PreWriteResponsePlugin](all),
+		postWriteResp: pluginset.Only[PostWriteResponsePlugin](all),
+		preWriteReq:   pluginset.Only[PreWriteRequestPlugin](all),
+		postWriteReq:  pluginset.Only[PostWriteRequestPlugin](all),
+		heartbeat:     pluginset.Only[HeartbeatPlugin](all),
+		observe:       pluginset.Only[CallObserverPlugin](all),
 	}
-	return list
-}
-
-func buildHooks(all []Plugin) *hooks {
-	h := &hooks{all: all}
-	for _, p := range all {
-		h.register = add(h.register, p)
-		h.registerFn = add(h.registerFn, p)
-		h.connAccept = add(h.connAccept, p)
-		h.connClose = add(h.connClose, p)
-		h.preRead = add(h.preRead, p)
-		h.postRead = add(h.postRead, p)
-		h.postHTTP = add(h.postHTTP, p)
-		h.preHandle = add(h.preHandle, p)
-		h.preCall = add(h.preCall, p)
-		h.postCall = add(h.postCall, p)
-		h.preWriteResp = add(h.preWriteResp, p)
-		h.postWriteResp = add(h.postWriteResp, p)
-		h.preWriteReq = add(h.preWriteReq, p)
-		h.postWriteReq = add(h.postWriteReq, p)
-		h.heartbeat = add(h.heartbeat, p)
-		h.observe = add(h.observe, p)
-	}
-	return h
 }
 
 var emptyHooks = &hooks{}
 
-// pluginContainer is the default PluginContainer. Add and Remove swap an
-// immutable snapshot, so hooks run without locks or type assertions and
-// plugins may be added while requests are served.
+// pluginContainer is the default PluginContainer (see package pluginset:
+// hooks run on an immutable snapshot, so plugins may be added while
+// requests are served).
 type pluginContainer struct {
-	mu sync.Mutex
-	h  atomic.Pointer[hooks]
+	set pluginset.Set[Plugin, hooks]
 }
 
 // NewPluginContainer returns an empty plugin container, the one NewServer
@@ -204,35 +192,20 @@ type pluginContainer struct {
 func NewPluginContainer() PluginContainer { return &pluginContainer{} }
 
 func (c *pluginContainer) load() *hooks {
-	if h := c.h.Load(); h != nil {
+	if h := c.set.Hooks(); h != nil {
 		return h
 	}
 	return emptyHooks
 }
 
 // Add adds a plugin. It is safe for concurrent use.
-func (c *pluginContainer) Add(plugin Plugin) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	all := append(append([]Plugin(nil), c.load().all...), plugin)
-	c.h.Store(buildHooks(all))
-}
+func (c *pluginContainer) Add(plugin Plugin) { c.set.Add(plugin, buildHooks) }
 
 // Remove removes a plugin (compared with ==). It is safe for concurrent use.
-func (c *pluginContainer) Remove(plugin Plugin) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var all []Plugin
-	for _, p := range c.load().all {
-		if p != plugin {
-			all = append(all, p)
-		}
-	}
-	c.h.Store(buildHooks(all))
-}
+func (c *pluginContainer) Remove(plugin Plugin) { c.set.Remove(plugin, buildHooks) }
 
 // All returns the plugins in the order they were added.
-func (c *pluginContainer) All() []Plugin { return append([]Plugin(nil), c.load().all...) }
+func (c *pluginContainer) All() []Plugin { return c.set.All() }
 
 // DoRegister runs every RegisterPlugin's Register and returns their errors
 // as an *errors.MultiError.

@@ -4,7 +4,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -12,16 +11,10 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/courier-rpc/courier/internal/quicconn"
+
 	"github.com/courier-rpc/courier/log"
 )
-
-// quicALPN is the ALPN protocol offered when the TLS config names none
-// (rpcx's value).
-const quicALPN = "rpcx"
-
-// quicKeepAlive is the keep-alive period of QUIC connections: QUIC closes
-// a connection idle for 30s, and rpcx connections are often idle longer.
-const quicKeepAlive = 15 * time.Second
 
 func init() { RegisterMakeListener("quic", quicMakeListener) }
 
@@ -34,10 +27,10 @@ func quicMakeListener(s *Server, address string) (net.Listener, error) {
 	}
 	cfg := s.tlsConfig.Clone()
 	if len(cfg.NextProtos) == 0 {
-		cfg.NextProtos = []string{quicALPN}
+		cfg.NextProtos = []string{quicconn.ALPN}
 	}
-	qcfg := &quic.Config{KeepAlivePeriod: quicKeepAlive}
-	if s.keepAlive > 0 && s.keepAlive < quicKeepAlive {
+	qcfg := &quic.Config{KeepAlivePeriod: quicconn.KeepAlive}
+	if s.keepAlive > 0 && s.keepAlive < quicconn.KeepAlive {
 		qcfg.KeepAlivePeriod = s.keepAlive
 	}
 	if s.frameTimeout > 0 {
@@ -99,7 +92,7 @@ func (l *quicListener) acceptStream(qc *quic.Conn) {
 		return
 	}
 	select {
-	case l.conns <- &quicConn{qc: qc, Stream: st}:
+	case l.conns <- quicconn.New(qc, st):
 	case <-l.ctx.Done():
 		_ = qc.CloseWithError(0, "server closed")
 	}
@@ -134,25 +127,3 @@ func (l *quicListener) Close() error {
 
 // Addr returns the UDP address listened on.
 func (l *quicListener) Addr() net.Addr { return l.ln.Addr() }
-
-// quicConn is one QUIC connection used through its single stream.
-type quicConn struct {
-	qc *quic.Conn
-	*quic.Stream
-}
-
-// Close closes the stream and the connection.
-func (c *quicConn) Close() error {
-	_ = c.Stream.Close()
-	return c.qc.CloseWithError(0, "")
-}
-
-// LocalAddr returns the local UDP address.
-func (c *quicConn) LocalAddr() net.Addr { return c.qc.LocalAddr() }
-
-// RemoteAddr returns the peer's UDP address.
-func (c *quicConn) RemoteAddr() net.Addr { return c.qc.RemoteAddr() }
-
-// ConnectionState returns the TLS state of the connection (for
-// PeerCertificates).
-func (c *quicConn) ConnectionState() tls.ConnectionState { return c.qc.ConnectionState().TLS }

@@ -49,8 +49,9 @@ type rule struct {
 }
 
 // leaves import nothing of ours. errors (MultiError) is one too: rpcx's
-// client returns it from Broadcast.
-var leaves = []string{"protocol", "codec", "log", "util", "util/memconn", "util/wsconn", "errors"}
+// client returns it from Broadcast; internal/pluginset is the plugin list
+// both server and client containers are built on.
+var leaves = []string{"protocol", "codec", "log", "util", "util/memconn", "util/wsconn", "errors", "internal/pluginset"}
 
 var rules = []rule{
 	{pkg: "protocol"},
@@ -60,6 +61,7 @@ var rules = []rule{
 	{pkg: "util/memconn"},
 	{pkg: "util/wsconn"},
 	{pkg: "errors"},
+	{pkg: "internal/pluginset"},
 	{pkg: "share", ours: leaves},
 	{pkg: "server", ours: append(slices.Clone(leaves), "share"), tree: true, never: []string{"client"}},
 	{pkg: "client", ours: append(slices.Clone(leaves), "share"), tree: true, never: []string{"server"}},
