@@ -89,7 +89,8 @@ type Client struct {
 	codecs  *share.CodecTable
 	limits  protocol.Limits
 	errFunc func(*protocol.Message, string) ServiceError
-	trace   bool // share.Trace at NewClient
+	trace   bool   // share.Trace at NewClient
+	remote  string // Conn.RemoteAddr().String(), set by start before any call
 
 	seq atomic.Uint64
 

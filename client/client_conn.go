@@ -91,6 +91,7 @@ func (client *Client) start(conn net.Conn) error {
 		return client.shutdownErr()
 	}
 	client.Conn = conn
+	client.remote = conn.RemoteAddr().String()
 	heartbeat := client.option.Heartbeat && client.option.HeartbeatInterval > 0
 	if heartbeat {
 		client.wg.Add(2)

@@ -164,7 +164,10 @@ func (client *Client) startAttempt(ctx context.Context, m *protocol.Message) (co
 	if obs == nil {
 		return ctx, nil
 	}
-	addr := client.RemoteAddr()
+	addr := client.remote // set when the connection started: no formatting per call
+	if addr == "" {
+		addr = client.RemoteAddr()
+	}
 	for _, o := range obs {
 		if c := o.StartAttempt(ctx, m, addr); c != nil {
 			ctx = c

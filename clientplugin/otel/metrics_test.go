@@ -103,4 +103,39 @@ func TestMetricsExactCounts(t *testing.T) {
 			t.Errorf("%s errors = %d, want 3", name, n)
 		}
 	}
+	for name, want := range map[string]int64{
+		"courier.client.attempts": goroutines*perG + 3, "courier.client.retries": 0,
+		"courier.client.active_calls": 0, "courier.server.active_calls": 0, "courier.server.connections.open": 1,
+	} {
+		if got := sumValue(t, e, name); got != want {
+			t.Errorf("%s = %d, want %d", name, got, want)
+		}
+	}
+}
+
+// sumValue returns the value of the int64 sum name (summed over points);
+// -1 when it is missing.
+func sumValue(t *testing.T, e *env, name string) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := e.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != name {
+				continue
+			}
+			d, ok := m.Data.(metricdata.Sum[int64])
+			if !ok {
+				t.Fatalf("%s is %T", name, m.Data)
+			}
+			var v int64
+			for _, dp := range d.DataPoints {
+				v += dp.Value
+			}
+			return v
+		}
+	}
+	return -1
 }

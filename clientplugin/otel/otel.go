@@ -2,6 +2,9 @@ package otel
 
 import (
 	"context"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,8 +14,6 @@ import (
 	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/share"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -43,15 +44,23 @@ var (
 type OpenTelemetryPlugin struct {
 	cfg otelobs.Config
 
-	duration metric.Float64Histogram
-	reqSize  metric.Int64Histogram
-	resSize  metric.Int64Histogram
-	active   metric.Int64UpDownCounter
-	attempts metric.Int64Counter
-	retries  metric.Int64Counter
-	hedges   metric.Int64Counter
-	sets     otelobs.SetCache
+	calls    *otelobs.Instruments
+	attempts atomic.Int64 // observed by courier.client.attempts
+	retries  atomic.Int64 // observed by courier.client.retries
+	hedges   atomic.Int64 // observed by courier.client.hedges
+
+	methods  otelobs.Methods
+	firsts   sync.Map // firstKey -> trace.SpanStartOption
+	nfirsts  atomic.Int32
+	kind     trace.SpanStartOption
+	callOpts [numKinds][numFailModes]trace.SpanStartOption // courier.fail_mode (+ courier.oneway)
+	nth      [8]trace.SpanStartOption                      // courier.attempt = index+1
 }
+
+const (
+	numKinds     = int(client.KindInform) + 1
+	numFailModes = int(client.Failbackup) + 1
+)
 
 // New returns a plugin configured by opts.
 func New(opts ...Option) *OpenTelemetryPlugin {
@@ -71,70 +80,104 @@ func NewOpenTelemetryPlugin(tracer trace.Tracer, propagators propagation.TextMap
 
 func (p *OpenTelemetryPlugin) init() {
 	p.cfg.Resolve()
+	p.kind = trace.WithSpanKind(trace.SpanKindClient)
+	for k := range numKinds {
+		for f := range numFailModes {
+			info := client.CallInfo{Kind: client.CallKind(k), FailMode: client.FailMode(f)}
+			attrs := []attribute.KeyValue{attribute.String(rpcobs.KeyFailMode, failModeName(&info))}
+			if info.Kind == client.KindOneway {
+				attrs = append(attrs, attribute.Bool(rpcobs.KeyOneway, true))
+			}
+			p.callOpts[k][f] = trace.WithAttributes(attrs...)
+		}
+	}
+	for i := range p.nth {
+		p.nth[i] = attemptOpt(i + 1)
+	}
 	m := p.cfg.Meter()
-	p.duration = otelobs.Must(m.Float64Histogram("rpc.client.call.duration", metric.WithUnit("s"),
-		metric.WithDescription("Duration of calls made, all attempts included."), metric.WithExplicitBucketBoundaries(rpcobs.DurationBuckets...)))
-	p.reqSize = otelobs.Must(m.Int64Histogram("rpc.client.request.size", metric.WithUnit("By"),
-		metric.WithDescription("Payload size of requests sent."), metric.WithExplicitBucketBoundaries(rpcobs.SizeBuckets...)))
-	p.resSize = otelobs.Must(m.Int64Histogram("rpc.client.response.size", metric.WithUnit("By"),
-		metric.WithDescription("Payload size of responses received."), metric.WithExplicitBucketBoundaries(rpcobs.SizeBuckets...)))
-	p.active = otelobs.Must(m.Int64UpDownCounter("courier.client.active_calls", metric.WithUnit("{call}"),
-		metric.WithDescription("Calls in progress.")))
-	p.attempts = otelobs.Must(m.Int64Counter("courier.client.attempts", metric.WithUnit("{attempt}"),
-		metric.WithDescription("Requests sent on connections (attempts of calls).")))
-	p.retries = otelobs.Must(m.Int64Counter("courier.client.retries", metric.WithUnit("{attempt}"),
-		metric.WithDescription("Attempts after the first of a Failover or Failtry call.")))
-	p.hedges = otelobs.Must(m.Int64Counter("courier.client.hedges", metric.WithUnit("{attempt}"),
-		metric.WithDescription("Extra concurrent attempts of a Failbackup call.")))
+	p.calls = otelobs.NewInstruments(m, "client", "Duration of calls made, all attempts included.")
+	otelobs.ObserveCounter(m, "courier.client.attempts", "{attempt}", "Requests sent on connections (attempts of calls).", &p.attempts)
+	otelobs.ObserveCounter(m, "courier.client.retries", "{attempt}", "Attempts after the first of a Failover or Failtry call.", &p.retries)
+	otelobs.ObserveCounter(m, "courier.client.hedges", "{attempt}", "Extra concurrent attempts of a Failbackup call.", &p.hedges)
 }
 
-// callKey and attemptKey mark the states in ctx.
+func attemptOpt(n int) trace.SpanStartOption {
+	return trace.WithAttributes(attribute.Int(rpcobs.KeyAttempt, n))
+}
+
+// callOpt returns the span option of an operation's kind and fail mode.
+func (p *OpenTelemetryPlugin) callOpt(info *client.CallInfo) trace.SpanStartOption {
+	if int(info.Kind) < numKinds && int(info.FailMode) < numFailModes {
+		return p.callOpts[info.Kind][info.FailMode]
+	}
+	return trace.WithAttributes(attribute.String(rpcobs.KeyFailMode, failModeName(info)))
+}
+
+// callKey and attemptKey find the states in a ctx.
 type (
 	callKey    struct{}
 	attemptKey struct{}
 )
 
-// callState is one XClient operation.
+// callState is one XClient operation, and its ctx (one allocation instead
+// of a state and a context.WithValue). A Failfast call has one span, not a
+// call span and an attempt span: its single attempt starts it (or EndCall
+// when no attempt was made), so single is set and span is written once,
+// by whichever comes first; a second attempt (a refusal that provably did
+// not run is retried once) gets a child span of its own.
 type callState struct {
+	context.Context
 	start    time.Time
-	span     trace.Span
+	method   *otelobs.Method
 	info     client.CallInfo
+	single   bool
+	span     trace.Span
 	attempts atomic.Int32
+	opts     [4]trace.SpanStartOption
 }
 
-// attemptState is one request on a connection.
+// Value returns st for callKey, else what the parent ctx has.
+func (st *callState) Value(key any) any {
+	if _, ok := key.(callKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+// attemptState is one request on a connection, and its ctx.
 type attemptState struct {
+	context.Context
 	start   time.Time
+	method  *otelobs.Method
 	span    trace.Span
-	service string
-	method  string
 	call    *callState // nil: a plain Client call
 	reqSize int
+	carrier otelobs.Carrier
+	opts    [4]trace.SpanStartOption
 }
 
-func (p *OpenTelemetryPlugin) baseAttrs(service, method string) []attribute.KeyValue {
-	return []attribute.KeyValue{
-		attribute.String(rpcobs.KeySystem, rpcobs.System),
-		attribute.String(rpcobs.KeyMethod, rpcobs.Method(service, method)),
+// Value returns st for attemptKey, else what the parent ctx has.
+func (st *attemptState) Value(key any) any {
+	if _, ok := key.(attemptKey); ok {
+		return st
 	}
+	return st.Context.Value(key)
 }
 
-// StartCall starts the operation's span.
+// StartCall starts the operation's span (a Failfast call's starts with its
+// attempt).
 func (p *OpenTelemetryPlugin) StartCall(ctx context.Context, info *client.CallInfo) context.Context {
-	st := &callState{start: time.Now(), info: *info}
+	st := &callState{start: time.Now(), info: *info, method: p.methods.Get(info.ServicePath, info.ServiceMethod)}
+	st.single = info.Kind == client.KindCall && info.FailMode == client.Failfast
 	if !p.cfg.NoMetrics {
-		p.active.Add(ctx, 1)
+		p.calls.Active.Add(1)
 	}
-	if !p.cfg.NoTraces {
-		attrs := append(p.baseAttrs(info.ServicePath, info.ServiceMethod),
-			attribute.String(rpcobs.KeyFailMode, failModeName(info)))
-		if info.Kind == client.KindOneway {
-			attrs = append(attrs, attribute.Bool(rpcobs.KeyOneway, true))
-		}
-		ctx, st.span = p.cfg.Tracer.Start(ctx, rpcobs.Method(info.ServicePath, info.ServiceMethod),
-			trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...), trace.WithTimestamp(st.start))
+	if !p.cfg.NoTraces && !st.single {
+		st.opts[0], st.opts[1], st.opts[2] = p.kind, trace.WithAttributes(st.method.Attrs...), p.callOpt(info)
+		ctx, st.span = p.cfg.Tracer.Start(ctx, st.method.Name, st.opts[:3]...)
 	}
-	return context.WithValue(ctx, callKey{}, st)
+	st.Context = ctx
+	return st
 }
 
 // EndCall records the operation's outcome and ends its span.
@@ -144,48 +187,130 @@ func (p *OpenTelemetryPlugin) EndCall(ctx context.Context, info *client.CallInfo
 		return
 	}
 	code := share.CodeOf(err)
+	out := st.method.Outcome(code)
 	if !p.cfg.NoMetrics {
-		p.active.Add(ctx, -1)
-		p.duration.Record(ctx, time.Since(st.start).Seconds(), p.sets.Get(info.ServicePath, info.ServiceMethod, code))
+		p.calls.Active.Add(-1)
+		p.calls.Duration.Record(st, time.Since(st.start).Seconds(), out.Record...)
 	}
-	endSpan(st.span, code, err)
+	if st.single && st.span == nil && !p.cfg.NoTraces { // failed before any attempt
+		st.opts[0], st.opts[1], st.opts[2], st.opts[3] = p.kind, trace.WithAttributes(st.method.Attrs...), p.callOpt(info), trace.WithTimestamp(st.start)
+		_, st.span = p.cfg.Tracer.Start(st.Context, st.method.Name, st.opts[:4]...)
+	}
+	otelobs.EndSpan(st.span, out, err)
 }
 
-// StartAttempt starts the attempt's span, a child of the operation's, and
-// writes its trace context into the request metadata.
+// StartAttempt starts the attempt's span, a child of the operation's (or
+// the span of a Failfast call), and writes its trace context into the
+// request metadata.
 func (p *OpenTelemetryPlugin) StartAttempt(ctx context.Context, req *protocol.Message, remoteAddr string) context.Context {
-	st := &attemptState{start: time.Now(), service: req.ServicePath, method: req.ServiceMethod, reqSize: len(req.Payload)}
+	st := &attemptState{reqSize: len(req.Payload)}
 	st.call, _ = ctx.Value(callKey{}).(*callState)
 	n := int32(1)
-	if st.call != nil {
+	switch {
+	case st.call == nil: // a plain Client call: the attempt is the call
+		st.start = time.Now()
+		st.method = p.methods.Get(req.ServicePath, req.ServiceMethod)
+		if !p.cfg.NoMetrics {
+			p.calls.Active.Add(1)
+		}
+	case st.call.info.ServiceMethod == req.ServiceMethod && st.call.info.ServicePath == req.ServicePath:
 		n = st.call.attempts.Add(1)
-	} else if !p.cfg.NoMetrics {
-		p.active.Add(ctx, 1)
+		st.method = st.call.method
+	default:
+		n = st.call.attempts.Add(1)
+		st.method = p.methods.Get(req.ServicePath, req.ServiceMethod)
 	}
 	if !p.cfg.NoMetrics {
-		p.attempts.Add(ctx, 1)
-		if n > 1 && st.call != nil {
-			if st.call.info.FailMode == client.Failbackup {
-				p.hedges.Add(ctx, 1)
-			} else if st.call.info.Kind == client.KindCall {
-				p.retries.Add(ctx, 1)
-			}
-		}
+		p.countAttempt(st.call, n)
 	}
 	if !p.cfg.NoTraces {
-		attrs := append(p.baseAttrs(req.ServicePath, req.ServiceMethod), attribute.Int(rpcobs.KeyAttempt, int(n)))
-		attrs = append(attrs, otelobs.AddrAttrs(remoteAddr, rpcobs.KeyServerAddress, rpcobs.KeyServerPort)...)
-		if req.IsOneway() {
-			attrs = append(attrs, attribute.Bool(rpcobs.KeyOneway, true))
-		}
-		ctx, st.span = p.cfg.Tracer.Start(ctx, rpcobs.Method(req.ServicePath, req.ServiceMethod),
-			trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...), trace.WithTimestamp(st.start))
+		ctx = p.startAttemptSpan(ctx, st, req, remoteAddr, n)
+		st.carrier.Reset(req.Metadata)
+		p.cfg.Propagators.Inject(ctx, &st.carrier)
+		req.Metadata = st.carrier.Map()
 	}
-	carrier := otelobs.NewCarrier(req.Metadata)
-	p.cfg.Propagators.Inject(ctx, carrier)
-	req.Metadata = carrier.Map()
-	return context.WithValue(ctx, attemptKey{}, st)
+	st.Context = ctx
+	return st
 }
+
+// countAttempt counts an attempt, and a retry or a hedge when it is not
+// the first of its call.
+func (p *OpenTelemetryPlugin) countAttempt(call *callState, n int32) {
+	p.attempts.Add(1)
+	if n > 1 && call != nil {
+		if call.info.FailMode == client.Failbackup {
+			p.hedges.Add(1)
+		} else if call.info.Kind == client.KindCall {
+			p.retries.Add(1)
+		}
+	}
+}
+
+// startAttemptSpan starts the span of attempt n and returns its ctx.
+func (p *OpenTelemetryPlugin) startAttemptSpan(ctx context.Context, st *attemptState, req *protocol.Message, remoteAddr string, n int32) context.Context {
+	single := st.call != nil && st.call.single
+	if n == 1 { // the common case: all attributes in one cached option
+		st.opts[0], st.opts[1] = p.kind, p.firstOpt(firstKey{st.method, remoteAddr, single, req.IsOneway()})
+		ctx, span := p.cfg.Tracer.Start(ctx, st.method.Name, st.opts[:2]...)
+		if single { // the call's one span
+			st.call.span = span
+		} else {
+			st.span = span
+		}
+		return ctx
+	}
+	if single && st.call.span != nil { // a second attempt: a child of the first
+		ctx = trace.ContextWithSpan(ctx, st.call.span)
+	}
+	opts := append(st.opts[:0], p.kind, trace.WithAttributes(st.method.Attrs...),
+		trace.WithAttributes(otelobs.AddrAttrs(remoteAddr, rpcobs.KeyServerAddress, rpcobs.KeyServerPort)...))
+	if int(n) <= len(p.nth) {
+		opts = append(opts, p.nth[n-1])
+	} else {
+		opts = append(opts, attemptOpt(int(n)))
+	}
+	if req.IsOneway() {
+		opts = append(opts, onewayOpt) // beyond the array: rare
+	}
+	ctx, st.span = p.cfg.Tracer.Start(ctx, st.method.Name, opts...)
+	return ctx
+}
+
+// firstKey is the shape of a first attempt's span: method, server, whether
+// it is a Failfast call's one span, whether it is oneway.
+type firstKey struct {
+	m              *otelobs.Method
+	addr           string
+	single, oneway bool
+}
+
+// firstOpt returns the option with all the attributes of a first attempt's
+// span of shape k (one option, so that the SDK copies them once).
+func (p *OpenTelemetryPlugin) firstOpt(k firstKey) trace.SpanStartOption {
+	if v, ok := p.firsts.Load(k); ok {
+		return v.(trace.SpanStartOption)
+	}
+	k.addr = strings.Clone(k.addr) // the attributes keep parts of it
+	attrs := append(slices.Clip(k.m.Attrs), otelobs.AddrAttrs(k.addr, rpcobs.KeyServerAddress, rpcobs.KeyServerPort)...)
+	if k.single {
+		attrs = append(attrs, attribute.String(rpcobs.KeyFailMode, "failfast"))
+	} else {
+		attrs = append(attrs, attribute.Int(rpcobs.KeyAttempt, 1))
+	}
+	if k.oneway {
+		attrs = append(attrs, attribute.Bool(rpcobs.KeyOneway, true))
+	}
+	opt := trace.WithAttributes(attrs...)
+	if p.nfirsts.Load() < otelobs.MaxCached {
+		if _, loaded := p.firsts.LoadOrStore(k, opt); !loaded {
+			p.nfirsts.Add(1)
+		}
+	}
+	return opt
+}
+
+// onewayOpt marks a oneway request's span.
+var onewayOpt = trace.WithAttributes(attribute.Bool(rpcobs.KeyOneway, true))
 
 // EndAttempt records the attempt's outcome and ends its span.
 func (p *OpenTelemetryPlugin) EndAttempt(ctx context.Context, res *protocol.Message, err error) {
@@ -193,31 +318,19 @@ func (p *OpenTelemetryPlugin) EndAttempt(ctx context.Context, res *protocol.Mess
 	if st == nil {
 		return
 	}
-	code := share.CodeOf(err)
+	out := st.method.Outcome(share.CodeOf(err))
 	if !p.cfg.NoMetrics {
-		opt := p.sets.Get(st.service, st.method, code)
-		p.reqSize.Record(ctx, int64(st.reqSize), opt)
+		resSize := 0
 		if res != nil {
-			p.resSize.Record(ctx, int64(len(res.Payload)), opt)
+			resSize = len(res.Payload)
 		}
+		p.calls.Sizes(st, out, st.reqSize, resSize, res != nil)
 		if st.call == nil { // a plain Client call: the attempt is the call
-			p.active.Add(ctx, -1)
-			p.duration.Record(ctx, time.Since(st.start).Seconds(), opt)
+			p.calls.Active.Add(-1)
+			p.calls.Duration.Record(st, time.Since(st.start).Seconds(), out.Record...)
 		}
 	}
-	endSpan(st.span, code, err)
-}
-
-// endSpan sets the outcome of span (nil: none) and ends it.
-func endSpan(span trace.Span, code share.Code, err error) {
-	if span == nil {
-		return
-	}
-	span.SetAttributes(otelobs.OutcomeAttrs(code)...)
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
-	}
-	span.End()
+	otelobs.EndSpan(st.span, out, err)
 }
 
 // failModeName returns the fail mode of an operation as a word.

@@ -2,6 +2,7 @@ package otel_test
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -119,7 +120,8 @@ func TestTraceChain(t *testing.T) {
 }
 
 // An error and a timeout: span status Error, error.type set, on the
-// client and the server side.
+// client and the server side. The calls are Failfast: one client span per
+// call (the call's and its single attempt's), the server span its child.
 func TestTraceErrorAndTimeout(t *testing.T) {
 	e := newEnv(t)
 	s := server.NewServer()
@@ -137,12 +139,30 @@ func TestTraceErrorAndTimeout(t *testing.T) {
 	}
 	want := map[string]string{"Arith/Div": "UNKNOWN", "Slow/Mul": "DEADLINE_EXCEEDED"}
 	deadline := time.Now().Add(10 * time.Second)
-	for len(e.sr.Ended()) < 6 && time.Now().Before(deadline) {
+	for len(e.sr.Ended()) < 4 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond) // the server span of the timed-out call ends when its handler sees ctx
 	}
 	spans := e.sr.Ended()
-	if len(spans) != 6 {
-		t.Fatalf("%d spans, want 6", len(spans))
+	if len(spans) != 4 {
+		t.Fatalf("%d spans, want 4", len(spans))
+	}
+	clients := map[string]sdktrace.ReadOnlySpan{}
+	for _, sp := range byKind(spans, trace.SpanKindClient) {
+		clients[sp.Name()] = sp
+		if sp.Parent().IsValid() {
+			t.Errorf("%s: the Failfast call span has a parent", sp.Name())
+		}
+		if got := attrStr(sp, "courier.fail_mode"); got != "failfast" {
+			t.Errorf("%s: courier.fail_mode %q", sp.Name(), got)
+		}
+		if got := attrStr(sp, "server.port"); got == "" || got == "0" {
+			t.Errorf("%s: server.port %q", sp.Name(), got)
+		}
+	}
+	for _, sp := range byKind(spans, trace.SpanKindServer) {
+		if c := clients[sp.Name()]; c == nil || sp.Parent().SpanID() != c.SpanContext().SpanID() {
+			t.Errorf("%s: the server span is not the client span's child", sp.Name())
+		}
 	}
 	for _, sp := range spans {
 		if sp.Status().Code != codes.Error {
@@ -291,5 +311,32 @@ func TestTraceOneway(t *testing.T) {
 	cl := byKind(e.sr.Ended(), trace.SpanKindClient)
 	if len(cl) != 2 || cl[0].SpanContext().TraceID() != srv[0].SpanContext().TraceID() {
 		t.Fatalf("client spans %d, or another trace", len(cl))
+	}
+}
+
+// A Failfast call that fails before any attempt (nothing listens at the
+// server's address) still gets its span, with the error.
+func TestTraceFailfastNoAttempt(t *testing.T) {
+	e := newEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	xc := xclient(t, "Arith", client.Failfast, client.DefaultOption, e.clientPlugin(), addr)
+	if err := xc.Call(t.Context(), "Mul", &testutils.Args{A: 1, B: 2}, &testutils.Reply{}); err == nil {
+		t.Fatal("call to a closed port succeeded")
+	}
+	spans := e.sr.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want 1", len(spans))
+	}
+	sp := spans[0]
+	if sp.Name() != "Arith/Mul" || sp.SpanKind() != trace.SpanKindClient || sp.Status().Code != codes.Error {
+		t.Fatalf("span %s %v %v", sp.Name(), sp.SpanKind(), sp.Status())
+	}
+	if attrStr(sp, "error.type") == "" || attrStr(sp, "rpc.response.status_code") == "OK" {
+		t.Fatalf("error.type %q, status %q", attrStr(sp, "error.type"), attrStr(sp, "rpc.response.status_code"))
 	}
 }

@@ -6,8 +6,6 @@
 package otelobs
 
 import (
-	"sync"
-
 	"github.com/courier-rpc/courier/internal/rpcobs"
 	"github.com/courier-rpc/courier/share"
 	"go.opentelemetry.io/otel"
@@ -88,16 +86,18 @@ func (c *Config) Resolve() {
 // Meter returns the meter of the plugins.
 func (c *Config) Meter() metric.Meter { return c.MeterProvider.Meter(ScopeName) }
 
-// Carrier adapts request metadata to a propagation.TextMapCarrier. Set
-// writes into a copy made on the first write, so the map it started with
-// (possibly a caller's) is never modified; Map returns the result.
+// Carrier adapts request metadata to a propagation.TextMapCarrier for
+// injecting. Set writes into a copy made on the first write, so the map it
+// started with (possibly a caller's) is never modified; Map returns the
+// result. The zero value carries no metadata; a Carrier can be a field of
+// a per-call state, so that injecting allocates only the map it writes.
 type Carrier struct {
 	md     map[string]string
 	copied bool
 }
 
-// NewCarrier returns a carrier reading md.
-func NewCarrier(md map[string]string) *Carrier { return &Carrier{md: md} }
+// Reset makes c read md, as yet uncopied.
+func (c *Carrier) Reset(md map[string]string) { c.md, c.copied = md, false }
 
 // Get returns the value of key.
 func (c *Carrier) Get(key string) string { return c.md[key] }
@@ -105,7 +105,7 @@ func (c *Carrier) Get(key string) string { return c.md[key] }
 // Set sets key, copying the map first.
 func (c *Carrier) Set(key, value string) {
 	if !c.copied {
-		n := make(map[string]string, len(c.md)+3)
+		n := make(map[string]string, len(c.md)+2)
 		for k, v := range c.md {
 			n[k] = v
 		}
@@ -140,15 +140,6 @@ func AddrAttrs(hostport, addrKey, portKey string) []attribute.KeyValue {
 	return out
 }
 
-// MethodName returns "Service/Method", or rpcobs.OtherMethod for calls the
-// server did not know (code Unimplemented), for metric attributes.
-func MethodName(service, method string, code share.Code) string {
-	if code == share.CodeUnimplemented {
-		return rpcobs.OtherMethod
-	}
-	return rpcobs.Method(service, method)
-}
-
 // OutcomeAttrs returns the status attributes of a call ending with code:
 // rpc.response.status_code (and its legacy spelling) and, on failure,
 // error.type.
@@ -162,37 +153,6 @@ func OutcomeAttrs(code share.Code) []attribute.KeyValue {
 		out = append(out, attribute.String(rpcobs.KeyErrorType, name))
 	}
 	return out
-}
-
-// SetCache caches the metric attribute set of each method and outcome, so
-// that recording a call allocates no attribute set.
-type SetCache struct {
-	m sync.Map // setKey -> metric.MeasurementOption
-}
-
-type setKey struct {
-	service, method string
-	code            share.Code
-}
-
-// Get returns the measurement option with the attributes rpc.system.name,
-// rpc.method and the outcome's.
-func (c *SetCache) Get(service, method string, code share.Code) metric.MeasurementOption {
-	k := setKey{service, method, code}
-	if v, ok := c.m.Load(k); ok {
-		return v.(metric.MeasurementOption)
-	}
-	kvs := append([]attribute.KeyValue{
-		attribute.String(rpcobs.KeySystem, rpcobs.System),
-		attribute.String(rpcobs.KeyMethod, MethodName(service, method, code)),
-	}, OutcomeAttrs(code)...)
-	opt := metric.WithAttributeSet(attribute.NewSet(kvs...))
-	if code == share.CodeUnimplemented {
-		return opt // unknown names must not grow the cache
-	}
-	k.service, k.method = string([]byte(service)), string([]byte(method))
-	v, _ := c.m.LoadOrStore(k, opt)
-	return v.(metric.MeasurementOption)
 }
 
 // Must reports err, if any, to OpenTelemetry's error handler and returns v:

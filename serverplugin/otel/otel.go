@@ -3,6 +3,9 @@ package otel
 import (
 	"context"
 	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/courier-rpc/courier/internal/otelobs"
@@ -11,7 +14,6 @@ import (
 	"github.com/courier-rpc/courier/server"
 	"github.com/courier-rpc/courier/share"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -43,13 +45,14 @@ var (
 type OpenTelemetryPlugin struct {
 	cfg otelobs.Config
 
-	duration metric.Float64Histogram
-	reqSize  metric.Int64Histogram
-	resSize  metric.Int64Histogram
-	active   metric.Int64UpDownCounter
-	conns    metric.Int64UpDownCounter
-	refused  metric.Int64Counter
-	sets     otelobs.SetCache
+	calls   *otelobs.Instruments
+	conns   atomic.Int64 // open connections, observed by courier.server.connections.open
+	refused metric.Int64Counter
+
+	methods otelobs.Methods
+	peers   sync.Map // net.Conn -> *peer
+	npeers  atomic.Int32
+	kind    trace.SpanStartOption
 }
 
 // New returns a plugin configured by opts.
@@ -70,55 +73,98 @@ func NewOpenTelemetryPlugin(tracer trace.Tracer, propagators propagation.TextMap
 
 func (p *OpenTelemetryPlugin) init() {
 	p.cfg.Resolve()
+	p.kind = trace.WithSpanKind(trace.SpanKindServer)
 	m := p.cfg.Meter()
-	p.duration = otelobs.Must(m.Float64Histogram("rpc.server.call.duration", metric.WithUnit("s"),
-		metric.WithDescription("Duration of calls served."), metric.WithExplicitBucketBoundaries(rpcobs.DurationBuckets...)))
-	p.reqSize = otelobs.Must(m.Int64Histogram("rpc.server.request.size", metric.WithUnit("By"),
-		metric.WithDescription("Payload size of requests served."), metric.WithExplicitBucketBoundaries(rpcobs.SizeBuckets...)))
-	p.resSize = otelobs.Must(m.Int64Histogram("rpc.server.response.size", metric.WithUnit("By"),
-		metric.WithDescription("Payload size of responses sent."), metric.WithExplicitBucketBoundaries(rpcobs.SizeBuckets...)))
-	p.active = otelobs.Must(m.Int64UpDownCounter("courier.server.active_calls", metric.WithUnit("{call}"),
-		metric.WithDescription("Calls being served.")))
-	p.conns = otelobs.Must(m.Int64UpDownCounter("courier.server.connections.open", metric.WithUnit("{connection}"),
-		metric.WithDescription("Open client connections.")))
+	p.calls = otelobs.NewInstruments(m, "server", "Duration of calls served.")
+	otelobs.ObserveGauge(m, "courier.server.connections.open", "{connection}", "Open client connections.", &p.conns)
 	p.refused = otelobs.Must(m.Int64Counter("courier.server.calls.refused", metric.WithUnit("{call}"),
 		metric.WithDescription("Calls refused before running because the server was overloaded.")))
 }
 
-// callKey marks a call's state in its ctx.
+// callState is what StartCall leaves for EndCall: the call's ctx, found
+// again by its own key (one allocation per call instead of a state and a
+// context.WithValue).
+type callState struct {
+	context.Context
+	start  time.Time
+	method *otelobs.Method
+	span   trace.Span
+	opts   [2]trace.SpanStartOption
+}
+
+// callKey marks a callState in a ctx.
 type callKey struct{}
 
-// callState is what StartCall leaves for EndCall.
-type callState struct {
-	start time.Time
-	span  trace.Span
+// Value returns st for callKey, else what the parent ctx has.
+func (st *callState) Value(key any) any {
+	if _, ok := key.(callKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
 }
 
 // StartCall extracts the caller's trace context from the request metadata
-// and starts the call's SERVER span.
+// and starts the call's SERVER span. Its attributes come from caches (per
+// method, per connection); a successful call sets none after the start.
 func (p *OpenTelemetryPlugin) StartCall(ctx context.Context, conn net.Conn, req *protocol.Message) context.Context {
-	st := &callState{start: time.Now()}
+	st := &callState{start: time.Now(), method: p.methods.Get(req.ServicePath, req.ServiceMethod)}
 	if !p.cfg.NoMetrics {
-		p.active.Add(ctx, 1)
+		p.calls.Active.Add(1)
 	}
 	if !p.cfg.NoTraces {
-		ctx = p.cfg.Propagators.Extract(ctx, otelobs.NewCarrier(req.Metadata))
-		attrs := make([]attribute.KeyValue, 0, 9)
-		attrs = append(attrs,
-			attribute.String(rpcobs.KeySystem, rpcobs.System),
-			attribute.String(rpcobs.KeyMethod, rpcobs.Method(req.ServicePath, req.ServiceMethod)))
-		if conn != nil {
-			attrs = append(attrs, otelobs.AddrAttrs(conn.LocalAddr().String(), rpcobs.KeyServerAddress, rpcobs.KeyServerPort)...)
-			attrs = append(attrs, otelobs.AddrAttrs(conn.RemoteAddr().String(), rpcobs.KeyPeerAddress, rpcobs.KeyPeerPort)...)
-			attrs = append(attrs, attribute.String(rpcobs.KeyTransport, transport(conn)))
-		}
+		ctx = p.cfg.Propagators.Extract(ctx, propagation.MapCarrier(req.Metadata))
+		st.opts[0], st.opts[1] = p.kind, p.attrs(conn, st.method)
+		opts := st.opts[:]
 		if req.IsOneway() {
-			attrs = append(attrs, attribute.Bool(rpcobs.KeyOneway, true))
+			opts = append(opts, onewayOpt) // beyond the array: rare
 		}
-		ctx, st.span = p.cfg.Tracer.Start(ctx, rpcobs.Method(req.ServicePath, req.ServiceMethod),
-			trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...), trace.WithTimestamp(st.start))
+		ctx, st.span = p.cfg.Tracer.Start(ctx, st.method.Name, opts...)
 	}
-	return context.WithValue(ctx, callKey{}, st)
+	st.Context = ctx
+	return st
+}
+
+// onewayOpt marks a oneway call's span.
+var onewayOpt = trace.WithAttributes(attribute.Bool(rpcobs.KeyOneway, true))
+
+// peer is what the plugin keeps per connection: its address attributes
+// and, per method, the option with all the attributes of a span's start
+// (one option, so that the SDK copies them once).
+type peer struct {
+	attrs   []attribute.KeyValue
+	methods sync.Map // *otelobs.Method -> trace.SpanStartOption
+	n       atomic.Int32
+}
+
+// attrs returns the span option with the attributes of a call of m on
+// conn (nil: none), cached until the connection closes.
+func (p *OpenTelemetryPlugin) attrs(conn net.Conn, m *otelobs.Method) trace.SpanStartOption {
+	if conn == nil {
+		return trace.WithAttributes(m.Attrs...)
+	}
+	v, ok := p.peers.Load(conn)
+	if !ok {
+		attrs := otelobs.AddrAttrs(conn.LocalAddr().String(), rpcobs.KeyServerAddress, rpcobs.KeyServerPort)
+		attrs = append(attrs, otelobs.AddrAttrs(conn.RemoteAddr().String(), rpcobs.KeyPeerAddress, rpcobs.KeyPeerPort)...)
+		v = &peer{attrs: append(attrs, attribute.String(rpcobs.KeyTransport, transport(conn)))}
+		if p.npeers.Load() < otelobs.MaxCached {
+			var loaded bool
+			if v, loaded = p.peers.LoadOrStore(conn, v); !loaded {
+				p.npeers.Add(1)
+			}
+		}
+	}
+	pe := v.(*peer)
+	if o, ok := pe.methods.Load(m); ok {
+		return o.(trace.SpanStartOption)
+	}
+	opt := trace.WithAttributes(append(slices.Clip(m.Attrs), pe.attrs...)...)
+	if pe.n.Load() < otelobs.MaxCached {
+		if _, loaded := pe.methods.LoadOrStore(m, opt); !loaded {
+			pe.n.Add(1)
+		}
+	}
+	return opt
 }
 
 // EndCall records the call's outcome and ends its span.
@@ -128,39 +174,36 @@ func (p *OpenTelemetryPlugin) EndCall(ctx context.Context, req, res *protocol.Me
 		return
 	}
 	code := share.CodeOf(err)
+	out := st.method.Outcome(code)
 	if !p.cfg.NoMetrics {
-		opt := p.sets.Get(req.ServicePath, req.ServiceMethod, code)
-		p.duration.Record(ctx, time.Since(st.start).Seconds(), opt)
-		p.reqSize.Record(ctx, int64(len(req.Payload)), opt)
-		if res != nil {
-			p.resSize.Record(ctx, int64(len(res.Payload)), opt)
-		}
-		p.active.Add(ctx, -1)
+		p.calls.Duration.Record(st, time.Since(st.start).Seconds(), out.Record...)
+		p.calls.Sizes(st, out, len(req.Payload), resLen(res), res != nil)
+		p.calls.Active.Add(-1)
 		if code == share.CodeOverloaded {
-			p.refused.Add(ctx, 1, opt)
+			p.refused.Add(st, 1, out.Add...)
 		}
 	}
-	if st.span != nil {
-		st.span.SetAttributes(otelobs.OutcomeAttrs(code)...)
-		if err != nil {
-			st.span.SetStatus(codes.Error, err.Error())
-		}
-		st.span.End()
+	otelobs.EndSpan(st.span, out, err)
+}
+
+func resLen(res *protocol.Message) int {
+	if res == nil {
+		return 0
 	}
+	return len(res.Payload)
 }
 
 // HandleConnAccept counts an open connection.
 func (p *OpenTelemetryPlugin) HandleConnAccept(c net.Conn) (net.Conn, bool) {
-	if !p.cfg.NoMetrics {
-		p.conns.Add(context.Background(), 1)
-	}
+	p.conns.Add(1)
 	return c, true
 }
 
-// HandleConnClose counts a closed connection.
-func (p *OpenTelemetryPlugin) HandleConnClose(net.Conn) bool {
-	if !p.cfg.NoMetrics {
-		p.conns.Add(context.Background(), -1)
+// HandleConnClose counts a closed connection and forgets its attributes.
+func (p *OpenTelemetryPlugin) HandleConnClose(c net.Conn) bool {
+	p.conns.Add(-1)
+	if _, ok := p.peers.LoadAndDelete(c); ok {
+		p.npeers.Add(-1)
 	}
 	return true
 }
@@ -171,14 +214,9 @@ func (p *OpenTelemetryPlugin) PostWriteRequest(ctx context.Context, r *protocol.
 	if p.cfg.NoTraces || r == nil {
 		return nil
 	}
-	_, span := p.cfg.Tracer.Start(ctx, rpcobs.Method(r.ServicePath, r.ServiceMethod), trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(attribute.String(rpcobs.KeySystem, rpcobs.System),
-			attribute.String(rpcobs.KeyMethod, rpcobs.Method(r.ServicePath, r.ServiceMethod))))
-	span.SetAttributes(otelobs.OutcomeAttrs(share.CodeOf(e))...)
-	if e != nil {
-		span.SetStatus(codes.Error, e.Error())
-	}
-	span.End()
+	m := p.methods.Get(r.ServicePath, r.ServiceMethod)
+	_, span := p.cfg.Tracer.Start(ctx, m.Name, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(m.Attrs...))
+	otelobs.EndSpan(span, m.Outcome(share.CodeOf(e)), e)
 	return nil
 }
 
