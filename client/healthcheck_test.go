@@ -15,7 +15,10 @@ import (
 )
 
 // hitService counts the calls its server got.
-type hitService struct{ hits atomic.Int64 }
+type hitService struct {
+	hits    atomic.Int64
+	release chan struct{}
+}
 
 type HitArgs struct{ N int }
 type HitReply struct{ N int }
@@ -37,7 +40,7 @@ type healthServer struct {
 
 func startHealthServer(t *testing.T, withHealth bool, opts ...server.OptionFn) *healthServer {
 	t.Helper()
-	hs := &healthServer{s: server.NewServer(opts...), svc: &hitService{}, served: make(chan error, 1)}
+	hs := &healthServer{s: server.NewServer(opts...), svc: &hitService{release: make(chan struct{})}, served: make(chan error, 1)}
 	if err := hs.s.RegisterName("Svc", hs.svc, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -231,4 +234,13 @@ func TestHealthCheckOffByDefault(t *testing.T) {
 	if st := x.Stats(); st.NotServing != 0 {
 		t.Fatalf("NotServing = %d with health checking off", st.NotServing)
 	}
+}
+
+// Wait blocks until release is closed (see TestIntrospect).
+func (h *hitService) Wait(ctx context.Context, _ *HitArgs, r *HitReply) error {
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+	}
+	return nil
 }

@@ -119,7 +119,7 @@ func newXClient(servicePath string, failMode FailMode, selectMode SelectMode, di
 		option: option, discovery: discovery, msgChan: ch, newClient: newClient, watchStop: make(chan struct{}), watchDone: make(chan struct{})}
 	x.plugins.Store(&pluginHolder{NewPluginContainer()})
 	x.codecs = share.NewCodecTable()
-	x.cache = newConnCache(x.dial, option.GenBreaker)
+	x.cache = newConnCache(x.dial, x.openCounters(option.GenBreaker))
 	switch {
 	case option.DisableRetryBudget:
 	case option.RetryBudget != nil:

@@ -37,11 +37,14 @@ type XClientStats struct {
 	// NotServing counts servers taken out of selection because they
 	// reported NOT_SERVING (Option.HealthCheck).
 	NotServing uint64
+	// BreakerOpens counts the times a server's circuit breaker opened
+	// (tripped, or re-opened after its half-open trial).
+	BreakerOpens uint64
 }
 
 // xStats holds XClientStats' counters.
 type xStats struct {
-	calls, attempts, retries, transparent, hedges, budgetExhausted, nonIdempotent, ejections, overloaded, notServing atomic.Uint64
+	calls, attempts, retries, transparent, hedges, budgetExhausted, nonIdempotent, ejections, overloaded, notServing, breakerOpens atomic.Uint64
 }
 
 // Stats returns a snapshot of the XClient's counters.
@@ -52,6 +55,7 @@ func (x *xClient) Stats() XClientStats {
 		TransparentRetries: s.transparent.Load(), Hedges: s.hedges.Load(),
 		BudgetExhausted: s.budgetExhausted.Load(), NonIdempotentStops: s.nonIdempotent.Load(),
 		Ejections: s.ejections.Load(), Overloaded: s.overloaded.Load(), NotServing: s.notServing.Load(),
+		BreakerOpens: s.breakerOpens.Load(),
 	}
 }
 

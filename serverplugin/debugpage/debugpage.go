@@ -7,7 +7,12 @@
 // connections (peer, age, requests in flight), plugins (their Go types) and
 // the server's counters. Client view, for each XClient given: its service,
 // discovery list (server keys and metadata) and counters (calls, attempts,
-// retries, hedges, ejections, overloaded).
+// retries, hedges, budget refusals, ejections, overloaded, NOT_SERVING,
+// breaker openings), and for XClients that implement client.Introspector
+// (those of client.NewXClient) each server's state: selectable or taken out
+// by health checking, its health status, outlier ejection, circuit breaker
+// state, connection cache state (connected, dialing, draining, backoff)
+// and calls in flight.
 package debugpage
 
 import (
@@ -30,9 +35,11 @@ const Path = "/debug/courier"
 type Client struct {
 	// Name labels it (e.g. the service it calls).
 	Name string
-	// XClient supplies the counters; nil: none.
+	// XClient supplies the counters and, when it implements
+	// client.Introspector, the per-server state; nil: none.
 	XClient client.XClient
-	// Discovery supplies the server list; nil: none.
+	// Discovery supplies the server list when XClient is not an
+	// Introspector (nil: none).
 	Discovery client.ServiceDiscovery
 }
 
@@ -90,6 +97,8 @@ type ClientView struct {
 	Name    string               `json:"name"`
 	Servers []ServerEntry        `json:"servers,omitempty"`
 	Stats   *client.XClientStats `json:"stats,omitempty"`
+	// State is the XClient's own view (client.Introspector), when it has one.
+	State *client.XClientState `json:"state,omitempty"`
 }
 
 // ServerEntry is one server of a discovery list.
@@ -119,20 +128,33 @@ func Take(s *server.Server, clients ...Client) Snapshot {
 		snap.Server = sv
 	}
 	for _, c := range clients {
-		cv := ClientView{Name: c.Name}
-		if c.Discovery != nil {
-			for _, kv := range c.Discovery.GetServices() {
-				cv.Servers = append(cv.Servers, ServerEntry{Key: kv.Key, Metadata: kv.Value})
-			}
-			sort.Slice(cv.Servers, func(i, j int) bool { return cv.Servers[i].Key < cv.Servers[j].Key })
-		}
-		if c.XClient != nil {
-			st := c.XClient.Stats()
-			cv.Stats = &st
-		}
-		snap.Clients = append(snap.Clients, cv)
+		snap.Clients = append(snap.Clients, clientView(c))
 	}
 	return snap
+}
+
+// clientView is the page's view of one client.
+func clientView(c Client) ClientView {
+	cv := ClientView{Name: c.Name}
+	if in, ok := c.XClient.(client.Introspector); ok {
+		st := in.Introspect()
+		cv.State, cv.Stats = &st, &st.Stats
+		for _, s := range st.Servers {
+			cv.Servers = append(cv.Servers, ServerEntry{Key: s.Key, Metadata: s.Metadata})
+		}
+		return cv
+	}
+	if c.Discovery != nil {
+		for _, kv := range c.Discovery.GetServices() {
+			cv.Servers = append(cv.Servers, ServerEntry{Key: kv.Key, Metadata: kv.Value})
+		}
+		sort.Slice(cv.Servers, func(i, j int) bool { return cv.Servers[i].Key < cv.Servers[j].Key })
+	}
+	if c.XClient != nil {
+		st := c.XClient.Stats()
+		cv.Stats = &st
+	}
+	return cv
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
@@ -153,9 +175,14 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <tr><td>panics</td><td>{{.Stats.Panics}}</td></tr><tr><td>protocol errors</td><td>{{.Stats.ProtocolErrors}}</td></tr></table>
 {{end}}
 {{range .Clients}}<h2>Client {{.Name}}</h2>
-<table><tr><th>server</th><th>metadata</th></tr>{{range .Servers}}<tr><td>{{.Key}}</td><td>{{.Metadata}}</td></tr>{{end}}</table>
+{{with .State}}<p>service {{.ServicePath}} · {{.FailMode}} · {{.SelectMode}} · health checking {{if .HealthCheck}}on{{else}}off{{end}}</p>
+<table><tr><th>server</th><th>selectable</th><th>health</th><th>ejected</th><th>breaker</th><th>connection</th><th>in flight</th><th>dial failures</th><th>metadata</th></tr>
+{{range .Servers}}<tr><td>{{.Key}}</td><td>{{if .Selectable}}yes{{else}}NO{{end}}</td><td>{{with .Health}}{{.Status}}{{with .Error}} ({{.}}){{end}}{{else}}-{{end}}</td><td>{{if .Ejected}}EJECTED{{else}}no{{end}}</td><td>{{or .Breaker "-"}}</td><td>{{.Conn}}{{with .LastError}} ({{.}}){{end}}</td><td>{{.InFlight}}</td><td>{{.DialFailures}}</td><td>{{.Metadata}}</td></tr>{{end}}</table>
+{{else}}<table><tr><th>server</th><th>metadata</th></tr>{{range .Servers}}<tr><td>{{.Key}}</td><td>{{.Metadata}}</td></tr>{{end}}</table>{{end}}
 {{with .Stats}}<table><tr><td>calls</td><td>{{.Calls}}</td></tr><tr><td>attempts</td><td>{{.Attempts}}</td></tr><tr><td>retries</td><td>{{.Retries}}</td></tr>
-<tr><td>hedges</td><td>{{.Hedges}}</td></tr><tr><td>ejections</td><td>{{.Ejections}}</td></tr><tr><td>overloaded</td><td>{{.Overloaded}}</td></tr></table>{{end}}
+<tr><td>transparent retries</td><td>{{.TransparentRetries}}</td></tr><tr><td>hedges</td><td>{{.Hedges}}</td></tr><tr><td>budget exhausted</td><td>{{.BudgetExhausted}}</td></tr>
+<tr><td>non-idempotent stops</td><td>{{.NonIdempotentStops}}</td></tr><tr><td>ejections</td><td>{{.Ejections}}</td></tr><tr><td>overloaded</td><td>{{.Overloaded}}</td></tr>
+<tr><td>NOT_SERVING</td><td>{{.NotServing}}</td></tr><tr><td>breaker openings</td><td>{{.BreakerOpens}}</td></tr></table>{{end}}
 {{end}}
 </body></html>
 `))
