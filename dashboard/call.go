@@ -14,6 +14,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/courier-rpc/courier/client"
+	"github.com/courier-rpc/courier/internal/msgpackjson"
 	"github.com/courier-rpc/courier/internal/registryadmin"
 	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/share"
@@ -209,7 +210,7 @@ func encodeArgs(args, ser string) (protocol.SerializeType, []byte, error) {
 		return 0, nil, &fieldError{"args", "invalid JSON: extra data after the value"}
 	}
 	if ser == "msgpack" {
-		b, err := msgpack.Marshal(numbers(v))
+		b, err := msgpackjson.Marshal(v)
 		if err != nil {
 			return 0, nil, &fieldError{"args", err.Error()}
 		}
@@ -218,27 +219,6 @@ func encodeArgs(args, ser string) (protocol.SerializeType, []byte, error) {
 	var buf bytes.Buffer
 	_ = json.Compact(&buf, []byte(args))
 	return protocol.JSON, buf.Bytes(), nil
-}
-
-// numbers turns json.Numbers into int64 or float64 for msgpack.
-func numbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = numbers(e)
-		}
-	}
-	return v
 }
 
 // decodeReply renders a reply payload for the page.

@@ -288,6 +288,31 @@ etcd_launch() {
 	record "etcd$i" "$pid" etcd
 }
 
+# etcd_wait_member I: wait up to 30 s until member I answers its health check.
+etcd_wait_member() {
+	wait_for "etcd member $1 on port ${ETCD_CLIENT_PORTS[$1 - 1]}" 30 "etcd$1" etcd_healthy "${ETCD_CLIENT_PORTS[$1 - 1]}"
+}
+
+# etcd_wait_all: wait for every member in turn; fails with the first that
+# does not become healthy.
+etcd_wait_all() {
+	local i
+	for ((i = 1; i <= ETCD_MEMBERS; i++)); do
+		etcd_wait_member "$i" || return 1
+	done
+}
+
+# etcd_need_cluster: die unless `up` recorded a cluster in the state dir.
+etcd_need_cluster() {
+	((${#ETCD_CLIENT_PORTS[@]} == ETCD_MEMBERS)) || die "no etcd cluster recorded in $STATE; run '$0 up' first"
+}
+
+# etcd_relaunch I: launch stopped member I on its kept data dir.
+etcd_relaunch() {
+	[[ -d $STATE/etcd/m$1 ]] || die "etcd member $1 has no data dir; run '$0 down' and '$0 up'"
+	etcd_launch "$1" existing
+}
+
 etcd_start_cluster() {
 	local i t0
 	ETCD_CLIENT_PORTS=() ETCD_PEER_PORTS=()
@@ -301,39 +326,33 @@ etcd_start_cluster() {
 	for ((i = 1; i <= ETCD_MEMBERS; i++)); do
 		etcd_launch "$i" new
 	done
-	for ((i = 1; i <= ETCD_MEMBERS; i++)); do
-		wait_for "etcd member $i on port ${ETCD_CLIENT_PORTS[i - 1]}" 30 "etcd$i" etcd_healthy "${ETCD_CLIENT_PORTS[i - 1]}" || return 1
-	done
+	etcd_wait_all || return 1
 	say "etcd cluster of $ETCD_MEMBERS members ready in $(($(now_ms) - t0)) ms"
 }
 
 etcd_start_member() {
 	local i=$1
 	((i >= 1 && i <= ETCD_MEMBERS)) || die "etcd member must be 1..$ETCD_MEMBERS, got '$i'"
-	((${#ETCD_CLIENT_PORTS[@]} == ETCD_MEMBERS)) || die "no etcd cluster recorded in $STATE; run '$0 up' first"
+	etcd_need_cluster
 	if ours "etcd$i"; then
 		say "etcd member $i already running (pid $(pid_of "etcd$i"))"
 		return 0
 	fi
-	[[ -d $STATE/etcd/m$i ]] || die "etcd member $i has no data dir; run '$0 down' and '$0 up'"
-	etcd_launch "$i" existing
-	wait_for "etcd member $i on port ${ETCD_CLIENT_PORTS[i - 1]}" 30 "etcd$i" etcd_healthy "${ETCD_CLIENT_PORTS[i - 1]}"
+	etcd_relaunch "$i"
+	etcd_wait_member "$i"
 }
 
 # etcd_start_all: launch every stopped member at once (a lone member cannot
 # become healthy without quorum), then wait for all.
 etcd_start_all() {
 	local i t0
-	((${#ETCD_CLIENT_PORTS[@]} == ETCD_MEMBERS)) || die "no etcd cluster recorded in $STATE; run '$0 up' first"
+	etcd_need_cluster
 	t0=$(now_ms)
 	for ((i = 1; i <= ETCD_MEMBERS; i++)); do
 		ours "etcd$i" && continue
-		[[ -d $STATE/etcd/m$i ]] || die "etcd member $i has no data dir; run '$0 down' and '$0 up'"
-		etcd_launch "$i" existing
+		etcd_relaunch "$i"
 	done
-	for ((i = 1; i <= ETCD_MEMBERS; i++)); do
-		wait_for "etcd member $i on port ${ETCD_CLIENT_PORTS[i - 1]}" 30 "etcd$i" etcd_healthy "${ETCD_CLIENT_PORTS[i - 1]}" || return 1
-	done
+	etcd_wait_all || return 1
 	say "etcd cluster healthy again in $(($(now_ms) - t0)) ms"
 }
 
@@ -350,7 +369,7 @@ etcd_up() {
 	fi
 	for ((i = 1; i <= ETCD_MEMBERS; i++)); do
 		if ours "etcd$i"; then
-			wait_for "etcd member $i on port ${ETCD_CLIENT_PORTS[i - 1]}" 30 "etcd$i" etcd_healthy "${ETCD_CLIENT_PORTS[i - 1]}" || return 1
+			etcd_wait_member "$i" || return 1
 		else
 			etcd_start_member "$i"
 		fi

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/courier-rpc/courier/internal/msgpackjson"
 )
 
 // encodeArg turns the JSON argument into the bytes of the serialize type:
@@ -22,32 +24,11 @@ func encodeArg(ser string, payload []byte) ([]byte, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, usageErr("--ser msgpack takes a JSON argument: %v", err)
 	}
-	out, err := msgpack.Marshal(numbers(v))
+	out, err := msgpackjson.Marshal(v)
 	if err != nil {
 		return nil, usageErr("encoding the argument as msgpack: %v", err)
 	}
 	return out, nil
-}
-
-// numbers replaces json.Numbers by int64 or float64 values.
-func numbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = numbers(e)
-		}
-	}
-	return v
 }
 
 // decodeReply renders a reply for the terminal: JSON indented, msgpack
