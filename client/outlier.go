@@ -2,6 +2,7 @@ package client
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -82,6 +83,11 @@ type outliers struct {
 	mu      sync.Mutex
 	servers map[string]*outlierState
 	count   int // servers known from discovery
+
+	// live (read without mu) says count >= 2: with fewer servers none
+	// can be ejected, so ejected and report return at once, without the
+	// lock or the clock (a one-server XClient pays nothing per call).
+	live atomic.Bool
 }
 
 func newOutliers(cfg OutlierConfig) *outliers {
@@ -98,17 +104,21 @@ func (o *outliers) retain(keys map[string]string) {
 		}
 	}
 	o.count = len(keys)
+	o.live.Store(o.count >= 2)
 }
+
+// active reports whether attempts need timing for o: it ejects servers.
+func (o *outliers) active() bool { return o != nil && o.live.Load() }
 
 // ejected reports whether key is out of selection now.
 func (o *outliers) ejected(key string) bool {
-	if o == nil {
+	if !o.active() {
 		return false
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	st := o.servers[key]
-	return st != nil && o.now().Before(st.until)
+	return st != nil && !st.until.IsZero() && o.now().Before(st.until)
 }
 
 // outcome is the kind of result report gets.
@@ -123,7 +133,7 @@ const (
 // report records the result of an attempt on key and reports whether it
 // ejected key.
 func (o *outliers) report(key string, rtt time.Duration, oc outcome) bool {
-	if o == nil {
+	if !o.active() {
 		return false
 	}
 	o.mu.Lock()
@@ -136,7 +146,7 @@ func (o *outliers) report(key string, rtt time.Duration, oc outcome) bool {
 	switch oc {
 	case outcomeSuccess:
 		st.failures = 0
-		if !o.now().Before(st.until) {
+		if st.streak != 0 && !o.now().Before(st.until) {
 			st.streak = 0
 		}
 		st.samples++

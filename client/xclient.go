@@ -95,7 +95,8 @@ func newRPCClient(option Option, plugins PluginContainer) RPCClient {
 
 // NewXClient returns an XClient of servicePath over the servers of
 // discovery. It reads the current servers, then follows the discovery's
-// watch channel until Close. The discovery is not closed by Close: it may
+// watch channel until Close (with one goroutine; a Peer2PeerDiscovery,
+// whose server never changes, is not watched). The discovery is not closed by Close: it may
 // be shared. An unknown select mode (or SelectByUser) selects nothing until
 // SetSelector is called.
 func NewXClient(servicePath string, failMode FailMode, selectMode SelectMode, discovery ServiceDiscovery, option Option) XClient {
@@ -142,6 +143,11 @@ func newXClient(servicePath string, failMode FailMode, selectMode SelectMode, di
 		return x
 	}
 	x.applyServers(discovery.GetServices())
+	if _, fixed := discovery.(*Peer2PeerDiscovery); fixed {
+		// Its one server never changes: nothing to watch, no goroutine.
+		close(x.watchDone)
+		return x
+	}
 	x.watch = discovery.WatchService()
 	go x.watchLoop(x.watch)
 	return x

@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // TestXClientCallAllocs guards the rpcx-style hot path: an XClient Call
@@ -38,5 +40,36 @@ func TestXClientCallAllocs(t *testing.T) {
 	t.Logf("Client.Call %.1f allocs, XClient.Call %.1f", base, got)
 	if got > base+1 {
 		t.Fatalf("XClient.Call: %.1f allocations per call, Client.Call %.1f: more than 1 extra", got, base)
+	}
+}
+
+// TestPeer2PeerXClientNoWatchGoroutine: an XClient over a
+// Peer2PeerDiscovery (one server, never changing) runs no goroutine of
+// its own; one over a MultipleServersDiscovery (Update may change it)
+// watches with one, which Close stops.
+func TestPeer2PeerXClientNoWatchGoroutine(t *testing.T) {
+	p2p, err := NewPeer2PeerDiscovery("tcp@127.0.0.1:1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	multi, err := NewMultipleServersDiscovery([]*KVPair{{Key: "tcp@127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		d    ServiceDiscovery
+		want int
+	}{{"peer2peer", p2p, 0}, {"multiple", multi, 1}} {
+		before := runtime.NumGoroutine()
+		x := NewXClient("S", Failtry, RandomSelect, tc.d, DefaultOption)
+		// Goroutines of earlier tests may still be ending: at most none
+		// started, or at least one.
+		if got := runtime.NumGoroutine() - before; (tc.want == 0 && got > 0) || (tc.want > 0 && got < tc.want) {
+			x.Close()
+			t.Fatalf("%s: %d goroutines started, want %d", tc.name, got, tc.want)
+		}
+		x.Close()
+		waitFor(t, 2*time.Second, "the watch goroutine to end", func() bool { return runtime.NumGoroutine() <= before })
 	}
 }
