@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,6 +158,55 @@ func TestMDNSRegisterBeforeStart(t *testing.T) {
 	defer p.Stop()
 	took := waitList(t, mdnsDiscovery(t, ifaces, "Before"), "tcp@127.0.0.1:7009=weight=3", 5*time.Second)
 	t.Logf("registered before Start, announced %v after", took)
+}
+
+// notifyCounter counts NotifyReadiness calls (a register plugin's Server).
+type notifyCounter struct{ n atomic.Int32 }
+
+func (c *notifyCounter) NotifyReadiness() { c.n.Add(1) }
+
+// TestMDNSReadyOnceAnnounced: the mDNS plugin is a server.ReadinessPlugin,
+// ready only once its record is announced, with its Server notified.
+func TestMDNSReadyOnceAnnounced(t *testing.T) {
+	if !inMDNSNetns(t) {
+		return
+	}
+	gate := make(chan struct{})
+	n := &notifyCounter{}
+	p := serverplugin.NewMDNSRegisterPlugin("tcp@127.0.0.1:7010", 0, nil, 0, "")
+	p.Interfaces, p.ServerStarted, p.Server = loIface(t), gate, n
+	if err := p.Register("Ready", nil, "weight=1"); err != nil {
+		t.Fatal(err)
+	}
+	if p.Ready() {
+		t.Fatal("ready before Start")
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	if p.Ready() {
+		t.Fatal("ready before ServerStarted (nothing announced)")
+	}
+	before := n.n.Load()
+	close(gate)
+	deadline := time.Now().Add(5 * time.Second)
+	for !p.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready 5 s after ServerStarted")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n.n.Load() == before {
+		t.Fatal("became ready without NotifyReadiness")
+	}
+	waitList(t, mdnsDiscovery(t, p.Interfaces, "Ready"), "tcp@127.0.0.1:7010=weight=1", 5*time.Second)
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Ready() {
+		t.Fatal("ready after Stop")
+	}
 }
 
 func TestMDNS(t *testing.T) {
