@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/courier-rpc/courier/internal/registryconn/consulconn"
 	"github.com/courier-rpc/courier/log"
 	"github.com/courier-rpc/courier/share"
 )
@@ -122,7 +122,7 @@ func newConsulDiscovery(basePath, servicePath string, consulAddr []string, optio
 		d.prefix = servicePath + "/"
 	}
 	for _, a := range addrs {
-		c, tr, err := consulClient(a, options)
+		c, tr, err := consulconn.New(a, options, 2)
 		if err != nil {
 			d.closeIdle()
 			close(d.done)
@@ -145,38 +145,6 @@ func newConsulDiscovery(basePath, servicePath string, consulAddr []string, optio
 		return d, fmt.Errorf("%w: consul %v: %w (retrying in the background)", share.ErrRegistryUnavailable, addrs, err)
 	}
 	return d, nil
-}
-
-// consulClient returns a Consul API client for addr with its own HTTP
-// transport, TLS and credentials from o.
-func consulClient(addr string, o *share.RegistryOptions) (*api.Client, *http.Transport, error) {
-	tlsCfg, err := o.TLSConfig()
-	if err != nil {
-		return nil, nil, err
-	}
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: o.Timeout(), KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: 2,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: o.Timeout(),
-		TLSClientConfig:     tlsCfg,
-	}
-	cfg := &api.Config{Address: addr, Transport: tr, HttpClient: &http.Client{Transport: tr}}
-	if tlsCfg != nil && !strings.Contains(addr, "://") {
-		cfg.Scheme = "https"
-	}
-	if o != nil {
-		if o.Username != "" {
-			cfg.HttpAuth = &api.HttpBasicAuth{Username: o.Username, Password: o.Password}
-		} else if o.Password != "" {
-			cfg.Token = o.Password
-		}
-	}
-	c, err := api.NewClient(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, tr, nil
 }
 
 func (d *ConsulDiscovery) closeIdle() {

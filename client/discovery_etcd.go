@@ -14,10 +14,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 
+	"github.com/courier-rpc/courier/internal/registryconn/etcdconn"
 	"github.com/courier-rpc/courier/log"
 	"github.com/courier-rpc/courier/share"
 )
@@ -143,7 +141,7 @@ func newEtcdDiscovery(basePath, servicePath string, etcdAddr []string, allowKeyN
 	} else {
 		d.prefix = base + "/" + servicePath + "/"
 	}
-	cli, err := newEtcdDiscoveryClient(addrs, options)
+	cli, err := etcdconn.New(addrs, options)
 	if err != nil {
 		close(d.done)
 		return d, fmt.Errorf("%w: etcd client: %w", ErrBadDiscovery, err)
@@ -159,31 +157,6 @@ func newEtcdDiscovery(basePath, servicePath string, etcdAddr []string, allowKeyN
 		return d, fmt.Errorf("%w: no key under %q in etcd %v (watching for one)", share.ErrRegistryKeyNotFound, d.prefix, addrs)
 	}
 	return d, nil
-}
-
-// newEtcdDiscoveryClient returns an etcd client that does not block on
-// dial, logs nothing, and reconnects with a backoff capped at 2 s.
-func newEtcdDiscoveryClient(addrs []string, o *share.RegistryOptions) (*clientv3.Client, error) {
-	tlsCfg, err := o.TLSConfig()
-	if err != nil {
-		return nil, err
-	}
-	cfg := clientv3.Config{
-		Endpoints:            addrs,
-		DialTimeout:          o.Timeout(),
-		DialKeepAliveTime:    5 * time.Second,
-		DialKeepAliveTimeout: 3 * time.Second,
-		TLS:                  tlsCfg,
-		Logger:               zap.NewNop(),
-		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
-			MinConnectTimeout: 2 * time.Second,
-		})},
-	}
-	if o != nil {
-		cfg.Username, cfg.Password = o.Username, o.Password
-	}
-	return clientv3.New(cfg)
 }
 
 // fetch reads the whole list and publishes it; it returns the revision to

@@ -4,11 +4,9 @@ package client
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/courier-rpc/courier/internal/registryconn/zkconn"
 	"github.com/courier-rpc/courier/log"
 	"github.com/courier-rpc/courier/share"
 )
@@ -128,14 +127,14 @@ func newZookeeperDiscovery(basePath, servicePath string, zkAddr []string, option
 	} else {
 		d.dir = "/" + servicePath
 	}
-	conn, events, err := zkDial(addrs, options, d.fired.event)
+	conn, events, err := zkconn.Connect(addrs, zkDiscoverySession, options, d.fired.event)
 	if err != nil {
 		close(d.done)
 		return d, fmt.Errorf("%w: zookeeper client: %w", ErrBadDiscovery, err)
 	}
 	d.conn = conn
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	err = zkWaitSession(events, options.Timeout())
+	err = zkconn.WaitSession(context.Background(), events, options.Timeout())
 	if err == nil {
 		err = d.refresh()
 	}
@@ -144,59 +143,6 @@ func newZookeeperDiscovery(basePath, servicePath string, zkAddr []string, option
 		return d, fmt.Errorf("%w: zookeeper %v: %w (retrying in the background)", share.ErrRegistryUnavailable, addrs, err)
 	}
 	return d, nil
-}
-
-type zkDiscoveryLogger struct{}
-
-func (zkDiscoveryLogger) Printf(format string, args ...interface{}) {
-	log.Debugf("zookeeper: "+format, args...)
-}
-
-// zkDial opens a ZooKeeper connection that connects and reconnects in the
-// background, logging at Debug level, over TLS when configured, with
-// digest auth when options has a Username.
-func zkDial(addrs []string, o *share.RegistryOptions, onEvent zk.EventCallback) (*zk.Conn, <-chan zk.Event, error) {
-	tlsCfg, err := o.TLSConfig()
-	if err != nil {
-		return nil, nil, err
-	}
-	dialer := zk.Dialer(net.DialTimeout)
-	if tlsCfg != nil {
-		dialer = func(network, address string, timeout time.Duration) (net.Conn, error) {
-			cfg := tlsCfg.Clone()
-			if cfg.ServerName == "" {
-				cfg.ServerName, _, _ = net.SplitHostPort(address)
-			}
-			return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, address, cfg)
-		}
-	}
-	conn, events, err := zk.Connect(addrs, zkDiscoverySession, zk.WithLogger(zkDiscoveryLogger{}), zk.WithLogInfo(false), zk.WithDialer(dialer), zk.WithEventCallback(onEvent))
-	if err != nil {
-		return nil, nil, err
-	}
-	if o != nil && o.Username != "" {
-		go func() { _ = conn.AddAuth("digest", []byte(o.Username+":"+o.Password)) }()
-	}
-	return conn, events, nil
-}
-
-// zkWaitSession waits until the connection has a session, at most timeout.
-func zkWaitSession(events <-chan zk.Event, timeout time.Duration) error {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	for {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				return errors.New("connection closed")
-			}
-			if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
-				return nil
-			}
-		case <-t.C:
-			return fmt.Errorf("no session within %v", timeout)
-		}
-	}
 }
 
 // zkFired records the watch events go-zookeeper's callback reports (it runs

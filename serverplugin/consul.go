@@ -9,13 +9,14 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/courier-rpc/courier/internal/registryconn/consulconn"
 )
 
 // Retry bounds of the Consul registrar's background loop.
@@ -29,40 +30,6 @@ const (
 const consulReap = "1m"
 
 var errConsulSessionLost = errors.New("consul session lost")
-
-// newConsulAPI returns a Consul API client for addr with its own HTTP
-// transport (closed by the caller with CloseIdleConnections), TLS and
-// credentials from o.
-func newConsulAPI(addr string, o *RegistryOptions) (*api.Client, *http.Transport, error) {
-	tlsCfg, err := o.TLSConfig()
-	if err != nil {
-		return nil, nil, err
-	}
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: o.Timeout(), KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: 4,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: o.Timeout(),
-		TLSClientConfig:     tlsCfg,
-	}
-	cfg := &api.Config{Address: addr, Transport: tr, HttpClient: &http.Client{Transport: tr}}
-	if tlsCfg != nil && !strings.Contains(addr, "://") {
-		cfg.Scheme = "https"
-	}
-	if o != nil {
-		if o.Username != "" {
-			cfg.HttpAuth = &api.HttpBasicAuth{Username: o.Username, Password: o.Password}
-		} else if o.Password != "" {
-			cfg.Token = o.Password
-		}
-	}
-	c, err := api.NewClient(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, tr, nil
-}
 
 // consulRegistrar keeps one plugin's keys in Consul under a session bound
 // to a TTL check of its own agent service.
@@ -102,7 +69,7 @@ func newConsulRegistrar(cfg consulConfig) (registrar, error) {
 	}
 	r.flush = r.syncNow
 	for _, s := range cfg.servers {
-		c, tr, err := newConsulAPI(s, cfg.options)
+		c, tr, err := consulconn.New(s, cfg.options, 4)
 		if err != nil {
 			r.closeIdle()
 			return nil, fmt.Errorf("%w: consul client for %q: %w", ErrRegistryConfig, s, err)

@@ -12,9 +12,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
+
+	"github.com/courier-rpc/courier/internal/registryconn/etcdconn"
 )
 
 // Retry bounds of the registrar's background loop.
@@ -45,31 +44,6 @@ type etcdRegistrar struct {
 	ready   bool              // ServerStarted closed (or nil)
 }
 
-// newEtcdClient returns an etcd client that does not block on dial, logs
-// nothing, and reconnects with a backoff capped at 2 s.
-func newEtcdClient(servers []string, o *RegistryOptions) (*clientv3.Client, error) {
-	tlsCfg, err := o.TLSConfig()
-	if err != nil {
-		return nil, err
-	}
-	cfg := clientv3.Config{
-		Endpoints:            servers,
-		DialTimeout:          o.Timeout(),
-		DialKeepAliveTime:    5 * time.Second,
-		DialKeepAliveTimeout: 3 * time.Second,
-		TLS:                  tlsCfg,
-		Logger:               zap.NewNop(),
-		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
-			MinConnectTimeout: 2 * time.Second,
-		})},
-	}
-	if o != nil {
-		cfg.Username, cfg.Password = o.Username, o.Password
-	}
-	return clientv3.New(cfg)
-}
-
 func newEtcdRegistrar(cfg etcdConfig) (*etcdRegistrar, error) {
 	if len(cfg.servers) == 0 {
 		return nil, fmt.Errorf("%w: no EtcdServers", ErrRegistryConfig)
@@ -77,7 +51,7 @@ func newEtcdRegistrar(cfg etcdConfig) (*etcdRegistrar, error) {
 	if err := checkServiceAddress(cfg.serviceAddress); err != nil {
 		return nil, err
 	}
-	cli, err := newEtcdClient(cfg.servers, cfg.options)
+	cli, err := etcdconn.New(cfg.servers, cfg.options)
 	if err != nil {
 		return nil, fmt.Errorf("%w: etcd client: %w", ErrRegistryConfig, err)
 	}

@@ -4,18 +4,16 @@ package serverplugin
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/courier-rpc/courier/log"
+	"github.com/courier-rpc/courier/internal/registryconn/zkconn"
 )
 
 // Retry bounds of the ZooKeeper registrar's background loop.
@@ -25,43 +23,6 @@ const (
 )
 
 var errZKNoSession = errors.New("no zookeeper session")
-
-// zkLogger sends go-zookeeper's messages to courier's log at Debug level.
-type zkLogger struct{}
-
-func (zkLogger) Printf(format string, args ...interface{}) {
-	log.Debugf("zookeeper: "+format, args...)
-}
-
-// zkConnect opens a ZooKeeper connection (it connects and reconnects in the
-// background) with courier's logger, TLS when configured, and digest auth
-// when o has a Username.
-func zkConnect(servers []string, session time.Duration, o *RegistryOptions) (*zk.Conn, <-chan zk.Event, error) {
-	tlsCfg, err := o.TLSConfig()
-	if err != nil {
-		return nil, nil, err
-	}
-	dialer := zk.Dialer(net.DialTimeout)
-	if tlsCfg != nil {
-		dialer = func(network, address string, timeout time.Duration) (net.Conn, error) {
-			cfg := tlsCfg.Clone()
-			if cfg.ServerName == "" {
-				cfg.ServerName, _, _ = net.SplitHostPort(address)
-			}
-			return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, address, cfg)
-		}
-	}
-	conn, events, err := zk.Connect(servers, session, zk.WithLogger(zkLogger{}), zk.WithLogInfo(false), zk.WithDialer(dialer))
-	if err != nil {
-		return nil, nil, err
-	}
-	if o != nil && o.Username != "" {
-		// AddAuth is remembered and re-sent by go-zookeeper on reconnect;
-		// it waits for the first connection, so run it in the background.
-		go func() { _ = conn.AddAuth("digest", []byte(o.Username+":"+o.Password)) }()
-	}
-	return conn, events, nil
-}
 
 // zkRegistrar keeps one plugin's ephemeral nodes in ZooKeeper, recreating
 // them whenever the plugin's session is replaced.
@@ -91,7 +52,7 @@ func newZKRegistrar(cfg zkConfig) (registrar, error) {
 	if strings.Contains(cfg.serviceAddress, "/") {
 		return nil, fmt.Errorf("%w: ServiceAddress %q contains '/', which cannot be a ZooKeeper node name", ErrRegistryConfig, cfg.serviceAddress)
 	}
-	conn, events, err := zkConnect(cfg.servers, cfg.session, cfg.options)
+	conn, events, err := zkconn.Connect(cfg.servers, cfg.session, cfg.options, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: zookeeper client: %w", ErrRegistryConfig, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/courier-rpc/courier/share"
 )
 
 // DefaultTimeout bounds each registry request when Options.Timeout is zero.
@@ -15,9 +17,15 @@ const DefaultTimeout = 5 * time.Second
 type Options struct {
 	// Timeout bounds connecting and each request; DefaultTimeout when zero.
 	Timeout time.Duration
-	// Username and Password authenticate to etcd (both) or Consul
-	// (Password is the ACL token); ZooKeeper ignores them.
+	// Username and Password authenticate to etcd (both), ZooKeeper (a
+	// "digest" auth when Username is set) or Consul (Password is the ACL
+	// token).
 	Username, Password string
+}
+
+// registryOptions is o as the shared registry connections take it.
+func (o Options) registryOptions() *share.RegistryOptions {
+	return &share.RegistryOptions{ConnectionTimeout: o.timeout(), Username: o.Username, Password: o.Password}
 }
 
 func (o Options) timeout() time.Duration {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/courier-rpc/courier/_testutils/engines"
 	"github.com/courier-rpc/courier/_testutils/leakcheck"
+	"github.com/courier-rpc/courier/internal/registryconn/zkconn"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -66,7 +67,7 @@ func etcdKit(t *testing.T) kit {
 
 func zkKit(t *testing.T) kit {
 	addrs := engines.Require(t, engines.ZooKeeper)
-	conn, _, err := zk.Connect(addrs, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(zkQuiet{}))
+	conn, _, err := zkconn.Connect(addrs, 10*time.Second, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

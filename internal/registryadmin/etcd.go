@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
+
+	"github.com/courier-rpc/courier/internal/registryconn/etcdconn"
 )
 
 // etcdAdmin reads the keys "base/Service/network@address" and, for rpcx
@@ -25,19 +23,7 @@ type etcdAdmin struct {
 }
 
 func openEtcd(ctx context.Context, t Target, o Options) (Admin, error) {
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:            t.Addrs,
-		DialTimeout:          o.timeout(),
-		DialKeepAliveTime:    5 * time.Second,
-		DialKeepAliveTimeout: 3 * time.Second,
-		Username:             o.Username,
-		Password:             o.Password,
-		Logger:               zap.NewNop(),
-		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
-			MinConnectTimeout: 2 * time.Second,
-		})},
-	})
+	cli, err := etcdconn.New(t.Addrs, o.registryOptions())
 	if err != nil {
 		return nil, fmt.Errorf("%w: etcd %v: %w", ErrUnavailable, t.Addrs, err)
 	}

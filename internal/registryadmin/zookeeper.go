@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/courier-rpc/courier/internal/registryconn/zkconn"
 )
 
 // zkSession is the session timeout the admin connection asks for.
@@ -25,20 +27,13 @@ type zkAdmin struct {
 	sum  atomic.Uint64 // fingerprint of the newest list (Changed compares)
 }
 
-type zkQuiet struct{}
-
-func (zkQuiet) Printf(string, ...any) {}
-
 func openZooKeeper(ctx context.Context, t Target, o Options) (Admin, error) {
-	conn, events, err := zk.Connect(t.Addrs, zkSession, zk.WithLogger(zkQuiet{}), zk.WithLogInfo(false))
+	conn, events, err := zkconn.Connect(t.Addrs, zkSession, o.registryOptions(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: zookeeper %v: %w", ErrUnavailable, t.Addrs, err)
 	}
-	if o.Username != "" {
-		go func() { _ = conn.AddAuth("digest", []byte(o.Username+":"+o.Password)) }()
-	}
 	a := &zkAdmin{t: t, o: o, conn: conn, root: "/" + t.BasePath}
-	if err := waitSession(ctx, events, o.timeout()); err != nil {
+	if err := zkconn.WaitSession(ctx, events, o.timeout()); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("%w: zookeeper %v: %w", ErrUnavailable, t.Addrs, err)
 	}
@@ -53,26 +48,6 @@ func openZooKeeper(ctx context.Context, t Target, o Options) (Admin, error) {
 		return nil, err
 	}
 	return a, nil
-}
-
-func waitSession(ctx context.Context, events <-chan zk.Event, timeout time.Duration) error {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	for {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				return errors.New("connection closed")
-			}
-			if ev.State == zk.StateHasSession {
-				return nil
-			}
-		case <-t.C:
-			return fmt.Errorf("no session within %v", timeout)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 }
 
 func (a *zkAdmin) Target() Target { return a.t }
