@@ -79,7 +79,8 @@ const (
 	Closest
 	// P2CPeakEWMA (courier addition) draws two servers at random and takes
 	// the one with the lower peak-EWMA latency times in-flight calls,
-	// divided by its "weight" metadata (see NewP2CSelector).
+	// divided by its "weight" metadata, unless one is over 4 times slower
+	// even on its fastest calls: then the faster wins (see NewP2CSelector).
 	P2CPeakEWMA
 )
 

@@ -29,18 +29,25 @@ type p2cServer struct {
 	weight   float64
 	inflight atomic.Int64
 
-	mu   sync.Mutex
-	ewma float64 // seconds; 0 until the first sample
-	last time.Time
+	mu    sync.Mutex
+	ewma  float64 // seconds; 0 until the first sample
+	floor float64 // seconds: drops to any faster sample, rises toward slower ones with time constant decay
+	gap   float64 // seconds between samples, smoothed
+	last  time.Time
 }
 
 // p2cSelector is the power of two choices with peak-EWMA: it draws two
 // distinct servers at random and takes the one with the lower cost,
-// latency estimate times (in-flight calls + 1) divided by weight. The
-// estimate jumps to any sample above it (peak) and otherwise decays
-// toward the samples with time constant decay (and at least 1/20 of the
-// way per sample), also while a server gets no calls, so a server once
-// slow is tried again later.
+// latency estimate times (in-flight calls + 1) divided by weight, unless
+// one is far slower than the other even on its fastest calls (see
+// dominated): then the faster wins whatever the calls in flight. The
+// estimate rises toward a
+// sample above it (a peak) by the share of peakRise that passes between
+// two samples of the server (smoothed), so a server sampled rarely takes
+// its peaks at once and a busy one only once they last, and it decays
+// toward lower samples with time constant decay (at least 1/20 of the way
+// per sample), also while a server gets no calls, so a server once slow
+// is tried again later.
 type p2cSelector struct {
 	decay   time.Duration
 	now     func() time.Time
@@ -80,22 +87,53 @@ func (s *p2cSelector) Select(ctx context.Context, servicePath, serviceMethod str
 		}
 		a, b := set.list[i], set.list[j]
 		now := s.now()
-		if s.cost(b, now) < s.cost(a, now) {
+		la, fa := s.latency(a, now)
+		lb, fb := s.latency(b, now)
+		switch {
+		case dominated(fa, fb):
+			return b.key
+		case dominated(fb, fa):
+			return a.key
+		case cost(b, lb) < cost(a, la):
 			return b.key
 		}
 		return a.key
 	}
 }
 
+// Dominance: a server whose fastest recent calls (floor) are over
+// dominanceFactor times and dominanceExcess slower than another's loses
+// every draw against it, whatever the calls in flight. The in-flight
+// factor of the cost stands for queueing at the server, but when callers
+// outnumber what the client's CPU can turn around, every call queues in
+// the client too, so the busy fast servers' latency and calls in flight
+// both grow while a slow one's barely do, and the cost would send it a
+// steady share of calls: the tail of the latency distribution. The
+// floor is what queueing cannot hide (some calls still get through fast).
+const (
+	dominanceFactor = 4
+	dominanceExcess = float64(time.Millisecond) / float64(time.Second)
+)
+
+func dominated(floor, other float64) bool {
+	return floor > dominanceFactor*other && floor-other > dominanceExcess
+}
+
+// latency returns the server's estimate and floor decayed to now (so a
+// server without calls is tried again); 0, 0 without samples.
+func (s *p2cSelector) latency(sv *p2cServer, now time.Time) (lat, floor float64) {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.ewma == 0 {
+		return 0, 0
+	}
+	f := math.Exp(-float64(now.Sub(sv.last)) / float64(s.decay))
+	return sv.ewma * f, sv.floor * f
+}
+
 // cost is latency * (inflight+1) / weight; a server without samples
 // costs as little as possible, so new servers are tried.
-func (s *p2cSelector) cost(sv *p2cServer, now time.Time) float64 {
-	sv.mu.Lock()
-	lat := sv.ewma
-	if lat > 0 {
-		lat *= math.Exp(-float64(now.Sub(sv.last)) / float64(s.decay))
-	}
-	sv.mu.Unlock()
+func cost(sv *p2cServer, lat float64) float64 {
 	return (lat + 1e-9) * float64(sv.inflight.Load()+1) / sv.weight
 }
 
@@ -132,8 +170,17 @@ const maxSampleWeight = 0.95
 // server that fails fast must not look fast.
 const failurePenalty = 100 * time.Millisecond
 
+// peakRise is how long a peak must last to move a busy server's estimate
+// about 63 % of the way up (see p2cSelector).
+const peakRise = 50 * time.Millisecond
+
+// maxGap bounds the sample interval a single quiet period adds to the
+// smoothed gap.
+const maxGap = time.Second
+
 // End records an attempt's latency. Failed attempts (not service errors)
-// count as at least failurePenalty, so a failing server is avoided.
+// count as at least failurePenalty, taken at once as a peak and as the
+// floor, so a failing server is avoided until it answers again.
 func (s *p2cSelector) End(server string, rtt time.Duration, err error) {
 	sv := s.servers.Load().byKey[server]
 	if sv == nil {
@@ -141,15 +188,29 @@ func (s *p2cSelector) End(server string, rtt time.Duration, err error) {
 	}
 	sv.inflight.Add(-1)
 	x := rtt.Seconds()
-	if err != nil && !IsServiceError(err) {
+	failed := err != nil && !IsServiceError(err)
+	if failed {
 		x = max(x, failurePenalty.Seconds())
 	}
 	now := s.now()
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
+	if sv.last.IsZero() {
+		sv.ewma, sv.floor, sv.gap, sv.last = x, x, peakRise.Seconds(), now
+		return
+	}
+	dt := now.Sub(sv.last)
+	sv.gap = 0.9*sv.gap + 0.1*min(dt, maxGap).Seconds()
+	if x < sv.floor || failed {
+		sv.floor = x
+	} else {
+		sv.floor += (x - sv.floor) * (1 - math.Exp(-float64(dt)/float64(s.decay)))
+	}
 	switch {
-	case sv.ewma == 0 || x > sv.ewma:
+	case failed && x > sv.ewma:
 		sv.ewma = x
+	case x > sv.ewma:
+		sv.ewma += (x - sv.ewma) * (1 - math.Exp(-sv.gap/peakRise.Seconds()))
 	default:
 		w := min(math.Exp(-float64(now.Sub(sv.last))/float64(s.decay)), maxSampleWeight)
 		sv.ewma = sv.ewma*w + x*(1-w)

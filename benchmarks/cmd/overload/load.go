@@ -32,7 +32,14 @@ func (o *outcome) p(q float64) time.Duration { return o.lat.Quantile(q) }
 // most timeout.
 func closedLoop(c int, d, timeout time.Duration, call callFn) *outcome {
 	o := &outcome{}
+	o.closedLoop(c, d, timeout, call)
+	return o
+}
+
+// closedLoop adds to o a run of c callers back to back for d.
+func (o *outcome) closedLoop(c int, d, timeout time.Duration, call callFn) {
 	var seq atomic.Int64
+	seq.Store(o.calls.Load())
 	stop := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -46,8 +53,7 @@ func closedLoop(c int, d, timeout time.Duration, call callFn) *outcome {
 		}()
 	}
 	wg.Wait()
-	o.elapsed = time.Since(start)
-	return o
+	o.elapsed += time.Since(start)
 }
 
 // openLoop starts rate calls per second for d whatever the answers, each

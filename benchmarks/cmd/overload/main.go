@@ -1,7 +1,8 @@
 // Command overload runs the overload-protection scenarios of courier
 // against rpcx v1.9.1, in one process on 127.0.0.1, each bounded in time:
 //
-//  1. slow server: P2C vs random and round robin vs rpcx, p99 latency;
+//  1. slow server: P2C vs random and round robin vs rpcx, p99 latency
+//     (P2C and its baseline side by side, taking turns, -rounds times);
 //  2. overload: one server offered 3x its peak, with and without the
 //     adaptive limiter, and rpcx: goodput, p99, recovery;
 //  3. retry storm: one server resets every connection, Failover with
@@ -11,7 +12,7 @@
 // It prints a markdown report (the tables of benchmarks/RESULTS.md) with a
 // PASS/FAIL line per target and exits 1 if a target failed.
 //
-//	go run ./cmd/overload [-dur 3s] [-only 1,2,3,4]
+//	go run ./cmd/overload [-dur 3s] [-only 1,2,3,4] [-rounds 3]
 package main
 
 import (
@@ -29,10 +30,14 @@ import (
 func main() {
 	dur := flag.Duration("dur", 3*time.Second, "measured window of each run (scenario 4 always runs 1s)")
 	only := flag.String("only", "1,2,3,4", "scenarios to run, comma-separated")
+	rounds := flag.Int("rounds", 3, "scenario 1: rounds of P2C and its baseline")
 	flag.Parse()
 	clog.SetDummyLogger()
 	rlog.SetDummyLogger()
-	scenarios := map[string]func(time.Duration) (*report, error){"1": slowServer, "2": overload, "3": retryStorm, "4": brownOut}
+	scenarios := map[string]func(time.Duration) (*report, error){
+		"1": func(d time.Duration) (*report, error) { return slowServer(d, max(*rounds, 1)) },
+		"2": overload, "3": retryStorm, "4": brownOut,
+	}
 	failed := false
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("Overload scenarios, %s, GOMAXPROCS=%d, %s, run at %s, load average at start %s\n\n", runtime.Version(), runtime.GOMAXPROCS(0), runtime.GOARCH,
