@@ -29,6 +29,20 @@ type rpcCall struct {
 	err     error             // sync: failure instead of a response
 	resMeta map[string]string // async: the caller's ResMetaDataKey map
 	stop    func() bool       // async: stops watching the caller's ctx
+
+	// async, with attempt observers: their ctx and themselves; whoever
+	// completes the call (goStart on failure, complete, the ctx watcher)
+	// ends the attempt, once.
+	actx context.Context
+	obs  []AttemptObserverPlugin
+}
+
+// endAttempt runs the attempt observers' EndAttempt of an async call.
+func (rc *rpcCall) endAttempt(res *protocol.Message, err error) {
+	if rc.obs != nil {
+		endAttempt(rc.obs, rc.actx, res, err)
+		rc.obs, rc.actx = nil, nil
+	}
 }
 
 // Context keys boxed once: converting share.ReqMetaDataKey (a string type)
@@ -156,10 +170,12 @@ func (client *Client) goStart(ctx context.Context, rc *rpcCall) error {
 		return err
 	}
 	rc.Metadata = m.Metadata
+	rc.actx, rc.obs = client.startAttempt(ctx, m) // obs nil: no observers
 	if rc.Reply == nil { // rpcx: a call without a reply is oneway, done once queued
 		m.SetOneway(true)
 		err = client.transmit(nil, m)
 		protocol.FreeMsg(m)
+		rc.endAttempt(nil, err)
 		if err == nil {
 			deliver(&rc.Call)
 		}
@@ -168,12 +184,17 @@ func (client *Client) goStart(ctx context.Context, rc *rpcCall) error {
 	rc.resMeta, _ = ctx.Value(resMetaKey).(map[string]string)
 	err = client.transmit(rc, m)
 	protocol.FreeMsg(m)
-	if err != nil || ctx.Done() == nil {
+	if err != nil {
+		rc.endAttempt(nil, err)
 		return err
+	}
+	if ctx.Done() == nil {
+		return nil
 	}
 	stop := context.AfterFunc(ctx, func() {
 		if client.unregister(rc) {
 			rc.Error = ctx.Err()
+			rc.endAttempt(nil, rc.Error)
 			deliver(&rc.Call)
 		}
 	})
@@ -451,6 +472,7 @@ func (client *Client) complete(rc *rpcCall, msg *protocol.Message, err error) bo
 	if rc.stop != nil {
 		rc.stop()
 	}
+	rc.endAttempt(msg, err)
 	deliver(call)
 	return false
 }

@@ -147,7 +147,12 @@ func splitBatch(body []byte) ([]json.RawMessage, error) {
 	return raws, nil
 }
 
-// httpMeta reads request metadata from X-RPCX-Meta and the auth token from
+// traceHeaders are the W3C trace context headers an HTTP client sends; a
+// JSON-RPC request carries them on as metadata of the same names.
+var traceHeaders = [...]string{share.TraceParentKey, share.TraceStateKey, share.BaggageKey}
+
+// httpMeta reads request metadata from X-RPCX-Meta, the W3C trace context
+// headers (unless X-RPCX-Meta has the key) and the auth token from
 // Authorization.
 func httpMeta(h http.Header, maxEntries int) (map[string]string, error) {
 	var meta map[string]string
@@ -159,6 +164,16 @@ func httpMeta(h http.Header, maxEntries int) (map[string]string, error) {
 		meta = make(map[string]string, len(q)+1)
 		for k, vs := range q {
 			meta[k] = vs[0]
+		}
+	}
+	for _, k := range traceHeaders {
+		if v := h.Get(k); v != "" {
+			if _, ok := meta[k]; !ok {
+				if meta == nil {
+					meta = make(map[string]string, 3)
+				}
+				meta[k] = v
+			}
 		}
 	}
 	if auth := h.Get("Authorization"); auth != "" {

@@ -48,6 +48,8 @@ const (
 	TraceParentKey = "traceparent"
 	// TraceStateKey carries W3C trace state.
 	TraceStateKey = "tracestate"
+	// BaggageKey carries W3C baggage.
+	BaggageKey = "baggage"
 )
 
 // DrainSeq is the message ID of a drain notice. The notice is a heartbeat

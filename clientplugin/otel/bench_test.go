@@ -10,8 +10,10 @@ import (
 	clientotel "github.com/courier-rpc/courier/clientplugin/otel"
 	"github.com/courier-rpc/courier/protocol"
 	serverotel "github.com/courier-rpc/courier/serverplugin/otel"
+	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // addrConn is a net.Conn that only has addresses (the plugins read
@@ -123,4 +125,34 @@ func cpuNanos() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkSDKSpan is the floor under the plugins: the SDK's own cost of a
+// span started and ended in the configuration above, with no attribute
+// and with the nine a server span has (given at the start in one option).
+func BenchmarkSDKSpan(b *testing.B) {
+	nine := trace.WithAttributes(
+		attribute.String("rpc.system.name", "rpcx"), attribute.String("rpc.method", "Arith/Mul"),
+		attribute.String("rpc.response.status_code", "OK"), attribute.String("rpc.status_code", "OK"),
+		attribute.String("server.address", "127.0.0.1"), attribute.Int("server.port", 8972),
+		attribute.String("network.peer.address", "127.0.0.1"), attribute.Int("network.peer.port", 50123),
+		attribute.String("network.transport", "tcp"))
+	kind := trace.WithSpanKind(trace.SpanKindServer)
+	for _, c := range []struct {
+		name string
+		opts []trace.SpanStartOption
+	}{{"0attrs", []trace.SpanStartOption{kind}}, {"9attrs", []trace.SpanStartOption{kind, nine}}} {
+		b.Run(c.name, func(b *testing.B) {
+			tp, _ := benchProviders(b)
+			tr := tp.Tracer("bench")
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					_, span := tr.Start(context.Background(), "Arith/Mul", c.opts...)
+					span.End()
+				}
+			})
+		})
+	}
 }

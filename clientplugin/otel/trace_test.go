@@ -2,7 +2,10 @@ package otel_test
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -338,5 +341,86 @@ func TestTraceFailfastNoAttempt(t *testing.T) {
 	}
 	if attrStr(sp, "error.type") == "" || attrStr(sp, "rpc.response.status_code") == "OK" {
 		t.Fatalf("error.type %q, status %q", attrStr(sp, "error.type"), attrStr(sp, "rpc.response.status_code"))
+	}
+}
+
+// Client.Go on a single Client goes through the attempt hooks too: one
+// CLIENT span per call, the server span its child, and the call counted.
+func TestTraceClientGo(t *testing.T) {
+	e := newEnv(t)
+	s := server.NewServer()
+	s.Plugins.Add(e.serverPlugin())
+	addr := serve(t, s, map[string]any{"Arith": new(testutils.Arith)})
+	c := client.NewClient(client.DefaultOption)
+	c.Plugins = client.NewPluginContainer()
+	c.Plugins.Add(e.clientPlugin())
+	if err := c.Connect("tcp", addr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var r testutils.Reply
+	call := <-c.Go(t.Context(), "Arith", "Mul", &testutils.Args{A: 2, B: 3}, &r, nil).Done
+	if call.Error != nil || r.C != 6 {
+		t.Fatalf("go: %v, %d", call.Error, r.C)
+	}
+	failed := <-c.Go(t.Context(), "Arith", "Div", &testutils.Args{A: 1}, &testutils.Reply{}, nil).Done
+	if failed.Error == nil {
+		t.Fatal("Div by zero succeeded")
+	}
+	spans := e.sr.Ended()
+	cl, srv := byKind(spans, trace.SpanKindClient), byKind(spans, trace.SpanKindServer)
+	if len(cl) != 2 || len(srv) != 2 {
+		t.Fatalf("%d client and %d server spans, want 2 and 2", len(cl), len(srv))
+	}
+	for i := range cl {
+		if srv[i].Parent().SpanID() != cl[i].SpanContext().SpanID() {
+			t.Errorf("%s: the server span is not the Go call's child", cl[i].Name())
+		}
+	}
+	if cl[1].Name() != "Arith/Div" || cl[1].Status().Code != codes.Error || attrStr(cl[1], "error.type") != "UNKNOWN" {
+		t.Errorf("failed Go call span: %s %v %q", cl[1].Name(), cl[1].Status(), attrStr(cl[1], "error.type"))
+	}
+	if n, _ := histCount(t, e, "rpc.client.call.duration", map[string]string{"rpc.method": "Arith/Mul"}); n != 1 {
+		t.Errorf("rpc.client.call.duration count %d, want 1", n)
+	}
+}
+
+// A JSON-RPC 2.0 request over HTTP goes through the server's call
+// observer: its SERVER span continues the trace of the HTTP client's
+// traceparent header.
+func TestTraceJSONRPC(t *testing.T) {
+	e := newEnv(t)
+	s := server.NewServer()
+	s.Plugins.Add(e.serverPlugin())
+	addr := serve(t, s, map[string]any{"Arith": new(testutils.Arith)})
+	const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	body := `{"jsonrpc":"2.0","method":"Arith.Mul","params":{"A":6,"B":7},"id":1}`
+	r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+addr+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set(server.JSONRPCHeader, "true")
+	r.Header.Set("traceparent", parent)
+	res, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if !strings.Contains(string(b), `"C":42`) {
+		t.Fatalf("answer %s", b)
+	}
+	spans := byKind(e.sr.Ended(), trace.SpanKindServer)
+	if len(spans) != 1 {
+		t.Fatalf("%d server spans, want 1", len(spans))
+	}
+	sp := spans[0]
+	if sp.Name() != "Arith/Mul" || sp.SpanContext().TraceID().String() != "0af7651916cd43dd8448eb211c80319c" ||
+		sp.Parent().SpanID().String() != "b7ad6b7169203331" || !sp.Parent().IsRemote() {
+		t.Fatalf("span %s trace %s parent %s", sp.Name(), sp.SpanContext().TraceID(), sp.Parent().SpanID())
+	}
+	if got := attrStr(sp, "rpc.response.status_code"); got != "OK" {
+		t.Fatalf("status %q", got)
 	}
 }

@@ -5,10 +5,11 @@
 // them to an exporter that discards them, and aggregates metrics ("on").
 // Runs alternate off/on -pairs times (the order swapped every pair); it
 // prints each pair's req/s, CPU time per call and allocations per call,
-// the on ÷ off ratio of req/s, and the median and range of the ratios.
-// CPU per call (user+system time of the process ÷ calls) is the steadier
-// number on a shared machine, where req/s also follows what the other
-// processes take.
+// the on ÷ off ratio of req/s and the off ÷ on ratio of CPU per call, and
+// the median and range of both. CPU per call (user+system time of the
+// process ÷ calls) is the steadier number on a shared machine, where req/s
+// also follows what the other processes take; its ratio is the req/s
+// ratio a CPU-bound run would show.
 //
 // With -cpuprofile or -memprofile it runs the "on" configuration once
 // under the profiler instead.
@@ -58,6 +59,7 @@ type config struct {
 	on   bool
 	only string // "", "traces" or "metrics"
 	mode client.FailMode
+	proc string // span processor: batch, simple or none
 	conc int
 	dur  time.Duration
 }
@@ -75,6 +77,7 @@ func main() {
 	flag.DurationVar(&cfg.dur, "d", 3*time.Second, "duration of each run")
 	pairs := flag.Int("pairs", 5, "off/on pairs")
 	flag.StringVar(&cfg.only, "only", "", "traces or metrics: turn just that one on (diagnosis)")
+	flag.StringVar(&cfg.proc, "spans", "batch", "span processor (diagnosis): batch (the issue's setup), simple (exports each span at its end) or none (spans recorded, never processed)")
 	failMode := flag.String("failmode", "Failtry", "the XClient's fail mode: Failtry (a call span and an attempt span per call), Failfast (one client span), Failover, Failbackup")
 	cpuProfile := flag.String("cpuprofile", "", "run \"on\" once and write its CPU profile to this file")
 	memProfile := flag.String("memprofile", "", "run \"on\" once and write its allocation profile to this file")
@@ -87,6 +90,9 @@ func main() {
 		fail(fmt.Errorf("-failmode %q: want one of %v", *failMode, client.FailModeValues()))
 	}
 	cfg.mode = mode
+	if cfg.proc != "batch" && cfg.proc != "simple" && cfg.proc != "none" {
+		fail(fmt.Errorf("-spans %q: want batch, simple or none", cfg.proc))
+	}
 	if *cpuProfile != "" || *memProfile != "" {
 		cfg.on = true
 		fail(profile(cfg, *cpuProfile, *memProfile))
@@ -96,6 +102,7 @@ func main() {
 		fail(fmt.Errorf("-pairs %d: want at least 1", *pairs))
 	}
 	ratios := make([]float64, 0, *pairs)
+	cpuRatios := make([]float64, 0, *pairs)
 	for i := range *pairs {
 		var res [2]result // off, on
 		for k := range 2 {
@@ -105,15 +112,22 @@ func main() {
 			fail(err)
 			res[b2i(on)] = r
 		}
-		ratio := res[1].rate / res[0].rate
-		ratios = append(ratios, ratio)
-		fmt.Printf("pair %d: off %.0f req/s %.1f µs-cpu/call %.1f allocs/call | on %.0f req/s %.1f µs-cpu/call %.1f allocs/call | on/off %.3f\n",
-			i+1, res[0].rate, res[0].cpu, res[0].allocs, res[1].rate, res[1].cpu, res[1].allocs, ratio)
+		ratio, cpuRatio := res[1].rate/res[0].rate, res[0].cpu/res[1].cpu
+		ratios, cpuRatios = append(ratios, ratio), append(cpuRatios, cpuRatio)
+		fmt.Printf("pair %d: off %.0f req/s %.1f µs-cpu/call %.1f allocs/call | on %.0f req/s %.1f µs-cpu/call %.1f allocs/call | on/off req/s %.3f, cpu %.3f\n",
+			i+1, res[0].rate, res[0].cpu, res[0].allocs, res[1].rate, res[1].cpu, res[1].allocs, ratio, cpuRatio)
 	}
-	slices.Sort(ratios)
-	med := ratios[len(ratios)/2]
-	fmt.Printf("median on/off at c=%d, %v (%s): %.3f (range %.3f-%.3f, cost %.1f %%)\n",
-		cfg.conc, cfg.mode, label(cfg.only), med, ratios[0], ratios[len(ratios)-1], 100*(1-med))
+	med, lo, hi := summary(ratios)
+	fmt.Printf("median on/off req/s at c=%d, %v (%s): %.3f (range %.3f-%.3f, cost %.1f %%)\n",
+		cfg.conc, cfg.mode, label(cfg.only), med, lo, hi, 100*(1-med))
+	med, lo, hi = summary(cpuRatios)
+	fmt.Printf("median off/on CPU per call: %.3f (range %.3f-%.3f): the req/s ratio of a CPU-bound run\n", med, lo, hi)
+}
+
+// summary returns the median, minimum and maximum of v (sorted in place).
+func summary(v []float64) (med, lo, hi float64) {
+	slices.Sort(v)
+	return v[len(v)/2], v[0], v[len(v)-1]
 }
 
 func parseFailMode(s string) (client.FailMode, bool) {
@@ -184,7 +198,14 @@ func plugins(cfg config) (server.Plugin, client.Plugin, func()) {
 	if !cfg.on {
 		return nil, nil, func() {}
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithBatcher(discard{}))
+	topts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(sdktrace.AlwaysSample())}
+	switch cfg.proc {
+	case "batch":
+		topts = append(topts, sdktrace.WithBatcher(discard{}))
+	case "simple":
+		topts = append(topts, sdktrace.WithSyncer(discard{}))
+	}
+	tp := sdktrace.NewTracerProvider(topts...)
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	so := []serverotel.Option{serverotel.WithTracerProvider(tp), serverotel.WithMeterProvider(mp)}
 	co := []clientotel.Option{clientotel.WithTracerProvider(tp), clientotel.WithMeterProvider(mp)}
