@@ -64,8 +64,9 @@ type conn struct {
 	sem    chan struct{} // slots of the requests in flight (readLoop takes, releaseSlot gives back)
 	since  time.Time     // when the connection was accepted (read-only)
 
-	lastST   atomic.Uint32 // serialize type of the last request
-	notifies atomic.Int32  // queued notifications
+	lastST   atomic.Uint32                 // serialize type of the last request
+	notifies atomic.Int32                  // queued notifications
+	room     atomic.Pointer[chan struct{}] // signalled when a notification was written; made on first use (roomSignal)
 	draining atomic.Bool
 
 	mu         sync.Mutex
@@ -78,8 +79,7 @@ type conn struct {
 	flushing   bool          // the flush token: a flush is scheduled or running
 	wbusy      bool          // the write token: a flush or an inline write is writing
 	wbuf       []byte        // encoding buffer; used only by the holder of wbusy
-	stop       chan struct{} // closed by close()
-	roomCh     chan struct{} // signalled when a notification was written
+	stop       chan struct{} // closed by close(); made on first use (stopChan)
 
 	// The read side, owned by the connection's current reader: br is nil
 	// while the connection is idle (see waitFrame in conn_idle.go), and
@@ -91,7 +91,8 @@ type conn struct {
 	// net/http takes the connection over: that goroutine then neither
 	// untracks it nor releases its connWG count (serveHTTPConn's done does).
 	detached bool
-	httpOnce sync.Once // httpDone
+	httpOnce sync.Once     // httpDone
+	ended    chan struct{} // closed by end when serveRPCWait waits for c; nil: c's last reader ends it
 
 	inlineState
 }
@@ -106,11 +107,45 @@ func newConn(s *Server, nc net.Conn) *conn {
 		ctx:    ctx,
 		cancel: cancel,
 		sem:    make(chan struct{}, s.maxConnRequests),
-		stop:   make(chan struct{}),
-		roomCh: make(chan struct{}, 1),
-		inlineState: inlineState{
-			readersDone: make(chan struct{}),
-		},
+	}
+}
+
+// stopChan returns the channel close closes, making it on first use (most
+// connections never need one).
+func (c *conn) stopChan() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stop == nil {
+		c.stop = make(chan struct{})
+		if c.closed {
+			close(c.stop)
+		}
+	}
+	return c.stop
+}
+
+// roomSignal returns the channel release signals when a notification was
+// written, making it on first use (only a full notification queue needs
+// it). It is safe for concurrent use.
+func (c *conn) roomSignal() <-chan struct{} {
+	if ch := c.room.Load(); ch != nil {
+		return *ch
+	}
+	ch := make(chan struct{}, 1)
+	if c.room.CompareAndSwap(nil, &ch) {
+		return ch
+	}
+	return *c.room.Load()
+}
+
+// waitSlot waits for a request slot when all of c's are taken; it reports
+// false when c closed first.
+func (c *conn) waitSlot() bool {
+	select {
+	case c.sem <- struct{}{}:
+		return true
+	case <-c.ctx.Done():
+		return false
 	}
 }
 
@@ -125,7 +160,9 @@ func (c *conn) close() {
 	c.closed = true
 	q := c.queue
 	c.queue, c.queuedDone = nil, 0
-	close(c.stop)
+	if c.stop != nil {
+		close(c.stop)
+	}
 	c.mu.Unlock()
 	c.cancel()
 	c.nc.Close()
@@ -134,63 +171,91 @@ func (c *conn) close() {
 	}
 }
 
-// serveRPC serves the rpcx protocol on c until it closes.
+// serveRPC serves the rpcx protocol on an accepted connection. It returns
+// as soon as the connection is idle or another goroutine reads it: c is
+// then detached, and its last reader ends it (see end).
 func (s *Server) serveRPC(c *conn) {
+	c.detached = true
+	s.startRPC(c)
+	s.readAndClose(c)
+}
+
+// serveRPCWait serves the rpcx protocol on c and returns once c is closed;
+// the caller then ends it (a connection taken over from net/http).
+func (s *Server) serveRPCWait(c *conn) {
+	c.ended = make(chan struct{})
+	s.startRPC(c)
+	s.readAndClose(c)
+	<-c.ended // a later reader may still be reading
+}
+
+// startRPC switches c to the rpcx protocol and writes the notifications
+// queued before its first frame.
+func (s *Server) startRPC(c *conn) {
 	c.mu.Lock()
 	c.rpc = true
-	act, _ := c.nextLocked(false) // notifications queued before the first frame
+	act, _ := c.nextLocked(false)
 	c.mu.Unlock()
 	c.run(act, nil)
-	s.readAndClose(c)
-	<-c.readersDone // a reader that took over may still be reading
 }
 
 // readAndClose reads c until it fails and then closes it, flushing queued
 // responses where that is wanted; it returns at once when another
-// goroutine took over reading (see runInline).
+// goroutine reads now (see runInline and idleRead).
 func (s *Server) readAndClose(c *conn) {
-	exit := s.readLoop(c)
-	if exit == exitHandedOff {
+	s.finish(c, s.readLoop(c, false, nil))
+}
+
+// finish acts on why c's read loop returned: nothing when another
+// goroutine reads now; else c is closed (after flushing its queue for
+// exitFlush) and ended.
+func (s *Server) finish(c *conn, exit loopExit) {
+	if exit == exitHandedOff || exit == exitParked {
 		return
 	}
 	if exit == exitFlush {
 		c.cancel()
+		stop := c.stopChan()
 		c.closeAfterFlush()
 		t := time.NewTimer(max(s.writeTimeout, time.Second))
 		select {
-		case <-c.stop:
+		case <-stop:
 		case <-t.C:
 		}
 		t.Stop()
 	}
 	c.close()
-	close(c.readersDone)
+	s.end(c)
 }
 
-// readLoop reads and dispatches frames until the connection fails or a
-// handler run inline outlives its grace period.
-func (s *Server) readLoop(c *conn) loopExit {
+// end ends c after its last reader closed it: the goroutine that waits
+// for it (serveRPCWait) is woken; an accepted connection is untracked and
+// its connWG count released.
+func (s *Server) end(c *conn) {
+	if c.ended != nil {
+		close(c.ended)
+		return
+	}
+	s.untrackConn(c)
+	s.connWG.Done()
+}
+
+// readLoop reads and dispatches frames until the connection fails, its
+// wait is handed to a fresh goroutine (exitParked: idleRead continues) or
+// a handler run inline outlives its grace period. resumed is set by
+// idleRead: the deadline and the PreReadRequest of the first frame were
+// done before the wait, and limitErr is that PreReadRequest's error.
+func (s *Server) readLoop(c *conn, resumed bool, limitErr error) loopExit {
 	deadlineSet := s.readTimeout > 0
 	for {
-		if c.rbatch && !c.frameBuffered() {
-			c.endBatch() // reading may block: write what the batch answered
+		if !resumed {
+			var exit loopExit
+			var ok bool
+			if limitErr, exit, ok = s.nextFrame(c, &deadlineSet); !ok {
+				return exit
+			}
 		}
-		if s.readTimeout > 0 {
-			_ = c.nc.SetReadDeadline(time.Now().Add(s.readTimeout))
-			deadlineSet = true
-		} else if deadlineSet {
-			_ = c.nc.SetReadDeadline(time.Time{})
-			deadlineSet = false
-		}
-		limitErr := s.Plugins.DoPreReadRequest(c.ctx)
-		if limitErr != nil && !errors.Is(limitErr, ErrReqReachLimit) {
-			log.Debugf("server: closing connection from %s: %v", c.nc.RemoteAddr(), limitErr)
-			return exitClose
-		}
-		if err := c.waitFrame(); err != nil {
-			c.logReadError(err)
-			return exitClose
-		}
+		resumed = false
 		if s.frameTimeout > 0 && !c.frameBuffered() {
 			_ = c.nc.SetReadDeadline(time.Now().Add(s.frameTimeout))
 			deadlineSet = true
@@ -228,9 +293,11 @@ func (s *Server) readLoop(c *conn) loopExit {
 		// read. Inline, not a helper: the call cost ~10 % at c=1000 in A/B runs.
 		select {
 		case c.sem <- struct{}{}:
-		case <-c.ctx.Done():
-			protocol.FreeMsg(req)
-			return exitClose
+		default:
+			if !c.waitSlot() {
+				protocol.FreeMsg(req)
+				return exitClose
+			}
 		}
 		s.inflight.Add(1)
 		if st := s.state.Load(); st == stateClosed || (st == stateDraining && !req.IsOneway()) {
@@ -252,6 +319,47 @@ func (s *Server) readLoop(c *conn) loopExit {
 		}
 		s.dispatch(job{c: c, req: req, gate: gate})
 	}
+}
+
+// nextFrame waits for the next frame: it writes the replies of the batch
+// when reading may block, sets the read deadline and runs PreReadRequest
+// first. It returns the PreReadRequest error to answer the next request
+// with, or ok false and why reading stops here.
+func (s *Server) nextFrame(c *conn, deadlineSet *bool) (limitErr error, exit loopExit, ok bool) {
+	if c.rbatch && !c.frameBuffered() {
+		c.endBatch() // reading may block: write what the batch answered
+	}
+	deadline := s.setReadDeadline(c, deadlineSet)
+	limitErr = s.Plugins.DoPreReadRequest(c.ctx)
+	if limitErr != nil && !errors.Is(limitErr, ErrReqReachLimit) {
+		log.Debugf("server: closing connection from %s: %v", c.nc.RemoteAddr(), limitErr)
+		return nil, exitClose, false
+	}
+	if err := c.waitFrame(deadline); err == errRecycle {
+		// This goroutine's stack grew serving calls: a fresh one waits.
+		go s.idleRead(c, limitErr, deadline, !s.sweeper.smallStart.Load())
+		return nil, exitParked, false
+	} else if err != nil {
+		c.logReadError(err)
+		return nil, exitClose, false
+	}
+	return limitErr, 0, true
+}
+
+// setReadDeadline sets the read deadline of the wait for the next frame
+// (WithReadTimeout; none without) and returns it.
+func (s *Server) setReadDeadline(c *conn, deadlineSet *bool) time.Time {
+	if s.readTimeout > 0 {
+		d := time.Now().Add(s.readTimeout)
+		_ = c.nc.SetReadDeadline(d)
+		*deadlineSet = true
+		return d
+	}
+	if *deadlineSet {
+		_ = c.nc.SetReadDeadline(time.Time{})
+		*deadlineSet = false
+	}
+	return time.Time{}
 }
 
 // frameBuffered reports whether the whole next frame is already buffered.

@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // idleReadSize is how many bytes an idle connection that is not a plain
@@ -46,6 +48,9 @@ type idleRead struct {
 	rawFn      func(fd uintptr) bool // rawRead, bound once
 	rawN       int
 	rawErr     error
+
+	park  atomic.Uint64 // waitRaw's waits, counted in steps of parkStep, and flags (conn_sweep.go)
+	swept atomic.Bool   // on the sweeper's list
 }
 
 // headReader is the source of a connection's pooled reader: the bytes
@@ -77,63 +82,130 @@ func (c *conn) dropHead() {
 	c.headR, c.headW = 0, 0
 }
 
-// waitFrame returns once the connection has bytes to decode in c.br. When
-// c.br holds none (and no head bytes wait behind it), the connection is
-// idle: its read buffer goes back to the pool and the reader blocks
-// without one (plain TCP/Unix) or on a read into the small head buffer;
-// when bytes arrive it takes a pooled buffer again. A reader that also
-// reads bytes from elsewhere (brShared) is kept and peeked. Only the
-// connection's current reader calls it (it owns c.br and idleRead).
-func (c *conn) waitFrame() error {
-	if c.brShared {
-		_, err := c.br.Peek(1)
-		return err
+// Idle connections.
+//
+// A goroutine's stack grows while it serves calls (decoding, a handler
+// run inline, the reply's encoding), and the runtime gives a grown stack
+// back only in halves while little of it is in use, which never takes it
+// back to the minimum: a reader that served a call and then waits keeps
+// 4 KiB or more. Starting a fresh goroutine at every wait would cost a
+// stack growth per call, so a plain TCP or Unix connection's reader waits
+// where it is (waitFrame), and the server's sweeper (conn_sweep.go) ends
+// a wait that has lasted a sweep period: the reader then starts idleRead,
+// which waits in a few shallow frames with no read buffer, and exits. New
+// goroutines start with the average stack depth the collector sees, so
+// shallow waiters also keep later goroutines small. idleRead becomes the
+// reader when bytes arrive. Other connections (TLS, in-process, wrapped by
+// a plugin) keep waiting on their reader, with a small head buffer.
+
+// errRecycle is waitFrame's answer when the sweeper ended the wait: the
+// caller hands the wait to idleRead.
+var errRecycle = errors.New("server: idle wait handed to a fresh goroutine")
+
+// idleRead waits for the next bytes of an idle connection on a goroutine
+// of its own (see errRecycle), then reads the connection as its reader.
+// deadline is the read deadline of the wait (zero: none), limitErr the
+// PreReadRequest error for the next frame (see readLoop), and big says
+// that new goroutines started with more than the minimal stack when this
+// one was started: the sweeper then hands its wait on again once they no
+// longer do.
+func (s *Server) idleRead(c *conn, limitErr error, deadline time.Time, big bool) {
+	_ = c.nc.SetReadDeadline(deadline)
+	var err error
+	if big {
+		err = c.waitRaw(deadline, parkShallow)
+	} else {
+		err = c.readRaw()
 	}
+	if err == errRecycle {
+		go s.idleRead(c, limitErr, deadline, !s.sweeper.smallStart.Load())
+		return
+	}
+	if err != nil {
+		c.logReadError(err)
+		s.finish(c, exitClose)
+		return
+	}
+	s.finish(c, s.readLoop(c, true, limitErr))
+}
+
+// pending reports whether bytes wait in c.br or behind it.
+func (c *conn) pending() bool {
+	return c.headR < c.headW || (c.br != nil && c.br.Buffered() > 0)
+}
+
+// releaseReader gives c.br, which holds nothing, back to the pool.
+func (c *conn) releaseReader() {
 	if c.br != nil {
-		if c.br.Buffered() > 0 || c.headR < c.headW {
-			return nil // bytes wait in br or behind it
-		}
 		c.br.Reset(nil)
 		readers.Put(c.br)
 		c.br = nil
 	}
-	if err := c.wake(); err != nil {
-		return err
-	}
+}
+
+// takeReader takes a pooled reader that serves the head bytes first.
+func (c *conn) takeReader() {
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(headReader{c})
 	c.br = br
-	return nil
 }
 
-// wake blocks until bytes arrive and leaves them in the head buffer.
-func (c *conn) wake() error {
-	if !c.rawChecked {
-		c.rawChecked = true
-		switch nc := c.nc.(type) { // exact types: a wrapper's Read must be honoured
-		case *net.TCPConn:
-			c.raw, _ = nc.SyscallConn()
-		case *net.UnixConn:
-			c.raw, _ = nc.SyscallConn()
-		}
-		if c.raw != nil {
-			c.rawFn = c.rawRead
-		}
+// waitFrame returns once the connection has bytes to decode in c.br. When
+// c.br holds none (and no head bytes wait behind it), the connection is
+// idle: its read buffer goes back to the pool and the reader blocks
+// without one (plain TCP/Unix, see waitRaw) or on a read into the small
+// head buffer; when bytes arrive it takes a pooled buffer again. A reader
+// that also reads bytes from elsewhere (brShared) is kept and peeked.
+// deadline is the read deadline set for the wait (zero: none). Only the
+// connection's current reader calls it (it owns c.br and idleRead).
+func (c *conn) waitFrame(deadline time.Time) error {
+	if c.brShared {
+		_, err := c.br.Peek(1)
+		return err
 	}
-	if c.raw != nil {
-		c.rawN, c.rawErr = 0, nil
-		if err := c.raw.Read(c.rawFn); err != nil {
-			return err
-		}
-		if c.rawErr != nil || c.rawN == 0 {
-			c.dropHead()
-			if c.rawErr == nil {
-				return io.EOF
-			}
-			return c.rawErr
-		}
-		c.head, c.headR, c.headW = (*c.headPooled)[:c.rawN], 0, c.rawN
+	if c.pending() {
 		return nil
+	}
+	c.releaseReader()
+	if c.rawConn() == nil {
+		return c.wake()
+	}
+	return c.waitRaw(deadline, 0)
+}
+
+// waitRaw waits for bytes on a plain TCP or Unix connection, marked in
+// c.park (with flags, 0 or parkShallow) so that the sweeper can end the
+// wait once it has lasted a sweep period: it then returns errRecycle, or,
+// when bytes came meanwhile, puts deadline back and returns nil.
+func (c *conn) waitRaw(deadline time.Time, flags uint64) error {
+	if !c.swept.Load() && c.swept.CompareAndSwap(false, true) {
+		c.s.sweeper.add(c)
+	}
+	p := (c.park.Load() | (parkStep - 1)) + 1 | parkWait | flags // the next wait
+	c.park.Store(p)
+	err := c.readRaw()
+	if c.park.CompareAndSwap(p, p&^parkWait) {
+		return err
+	}
+	// The sweeper ended the wait: wait for it to be done with the deadline.
+	c.mu.Lock()
+	c.mu.Unlock() //nolint:staticcheck // an empty critical section: see sweeper.look
+	c.park.Store(p &^ (parkWait | parkRecycle | parkShallow))
+	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		_ = c.nc.SetReadDeadline(deadline)
+		return err
+	}
+	if !deadline.IsZero() && !time.Now().Before(deadline) {
+		return err // the connection's own read deadline passed too
+	}
+	return errRecycle
+}
+
+// wake blocks until bytes arrive and leaves them in the head buffer, with
+// a pooled reader in c.br to serve them.
+func (c *conn) wake() error {
+	if c.rawConn() != nil {
+		return c.readRaw()
 	}
 	if c.small == nil {
 		c.small = new([idleReadSize]byte)
@@ -146,6 +218,44 @@ func (c *conn) wake() error {
 		return err
 	}
 	c.head, c.headR, c.headW = c.small[:n], 0, n
+	c.takeReader()
+	return nil
+}
+
+// rawConn returns the raw socket of a plain TCP or Unix connection, or
+// nil for any other connection.
+func (c *conn) rawConn() syscall.RawConn {
+	if !c.rawChecked {
+		c.rawChecked = true
+		switch nc := c.nc.(type) { // exact types: a wrapper's Read must be honoured
+		case *net.TCPConn:
+			c.raw, _ = nc.SyscallConn()
+		case *net.UnixConn:
+			c.raw, _ = nc.SyscallConn()
+		}
+		if c.raw != nil {
+			c.rawFn = c.rawRead
+		}
+	}
+	return c.raw
+}
+
+// readRaw blocks until bytes arrive on the socket, reads them into a
+// pooled head buffer and gives c a pooled reader serving them.
+func (c *conn) readRaw() error {
+	c.rawN, c.rawErr = 0, nil
+	if err := c.raw.Read(c.rawFn); err != nil {
+		return err
+	}
+	if c.rawErr != nil || c.rawN == 0 {
+		c.dropHead()
+		if c.rawErr == nil {
+			return io.EOF
+		}
+		return c.rawErr
+	}
+	c.head, c.headR, c.headW = (*c.headPooled)[:c.rawN], 0, c.rawN
+	c.takeReader()
 	return nil
 }
 

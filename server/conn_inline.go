@@ -28,9 +28,8 @@ import (
 // that handler has run for at least one period: a new goroutine takes
 // over reading the connection (writing the replies the batch holds), and
 // the goroutine of the slow handler, when it returns, stops being the
-// reader. A connection's original goroutine then waits for the
-// connection to end (it owns the accept-side cleanup); a later reader
-// just exits. Nothing timer-related happens per call (re-arming a timer
+// reader and exits; the last reader ends the connection (conn.go's end).
+// Nothing timer-related happens per call (re-arming a timer
 // per call wakes the network poller, which costs more than the hand-off
 // saved), and an idle server has no watchdog goroutine.
 
@@ -61,18 +60,18 @@ const (
 	exitClose     loopExit = iota // the connection failed: close it
 	exitFlush                     // flush queued responses, then close
 	exitHandedOff                 // another goroutine reads now
+	exitParked                    // idle: a fresh goroutine waits for the next bytes (idleRead)
 )
 
 // inlineState is the part of conn that inline handlers use.
 type inlineState struct {
-	reader      atomic.Uint64          // generation<<1 | inline
-	runs        atomic.Uint64          // inline runs started
-	watched     atomic.Bool            // in the watchdog's list
-	lastRuns    atomic.Uint64          // runs at the watchdog's previous look
-	lastSeen    int64                  // when the watchdog first saw runs at lastRuns (its own field, ns since watchEpoch)
-	takenAt     atomic.Int64           // when the watchdog last took over reading (ns since watchEpoch)
-	readersDone chan struct{}          // closed when the last reader has closed the connection
-	method      atomic.Pointer[method] // the method of the inline run; nil: none found
+	reader   atomic.Uint64          // generation<<1 | inline
+	runs     atomic.Uint64          // inline runs started
+	watched  atomic.Bool            // in the watchdog's list
+	lastRuns atomic.Uint64          // runs at the watchdog's previous look
+	lastSeen int64                  // when the watchdog first saw runs at lastRuns (its own field, ns since watchEpoch)
+	takenAt  atomic.Int64           // when the watchdog last took over reading (ns since watchEpoch)
+	method   atomic.Pointer[method] // the method of the inline run; nil: none found
 
 	// rbatch (under conn.mu, set and cleared by the current reader, or
 	// by takeOver for it): the reader runs the requests of one read

@@ -277,9 +277,11 @@ func (c *conn) release(it *outItem) {
 	protocol.FreeMsg(it.msg)
 	if it.kind == itemNotify {
 		c.notifies.Add(-1)
-		select {
-		case c.roomCh <- struct{}{}:
-		default:
+		if room := c.room.Load(); room != nil { // after the count: see SendMessage's wait
+			select {
+			case *room <- struct{}{}:
+			default:
+			}
 		}
 	}
 	if it.done {

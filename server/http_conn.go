@@ -54,7 +54,7 @@ func (s *Server) connectSniffed(w http.ResponseWriter, c *conn, done func()) {
 		c.close()
 		return
 	}
-	s.serveRPC(c)
+	s.serveRPCWait(c)
 }
 
 // hijackConnect takes over the connection of a CONNECT request. It
@@ -118,7 +118,7 @@ func (s *Server) serveStream(nc net.Conn, rest io.Reader, greeting string) {
 			return
 		}
 	}
-	s.serveRPC(c)
+	s.serveRPCWait(c)
 }
 
 // replayConn is a connection whose reads go through the buffered reader

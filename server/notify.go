@@ -42,9 +42,16 @@ func (s *Server) sendMessage(ctx context.Context, wait bool, nc net.Conn, servic
 		if !wait {
 			return ErrNotifyQueueFull
 		}
+		// The signal exists before the count is read again, and release
+		// decrements before it looks for the signal: one of the two sees
+		// the other, so no written notification goes unnoticed.
+		room := c.roomSignal()
+		if int(c.notifies.Load()) < s.maxNotifyQueue {
+			continue
+		}
 		select {
-		case <-c.roomCh:
-		case <-c.stop:
+		case <-room:
+		case <-c.stopChan():
 			return ErrConnNotFound
 		case <-ctx.Done():
 			return ctx.Err()

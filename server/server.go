@@ -62,6 +62,7 @@ type Server struct {
 	trace           bool          // share.Trace at NewServer
 	noValueReuse    bool          // see WithValueReuse
 	watchdog        watchdog      // of inline handlers
+	sweeper         sweeper       // of idle readers
 	maxNotifyQueue  int
 	tlsConfig       *tls.Config
 	blockCrypt      any // kcp.BlockCrypt of the kcp network (WithBlockCrypt, tag kcp)
@@ -147,6 +148,8 @@ func NewServer(options ...OptionFn) *Server {
 		s.workers = newPool(0, s.runJob)
 	}
 	s.watchdog.s = s
+	s.sweeper.s = s
+	s.sweeper.smallStart.Store(true)
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	return s
 }
