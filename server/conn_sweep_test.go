@@ -87,10 +87,10 @@ func TestIdleConnectionWaitsOnFreshGoroutine(t *testing.T) {
 		t.Fatalf("%d connections tracked, want %d", len(conns), n+1)
 	}
 	for _, c := range conns {
-		// The reader took c.mu after it dropped its buffers (waitRaw). The
-		// waiter's pooled head is taken only while read(2) runs (rawRead).
+		// The reader took c.mu after it gave its reader back (waitRaw); the
+		// waiter holds a pooled head only while read(2) runs (rawRead).
 		c.mu.Lock()
-		held := c.br != nil || c.head != nil
+		held := c.br != nil
 		c.mu.Unlock()
 		if held {
 			t.Fatal("an idle connection holds a read buffer")
