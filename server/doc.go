@@ -82,7 +82,9 @@
 // worker that is its connection's only request in flight is written by
 // its handler's goroutine, and otherwise replies queue and a flush on a
 // pool worker writes everything queued with one Write. An idle connection
-// holds one goroutine.
+// holds one goroutine with the smallest stack and no read buffer: a plain
+// TCP or Unix connection's reader that has waited 100–200 ms hands the
+// wait to a fresh goroutine (the stack grown serving calls is freed).
 // Heartbeats are answered by the reader; oneway requests
 // are never answered; a response keeps the request's message ID and
 // serialize type, and is compressed with the request's compress type only
