@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,20 +47,11 @@ type ConsulDiscovery struct {
 	// the default, means forever. Set it right after construction.
 	RetriesAfterWatchFailed int
 
-	basePath    string
-	servicePath string
-	prefix      string
-	addrs       []string
-	options     *share.RegistryOptions
-	template    bool
-
+	registrySource
+	prefix  string // dir + "/"
 	clients []*api.Client
 	trs     []*http.Transport
 	cur     int // client in use (run goroutine only after construction)
-	ctx     context.Context
-	cancel  context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
 	serverList
 
 	retries atomic.Int64 // queries after failures (for tests)
@@ -82,9 +71,6 @@ type ConsulDiscovery struct {
 // wrapping ErrBadDiscovery and a discovery that stays empty. It never
 // panics.
 func NewConsulDiscovery(basePath string, servicePath string, consulAddr []string, options *share.RegistryOptions) (*ConsulDiscovery, error) {
-	if strings.Trim(servicePath, "/") == "" {
-		return &ConsulDiscovery{done: closedChan()}, fmt.Errorf("%w: empty service path", ErrBadDiscovery)
-	}
 	return newConsulDiscovery(basePath, servicePath, consulAddr, options, false)
 }
 
@@ -97,41 +83,21 @@ func NewConsulDiscoveryTemplate(basePath string, consulAddr []string, options *s
 }
 
 func newConsulDiscovery(basePath, servicePath string, consulAddr []string, options *share.RegistryOptions, template bool) (*ConsulDiscovery, error) {
-	addrs := slices.DeleteFunc(slices.Clone(consulAddr), func(s string) bool { return strings.TrimSpace(s) == "" })
-	servicePath = strings.Trim(servicePath, "/")
-	d := &ConsulDiscovery{
-		RetriesAfterWatchFailed: -1,
-		basePath:                basePath,
-		servicePath:             servicePath,
-		addrs:                   addrs,
-		options:                 options,
-		template:                template,
-		done:                    make(chan struct{}),
+	d := &ConsulDiscovery{RetriesAfterWatchFailed: -1}
+	if ok, err := d.init("consul", basePath, servicePath, consulAddr, options, template); !ok {
+		return d, err
 	}
-	if len(addrs) == 0 {
-		close(d.done)
-		return d, fmt.Errorf("%w: no consul address", ErrBadDiscovery)
-	}
-	if template {
-		close(d.done)
-		return d, nil
-	}
-	if base := strings.Trim(basePath, "/"); base != "" {
-		d.prefix = base + "/" + servicePath + "/"
-	} else {
-		d.prefix = servicePath + "/"
-	}
-	for _, a := range addrs {
+	d.prefix = d.dir + "/"
+	for _, a := range d.addrs {
 		c, tr, err := consulconn.New(a, options, 2)
 		if err != nil {
 			d.closeIdle()
-			close(d.done)
-			return d, fmt.Errorf("%w: consul client for %q: %w", ErrBadDiscovery, a, err)
+			return d, d.fail(fmt.Errorf("%w: consul client for %q: %w", ErrBadDiscovery, a, err))
 		}
 		d.clients = append(d.clients, c)
 		d.trs = append(d.trs, tr)
 	}
-	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.begin()
 	var index uint64
 	var err error
 	for range d.clients { // try each address once
@@ -142,7 +108,7 @@ func newConsulDiscovery(basePath, servicePath string, consulAddr []string, optio
 	}
 	go d.run(index)
 	if err != nil {
-		return d, fmt.Errorf("%w: consul %v: %w (retrying in the background)", share.ErrRegistryUnavailable, addrs, err)
+		return d, fmt.Errorf("%w: consul %v: %w (retrying in the background)", share.ErrRegistryUnavailable, d.addrs, err)
 	}
 	return d, nil
 }
@@ -230,13 +196,4 @@ func (d *ConsulDiscovery) Clone(servicePath string) (ServiceDiscovery, error) {
 // Close stops the watch (interrupting a blocking query), releases the HTTP
 // connections and closes every watcher channel. It is idempotent;
 // GetServices keeps returning the last list.
-func (d *ConsulDiscovery) Close() {
-	d.once.Do(func() {
-		if d.cancel != nil {
-			d.cancel()
-		}
-		<-d.done
-		d.closeIdle()
-		d.closeWatchers()
-	})
-}
+func (d *ConsulDiscovery) Close() { d.close(d.closeIdle, d.closeWatchers) }

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,19 +56,9 @@ type EtcdV3Discovery struct {
 	// AllowKeyNotFound is the allowKeyNotFound argument of the constructor.
 	AllowKeyNotFound bool
 
-	basePath    string
-	servicePath string
-	prefix      string
-	addrs       []string
-	options     *share.RegistryOptions
-	template    bool
-
+	registrySource
+	prefix string // dir + "/"
 	cli    *clientv3.Client
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
-
 	serverList
 
 	refetches atomic.Int64 // re-reads after watch failures (for tests)
@@ -99,9 +87,6 @@ func NewEtcdDiscoveryTemplate(basePath string, etcdAddr []string, allowKeyNotFou
 // arguments give an error wrapping ErrBadDiscovery and a discovery that
 // stays empty. It never panics.
 func NewEtcdV3Discovery(basePath string, servicePath string, etcdAddr []string, allowKeyNotFound bool, options *share.RegistryOptions) (ServiceDiscovery, error) {
-	if strings.Trim(servicePath, "/") == "" {
-		return &EtcdV3Discovery{done: closedChan()}, fmt.Errorf("%w: empty service path", ErrBadDiscovery)
-	}
 	return newEtcdDiscovery(basePath, servicePath, etcdAddr, allowKeyNotFound, options, false)
 }
 
@@ -115,46 +100,24 @@ func NewEtcdV3DiscoveryTemplate(basePath string, etcdAddr []string, allowKeyNotF
 }
 
 func newEtcdDiscovery(basePath, servicePath string, etcdAddr []string, allowKeyNotFound bool, options *share.RegistryOptions, template bool) (*EtcdV3Discovery, error) {
-	addrs := slices.DeleteFunc(slices.Clone(etcdAddr), func(s string) bool { return strings.TrimSpace(s) == "" })
-	servicePath = strings.Trim(servicePath, "/")
-	d := &EtcdV3Discovery{
-		RetriesAfterWatchFailed: -1,
-		AllowKeyNotFound:        allowKeyNotFound,
-		basePath:                basePath,
-		servicePath:             servicePath,
-		addrs:                   addrs,
-		options:                 options,
-		template:                template,
-		done:                    make(chan struct{}),
+	d := &EtcdV3Discovery{RetriesAfterWatchFailed: -1, AllowKeyNotFound: allowKeyNotFound}
+	if ok, err := d.init("etcd", basePath, servicePath, etcdAddr, options, template); !ok {
+		return d, err
 	}
-	if len(addrs) == 0 {
-		close(d.done)
-		return d, fmt.Errorf("%w: no etcd address", ErrBadDiscovery)
-	}
-	if template {
-		close(d.done)
-		return d, nil
-	}
-	base := strings.Trim(basePath, "/")
-	if base == "" {
-		d.prefix = servicePath + "/"
-	} else {
-		d.prefix = base + "/" + servicePath + "/"
-	}
-	cli, err := etcdconn.New(addrs, options)
+	d.prefix = d.dir + "/"
+	cli, err := etcdconn.New(d.addrs, options)
 	if err != nil {
-		close(d.done)
-		return d, fmt.Errorf("%w: etcd client: %w", ErrBadDiscovery, err)
+		return d, d.fail(fmt.Errorf("%w: etcd client: %w", ErrBadDiscovery, err))
 	}
 	d.cli = cli
-	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.begin()
 	rev, found, err := d.fetch()
 	go d.run(rev, err == nil)
 	if err != nil {
-		return d, fmt.Errorf("%w: etcd %v: %w (retrying in the background)", share.ErrRegistryUnavailable, addrs, err)
+		return d, fmt.Errorf("%w: etcd %v: %w (retrying in the background)", share.ErrRegistryUnavailable, d.addrs, err)
 	}
 	if found == 0 && !allowKeyNotFound {
-		return d, fmt.Errorf("%w: no key under %q in etcd %v (watching for one)", share.ErrRegistryKeyNotFound, d.prefix, addrs)
+		return d, fmt.Errorf("%w: no key under %q in etcd %v (watching for one)", share.ErrRegistryKeyNotFound, d.prefix, d.addrs)
 	}
 	return d, nil
 }
@@ -258,14 +221,9 @@ func (d *EtcdV3Discovery) Clone(servicePath string) (ServiceDiscovery, error) {
 // Close stops the watch, closes the etcd connection and every watcher
 // channel. It is idempotent; GetServices keeps returning the last list.
 func (d *EtcdV3Discovery) Close() {
-	d.once.Do(func() {
-		if d.cancel != nil {
-			d.cancel()
-		}
-		<-d.done
+	d.close(func() {
 		if d.cli != nil {
 			d.cli.Close()
 		}
-		d.closeWatchers()
-	})
+	}, d.closeWatchers)
 }

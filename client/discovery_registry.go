@@ -1,10 +1,13 @@
 package client
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/courier-rpc/courier/share"
@@ -137,4 +140,71 @@ func sleepCtx(done <-chan struct{}, d time.Duration) bool {
 // keeps trying and watching (the registry discoveries' contract).
 func discoveryKeepsWatching(err error) bool {
 	return errors.Is(err, share.ErrRegistryUnavailable) || errors.Is(err, share.ErrRegistryKeyNotFound)
+}
+
+// registrySource is what the etcd, ZooKeeper and Consul discoveries share:
+// their arguments and their background loop's context, end and Close.
+// They embed it and call init first.
+type registrySource struct {
+	basePath    string
+	servicePath string                 // without slashes; "" for a template
+	addrs       []string               // without blank entries
+	options     *share.RegistryOptions // nil: defaults
+	template    bool
+	dir         string // "base/service" without slashes (the keys' parent)
+
+	ctx    context.Context // nil until begin
+	cancel context.CancelFunc
+	done   chan struct{} // closed by the loop when it returns (at once when none runs)
+	once   sync.Once
+}
+
+// init records the arguments. A template, or bad arguments (an empty
+// servicePath for a discovery, no address: an error wrapping
+// ErrBadDiscovery naming kind), leave the source done, with no loop to
+// start.
+func (s *registrySource) init(kind, basePath, servicePath string, addrs []string, o *share.RegistryOptions, template bool) (ok bool, err error) {
+	s.basePath, s.options, s.template = basePath, o, template
+	s.servicePath = strings.Trim(servicePath, "/")
+	s.addrs = slices.DeleteFunc(slices.Clone(addrs), func(a string) bool { return strings.TrimSpace(a) == "" })
+	s.done = make(chan struct{})
+	switch {
+	case !template && s.servicePath == "":
+		err = fmt.Errorf("%w: empty service path", ErrBadDiscovery)
+	case len(s.addrs) == 0:
+		err = fmt.Errorf("%w: no %s address", ErrBadDiscovery, kind)
+	case template:
+	default:
+		s.dir = s.servicePath
+		if base := strings.Trim(basePath, "/"); base != "" {
+			s.dir = base + "/" + s.servicePath
+		}
+		return true, nil
+	}
+	close(s.done)
+	return false, err
+}
+
+// fail ends a source whose loop will not start, with err.
+func (s *registrySource) fail(err error) error {
+	close(s.done)
+	return err
+}
+
+// begin creates the context the loop runs under.
+func (s *registrySource) begin() {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+}
+
+// close stops the loop and waits for it, then runs release (closing the
+// registry connection) and closeWatchers, once.
+func (s *registrySource) close(release, closeWatchers func()) {
+	s.once.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		<-s.done
+		release()
+		closeWatchers()
+	})
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,18 +48,9 @@ type ZookeeperDiscovery struct {
 	// the default, means forever. Set it right after construction.
 	RetriesAfterWatchFailed int
 
-	basePath    string
-	servicePath string
-	dir         string
-	addrs       []string
-	options     *share.RegistryOptions
-	template    bool
-
+	registrySource
+	zdir   string // "/" + dir
 	conn   *zk.Conn
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
 	fired  zkFired           // watch events, recorded by go-zookeeper's event callback
 	armed  map[string]bool   // paths with an outstanding watch (run goroutine only)
 	primed bool              // a first unwatched request was answered (run goroutine only)
@@ -85,9 +74,6 @@ type ZookeeperDiscovery struct {
 // wrapping ErrBadDiscovery and a discovery that stays empty. It never
 // panics.
 func NewZookeeperDiscovery(basePath string, servicePath string, zkAddr []string, options *share.RegistryOptions) (*ZookeeperDiscovery, error) {
-	if strings.Trim(servicePath, "/") == "" {
-		return &ZookeeperDiscovery{done: closedChan()}, fmt.Errorf("%w: empty service path", ErrBadDiscovery)
-	}
 	return newZookeeperDiscovery(basePath, servicePath, zkAddr, options, false)
 }
 
@@ -100,47 +86,29 @@ func NewZookeeperDiscoveryTemplate(basePath string, zkAddr []string, options *sh
 }
 
 func newZookeeperDiscovery(basePath, servicePath string, zkAddr []string, options *share.RegistryOptions, template bool) (*ZookeeperDiscovery, error) {
-	addrs := slices.DeleteFunc(slices.Clone(zkAddr), func(s string) bool { return strings.TrimSpace(s) == "" })
-	servicePath = strings.Trim(servicePath, "/")
 	d := &ZookeeperDiscovery{
 		RetriesAfterWatchFailed: -1,
-		basePath:                basePath,
-		servicePath:             servicePath,
-		addrs:                   addrs,
-		options:                 options,
-		template:                template,
-		done:                    make(chan struct{}),
 		fired:                   zkFired{paths: make(map[string]bool), kick: make(chan struct{}, 1)},
 		armed:                   make(map[string]bool),
 		data:                    make(map[string]string),
 	}
-	if len(addrs) == 0 {
-		close(d.done)
-		return d, fmt.Errorf("%w: no zookeeper address", ErrBadDiscovery)
+	if ok, err := d.init("zookeeper", basePath, servicePath, zkAddr, options, template); !ok {
+		return d, err
 	}
-	if template {
-		close(d.done)
-		return d, nil
-	}
-	if base := strings.Trim(basePath, "/"); base != "" {
-		d.dir = "/" + base + "/" + servicePath
-	} else {
-		d.dir = "/" + servicePath
-	}
-	conn, events, err := zkconn.Connect(addrs, zkDiscoverySession, options, d.fired.event)
+	d.zdir = "/" + d.dir
+	conn, events, err := zkconn.Connect(d.addrs, zkDiscoverySession, options, d.fired.event)
 	if err != nil {
-		close(d.done)
-		return d, fmt.Errorf("%w: zookeeper client: %w", ErrBadDiscovery, err)
+		return d, d.fail(fmt.Errorf("%w: zookeeper client: %w", ErrBadDiscovery, err))
 	}
 	d.conn = conn
-	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.begin()
 	err = zkconn.WaitSession(context.Background(), events, options.Timeout())
 	if err == nil {
 		err = d.refresh()
 	}
 	go d.run(err != nil)
 	if err != nil {
-		return d, fmt.Errorf("%w: zookeeper %v: %w (retrying in the background)", share.ErrRegistryUnavailable, addrs, err)
+		return d, fmt.Errorf("%w: zookeeper %v: %w (retrying in the background)", share.ErrRegistryUnavailable, d.addrs, err)
 	}
 	return d, nil
 }
@@ -205,18 +173,18 @@ func (d *ZookeeperDiscovery) takeFired() {
 // when none is outstanding. While the node does not exist it arms an
 // existence watch instead and returns no children.
 func (d *ZookeeperDiscovery) children() ([]string, error) {
-	if d.armed[d.dir] {
-		c, _, err := d.conn.Children(d.dir)
+	if d.armed[d.zdir] {
+		c, _, err := d.conn.Children(d.zdir)
 		if errors.Is(err, zk.ErrNoNode) {
 			return nil, nil // the children watch fires with the deletion
 		}
 		return c, err
 	}
-	existsKey := d.dir + zkExistsSuffix
+	existsKey := d.zdir + zkExistsSuffix
 	for attempt := 0; attempt < 3; attempt++ {
-		c, _, _, err := d.conn.ChildrenW(d.dir)
+		c, _, _, err := d.conn.ChildrenW(d.zdir)
 		if err == nil {
-			d.arm(d.dir)
+			d.arm(d.zdir)
 			return c, nil
 		}
 		if !errors.Is(err, zk.ErrNoNode) {
@@ -225,7 +193,7 @@ func (d *ZookeeperDiscovery) children() ([]string, error) {
 		if d.armed[existsKey] {
 			return nil, nil // the existence watch fires with the creation
 		}
-		exists, _, _, err := d.conn.ExistsW(d.dir)
+		exists, _, _, err := d.conn.ExistsW(d.zdir)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +203,7 @@ func (d *ZookeeperDiscovery) children() ([]string, error) {
 		}
 		// Created meanwhile: list it now.
 	}
-	return nil, fmt.Errorf("%s keeps being created and deleted", d.dir)
+	return nil, fmt.Errorf("%s keeps being created and deleted", d.zdir)
 }
 
 // refresh reads the children and publishes the list. A child's data is
@@ -260,7 +228,7 @@ func (d *ZookeeperDiscovery) refresh() error {
 	}
 	kvs := make(map[string]string, len(children))
 	for _, child := range children {
-		p := d.dir + "/" + child
+		p := d.zdir + "/" + child
 		if v, ok := d.data[child]; ok && d.armed[p] {
 			kvs[child] = v
 			continue
@@ -341,14 +309,9 @@ func (d *ZookeeperDiscovery) Clone(servicePath string) (ServiceDiscovery, error)
 // Close stops watching, closes the ZooKeeper session and every watcher
 // channel. It is idempotent; GetServices keeps returning the last list.
 func (d *ZookeeperDiscovery) Close() {
-	d.once.Do(func() {
-		if d.cancel != nil {
-			d.cancel()
-		}
-		<-d.done
+	d.close(func() {
 		if d.conn != nil {
 			d.conn.Close()
 		}
-		d.closeWatchers()
-	})
+	}, d.closeWatchers)
 }
