@@ -171,7 +171,8 @@ func (client *Client) goStart(ctx context.Context, rc *rpcCall) error {
 	}
 	rc.Metadata = m.Metadata
 	rc.actx, rc.obs = client.startAttempt(ctx, m) // obs nil: no observers
-	if rc.Reply == nil {                          // rpcx: a call without a reply is oneway, done once queued
+	// rpcx: a call without a reply is oneway, done once queued.
+	if rc.Reply == nil {
 		m.SetOneway(true)
 		err = client.transmit(nil, m)
 		protocol.FreeMsg(m)
