@@ -103,12 +103,12 @@ type connCache struct {
 	servers    map[string]string // the current discovery set; nil until the first retain
 	closed     bool
 	dial       dialFunc
-	genBreaker func() Breaker
+	genBreaker func(key string) Breaker
 	wg         sync.WaitGroup
 	now        func() time.Time
 }
 
-func newConnCache(dial dialFunc, genBreaker func() Breaker) *connCache {
+func newConnCache(dial dialFunc, genBreaker func(key string) Breaker) *connCache {
 	return &connCache{entries: map[string]*connEntry{}, dial: dial, genBreaker: genBreaker, now: time.Now}
 }
 
@@ -120,7 +120,7 @@ func (c *connCache) entry(key string) *connEntry {
 	if e == nil {
 		e = &connEntry{key: key}
 		if c.genBreaker != nil {
-			e.breaker = c.genBreaker()
+			e.breaker = c.genBreaker(key)
 		}
 		c.entries[key] = e
 	}

@@ -152,3 +152,31 @@ func TestBreakerInXClient(t *testing.T) {
 		}
 	})
 }
+
+// The openCounter around a breaker tells of each opening once and of the
+// breaker letting calls through again, and counts the openings.
+func TestBreakerStateNotify(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	cb := NewConsecCircuitBreaker(2, time.Second)
+	cb.now = clk.now
+	var opens atomic.Uint64
+	var got []bool
+	oc := &openCounter{Breaker: cb, opens: &opens, notify: func(open bool) { got = append(got, open) }}
+	fail := func() error { return errors.New("down") }
+	_ = oc.Call(fail, 0)
+	_ = oc.Call(fail, 0) // opens
+	if err := oc.Call(fail, 0); !errors.Is(err, ErrBreakerOpen) {
+		t.Fatalf("open breaker: %v", err)
+	}
+	oc.Fail() // still open: no second notice
+	clk.add(2 * time.Second)
+	if err := oc.Call(func() error { return nil }, 0); err != nil { // half-open trial succeeds
+		t.Fatal(err)
+	}
+	if want := []bool{true, false}; len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("notices %v, want %v", got, want)
+	}
+	if opens.Load() != 1 {
+		t.Fatalf("%d openings counted, want 1", opens.Load())
+	}
+}

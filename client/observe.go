@@ -75,6 +75,17 @@ type AttemptObserverPlugin interface {
 	EndAttempt(ctx context.Context, res *protocol.Message, err error)
 }
 
+// BreakerObserverPlugin hears of an XClient's circuit breakers (with
+// Option.GenBreaker): BreakerStateChanged(servicePath, server, true) when
+// the breaker of server (its discovery key, "tcp@host:port") opens — it
+// tripped, or re-opened after its half-open trial — and (..., false) when
+// it lets calls through again. It runs on the goroutine of the attempt
+// that saw the change and must be quick and safe for concurrent use (the
+// metric of clientplugin/otel).
+type BreakerObserverPlugin interface {
+	BreakerStateChanged(servicePath, server string, open bool)
+}
+
 // observerSource is implemented by this package's plugin containers: they
 // answer from their per-hook snapshot.
 type observerSource interface {

@@ -125,32 +125,46 @@ func (c *connCache) states() map[string]ServerState {
 
 // openCounters wraps gen (nil: no breakers) so that every time an
 // attempt leaves a server's breaker open (it tripped, or re-opened after
-// its half-open trial) XClientStats.BreakerOpens counts it once.
-func (x *xClient) openCounters(gen func() Breaker) func() Breaker {
+// its half-open trial) XClientStats.BreakerOpens counts it once, and
+// BreakerObserverPlugins hear of each opening and of the breaker letting
+// calls through again.
+func (x *xClient) openCounters(gen func() Breaker) func(key string) Breaker {
 	if gen == nil {
 		return nil
 	}
-	return func() Breaker {
+	return func(key string) Breaker {
 		b := gen()
 		if b == nil {
 			return nil
 		}
-		return &openCounter{Breaker: b, opens: &x.stats.breakerOpens}
+		return &openCounter{Breaker: b, opens: &x.stats.breakerOpens, notify: func(open bool) { x.breakerChanged(key, open) }}
+	}
+}
+
+// breakerChanged tells x's BreakerObserverPlugins that the breaker of
+// server key opened or let calls through again.
+func (x *xClient) breakerChanged(key string, open bool) {
+	for _, p := range x.GetPlugins().All() {
+		if o, ok := p.(BreakerObserverPlugin); ok {
+			o.BreakerStateChanged(x.servicePath, key, open)
+		}
 	}
 }
 
 // openCounter counts the openings of the Breaker it wraps; open is
 // true from an observed opening until the breaker lets a call through.
+// notify hears of both changes.
 type openCounter struct {
 	Breaker
-	opens *atomic.Uint64
-	open  atomic.Bool
+	opens  *atomic.Uint64
+	open   atomic.Bool
+	notify func(open bool)
 }
 
 // Call runs fn through the wrapped breaker and counts an opening.
 func (b *openCounter) Call(fn func() error, d time.Duration) error {
-	if b.Breaker.Ready() {
-		b.open.Store(false)
+	if b.Breaker.Ready() && b.open.CompareAndSwap(true, false) {
+		b.notify(false)
 	}
 	err := b.Breaker.Call(fn, d)
 	b.noteState()
@@ -167,5 +181,6 @@ func (b *openCounter) Fail() {
 func (b *openCounter) noteState() {
 	if !b.Breaker.Ready() && b.open.CompareAndSwap(false, true) {
 		b.opens.Add(1)
+		b.notify(true)
 	}
 }

@@ -26,7 +26,10 @@
 // rpc.client.response.size (By, per attempt), courier.client.active_calls,
 // courier.client.attempts, courier.client.retries (attempts after the
 // first of Failover/Failtry) and courier.client.hedges (extra attempts of
-// Failbackup). The last four are observed from counters the plugin keeps
+// Failbackup), courier.client.breaker.state_changes (with
+// courier.service, courier.server and courier.breaker.state "open" or
+// "closed", as client.BreakerObserverPlugin reports them). Active calls,
+// attempts, retries and hedges are observed from counters the plugin keeps
 // when a reader collects: a call pays an atomic add for them, not a
 // measurement.
 //

@@ -2,8 +2,10 @@ package otel_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	testutils "github.com/courier-rpc/courier/_testutils"
 	"github.com/courier-rpc/courier/client"
@@ -138,4 +140,47 @@ func sumValue(t *testing.T, e *env, name string) int64 {
 		}
 	}
 	return -1
+}
+
+// A server whose connection drops trips a threshold-1 breaker: one
+// courier.client.breaker.state_changes with state "open".
+func TestMetricsBreakerOpens(t *testing.T) {
+	e := newEnv(t)
+	s := server.NewServer()
+	addr := serve(t, s, map[string]any{"Arith": Dropper{}})
+	opt := client.DefaultOption
+	opt.GenBreaker = func() client.Breaker { return client.NewConsecCircuitBreaker(1, time.Hour) }
+	xc := xclient(t, "Arith", client.Failfast, opt, e.clientPlugin(), addr)
+	if err := xc.Call(t.Context(), "Mul", &testutils.Args{}, &testutils.Reply{}); err == nil {
+		t.Fatal("call to a dropping server succeeded")
+	}
+	if err := xc.Call(t.Context(), "Mul", &testutils.Args{}, &testutils.Reply{}); !errors.Is(err, client.ErrBreakerOpen) {
+		t.Fatalf("second call: %v, want the open breaker", err)
+	}
+	want := map[string]string{"courier.service": "Arith", "courier.server": "tcp@" + addr, "courier.breaker.state": "open"}
+	if got := sumWhere(t, e, "courier.client.breaker.state_changes", want); got != 1 {
+		t.Fatalf("breaker openings %d, want 1", got)
+	}
+}
+
+// sumWhere returns the int64 sum name over the points with attributes want.
+func sumWhere(t *testing.T, e *env, name string, want map[string]string) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := e.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var v int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if d, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == name {
+				for _, dp := range d.DataPoints {
+					if hasAttrs(dp.Attributes, want) {
+						v += dp.Value
+					}
+				}
+			}
+		}
+	}
+	return v
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/share"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -48,6 +49,7 @@ type OpenTelemetryPlugin struct {
 	attempts atomic.Int64 // observed by courier.client.attempts
 	retries  atomic.Int64 // observed by courier.client.retries
 	hedges   atomic.Int64 // observed by courier.client.hedges
+	breakers metric.Int64Counter
 
 	methods  otelobs.Methods
 	firsts   sync.Map // firstKey -> trace.SpanStartOption
@@ -99,6 +101,24 @@ func (p *OpenTelemetryPlugin) init() {
 	otelobs.ObserveCounter(m, "courier.client.attempts", "{attempt}", "Requests sent on connections (attempts of calls).", &p.attempts)
 	otelobs.ObserveCounter(m, "courier.client.retries", "{attempt}", "Attempts after the first of a Failover or Failtry call.", &p.retries)
 	otelobs.ObserveCounter(m, "courier.client.hedges", "{attempt}", "Extra concurrent attempts of a Failbackup call.", &p.hedges)
+	p.breakers = otelobs.Must(m.Int64Counter("courier.client.breaker.state_changes", metric.WithUnit("{change}"),
+		metric.WithDescription("Circuit breaker changes of a server: opened, or letting calls through again (closed).")))
+}
+
+// BreakerStateChanged counts a change of the circuit breaker of server
+// (client.BreakerObserverPlugin), with the attributes courier.service,
+// courier.server and courier.breaker.state ("open" or "closed").
+func (p *OpenTelemetryPlugin) BreakerStateChanged(servicePath, server string, open bool) {
+	if p.cfg.NoMetrics {
+		return
+	}
+	state := "closed"
+	if open {
+		state = "open"
+	}
+	p.breakers.Add(context.Background(), 1, metric.WithAttributes(
+		attribute.String(rpcobs.KeyService, servicePath), attribute.String(rpcobs.KeyServer, server),
+		attribute.String(rpcobs.KeyBreakerState, state)))
 }
 
 func attemptOpt(n int) trace.SpanStartOption {
@@ -354,4 +374,5 @@ func failModeName(info *client.CallInfo) string {
 var (
 	_ client.CallObserverPlugin    = (*OpenTelemetryPlugin)(nil)
 	_ client.AttemptObserverPlugin = (*OpenTelemetryPlugin)(nil)
+	_ client.BreakerObserverPlugin = (*OpenTelemetryPlugin)(nil)
 )

@@ -34,6 +34,9 @@ const (
 	KeyFailMode         = "courier.fail_mode"
 	KeyReqSize          = "courier.request.size"
 	KeyResSize          = "courier.response.size"
+	KeyService          = "courier.service"
+	KeyServer           = "courier.server"
+	KeyBreakerState     = "courier.breaker.state"
 )
 
 // OtherMethod replaces the method name of calls to methods the server does
