@@ -22,9 +22,18 @@ const (
 	KindFork
 	// KindInform is Inform.
 	KindInform
+	// KindSendFile is SendFile: the TransferFile call (observed on its
+	// own as a KindCall inside) and the upload.
+	KindSendFile
+	// KindDownloadFile is DownloadFile: the DownloadFile call and the
+	// download.
+	KindDownloadFile
+	// KindStream is Stream: the Stream call and the data connection's
+	// setup (the caller uses the connection afterwards, unobserved).
+	KindStream
 )
 
-var kindNames = [...]string{"call", "oneway", "broadcast", "fork", "inform"}
+var kindNames = [...]string{"call", "oneway", "broadcast", "fork", "inform", "send_file", "download_file", "stream"}
 
 // String returns the kind's lower-case name.
 func (k CallKind) String() string {
@@ -44,7 +53,8 @@ type CallInfo struct {
 }
 
 // CallObserverPlugin observes whole XClient operations (Call, Go, Oneshot,
-// Broadcast, Fork, Inform), however many attempts or servers they take;
+// Broadcast, Fork, Inform, and SendFile, DownloadFile and Stream around
+// their own Call), however many attempts or servers they take;
 // each attempt on a connection is seen by AttemptObserverPlugin. It is the
 // hook of tracing and metrics plugins (clientplugin/otel). Methods must be
 // safe for concurrent use.

@@ -16,7 +16,10 @@ import (
 // ctx's deadline or 10s). It fails when ctx ends (ctx.Err()), when the
 // connection breaks, and with the RPC's error.
 func (x *xClient) SendFile(ctx context.Context, fileName string, rateInBytesPerSecond int64, meta map[string]string) error {
-	return sendFile(ctx, x.dataCall, x.option.ConnectTimeout, fileName, rateInBytesPerSecond, meta)
+	ctx, oc := x.startObservedCall(ctx, "TransferFile", KindSendFile)
+	err := sendFile(ctx, x.dataCall, x.option.ConnectTimeout, fileName, rateInBytesPerSecond, meta)
+	oc.end(ctx, err)
+	return err
 }
 
 // DownloadFile downloads requestFileName from the FileTransfer service of
@@ -26,7 +29,10 @@ func (x *xClient) SendFile(ctx context.Context, fileName string, rateInBytesPerS
 // (the server's handler failed or the transfer was stopped) or saveTo
 // fails.
 func (x *xClient) DownloadFile(ctx context.Context, requestFileName string, saveTo io.Writer, meta map[string]string) error {
-	return downloadFile(ctx, x.dataCall, x.option.ConnectTimeout, requestFileName, saveTo, meta)
+	ctx, oc := x.startObservedCall(ctx, "DownloadFile", KindDownloadFile)
+	err := downloadFile(ctx, x.dataCall, x.option.ConnectTimeout, requestFileName, saveTo, meta)
+	oc.end(ctx, err)
+	return err
 }
 
 // Stream opens a raw bidirectional stream to the StreamService of this
@@ -35,7 +41,10 @@ func (x *xClient) DownloadFile(ctx context.Context, requestFileName string, save
 // setup only; the caller owns the connection and must close it. A server
 // acceptor's refusal is a ServiceError with CodePermissionDenied.
 func (x *xClient) Stream(ctx context.Context, meta map[string]string) (net.Conn, error) {
-	return openStream(ctx, x.dataCall, x.option.ConnectTimeout, meta)
+	ctx, oc := x.startObservedCall(ctx, "Stream", KindStream)
+	conn, err := openStream(ctx, x.dataCall, x.option.ConnectTimeout, meta)
+	oc.end(ctx, err)
+	return conn, err
 }
 
 func (x *xClient) dataCall(ctx context.Context, serviceMethod string, args, reply interface{}) error {

@@ -60,7 +60,7 @@ type OpenTelemetryPlugin struct {
 }
 
 const (
-	numKinds     = int(client.KindInform) + 1
+	numKinds     = int(client.KindStream) + 1
 	numFailModes = int(client.Failbackup) + 1
 )
 
@@ -189,7 +189,7 @@ func (st *attemptState) Value(key any) any {
 func (p *OpenTelemetryPlugin) StartCall(ctx context.Context, info *client.CallInfo) context.Context {
 	st := &callState{start: time.Now(), info: *info, method: p.methods.Get(info.ServicePath, info.ServiceMethod)}
 	st.single = info.Kind == client.KindCall && info.FailMode == client.Failfast
-	if !p.cfg.NoMetrics {
+	if !p.cfg.NoMetrics && !transfer(info) {
 		p.calls.Active.Add(1)
 	}
 	if !p.cfg.NoTraces && !st.single {
@@ -200,6 +200,12 @@ func (p *OpenTelemetryPlugin) StartCall(ctx context.Context, info *client.CallIn
 	return st
 }
 
+// transfer reports a file transfer or stream: a span, and no call metrics
+// (its Call inside is measured on its own).
+func transfer(info *client.CallInfo) bool {
+	return info.Kind == client.KindSendFile || info.Kind == client.KindDownloadFile || info.Kind == client.KindStream
+}
+
 // EndCall records the operation's outcome and ends its span.
 func (p *OpenTelemetryPlugin) EndCall(ctx context.Context, info *client.CallInfo, err error) {
 	st, _ := ctx.Value(callKey{}).(*callState)
@@ -208,7 +214,7 @@ func (p *OpenTelemetryPlugin) EndCall(ctx context.Context, info *client.CallInfo
 	}
 	code := share.CodeOf(err)
 	out := st.method.Outcome(code)
-	if !p.cfg.NoMetrics {
+	if !p.cfg.NoMetrics && !transfer(info) {
 		p.calls.Active.Add(-1)
 		p.calls.Duration.Record(st, time.Since(st.start).Seconds(), out.Record...)
 	}

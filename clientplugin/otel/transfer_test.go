@@ -1,0 +1,73 @@
+package otel_test
+
+import (
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/courier-rpc/courier/client"
+	"github.com/courier-rpc/courier/server"
+	"github.com/courier-rpc/courier/share"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// SendFile and Stream get a CLIENT span of their own (courier.fail_mode
+// "send_file" / "stream") around the call that hands out the data token,
+// whose span is its child; the server's span of that call continues the
+// trace.
+func TestTraceFileTransferAndStream(t *testing.T) {
+	e := newEnv(t)
+	s := server.NewServer()
+	s.Plugins.Add(e.serverPlugin())
+	ft := server.NewFileTransfer("127.0.0.1:0", func(conn net.Conn, _ *share.FileTransferArgs) {
+		_, _ = io.Copy(io.Discard, conn)
+	}, nil, 10)
+	s.EnableFileTransfer(share.SendFileServiceName, ft)
+	ss := server.NewStreamService("127.0.0.1:0", func(conn net.Conn, _ *share.StreamServiceArgs) { conn.Close() }, nil, 10)
+	s.EnableStreamService(share.StreamServiceName, ss)
+	addr := serve(t, s, nil)
+	name := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(name, make([]byte, 100<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	xf := xclient(t, share.SendFileServiceName, client.Failtry, client.DefaultOption, e.clientPlugin(), addr)
+	if err := xf.SendFile(t.Context(), name, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	xs := xclient(t, share.StreamServiceName, client.Failtry, client.DefaultOption, e.clientPlugin(), addr)
+	conn, err := xs.Stream(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	spans := e.sr.Ended()
+	for _, c := range []struct{ name, kind string }{
+		{share.SendFileServiceName + "/TransferFile", "send_file"},
+		{share.StreamServiceName + "/Stream", "stream"},
+	} {
+		var outer, call, srv sdktrace.ReadOnlySpan
+		for _, sp := range spans {
+			switch {
+			case sp.Name() != c.name:
+			case sp.SpanKind() == trace.SpanKindServer:
+				srv = sp
+			case attrStr(sp, "courier.fail_mode") == c.kind:
+				outer = sp
+			case attrStr(sp, "courier.fail_mode") == "failtry":
+				call = sp
+			}
+		}
+		if outer == nil || call == nil || srv == nil {
+			t.Fatalf("%s: missing the transfer, call or server span among %d", c.name, len(spans))
+		}
+		if call.Parent().SpanID() != outer.SpanContext().SpanID() || srv.SpanContext().TraceID() != outer.SpanContext().TraceID() {
+			t.Errorf("%s: the call is not the transfer span's child, or the server span is in another trace", c.name)
+		}
+		if outer.EndTime().Before(call.EndTime()) {
+			t.Errorf("%s: the transfer span ended before its call", c.name)
+		}
+	}
+}
