@@ -187,9 +187,11 @@ func (c *conn) waitRaw(deadline time.Time, flags uint64) error {
 	if c.park.CompareAndSwap(p, p&^parkWait) {
 		return err
 	}
-	// The sweeper ended the wait: wait for it to be done with the deadline.
+	// The sweeper ended the wait: c.mu waits for it to be done with the
+	// deadline. The connection is idle: its write buffers go too.
 	c.mu.Lock()
-	c.mu.Unlock() //nolint:staticcheck // an empty critical section: see sweeper.look
+	c.dropWriteBuffersLocked()
+	c.mu.Unlock()
 	c.park.Store(p &^ (parkWait | parkRecycle | parkShallow))
 	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
 		_ = c.nc.SetReadDeadline(deadline)
@@ -220,6 +222,16 @@ func (c *conn) wake() error {
 	c.head, c.headR, c.headW = c.small[:n], 0, n
 	c.takeReader()
 	return nil
+}
+
+// dropWriteBuffersLocked lets the write buffers of an idle connection go
+// (the next write makes them again) unless a write or flush holds them or
+// items are queued. The caller holds c.mu.
+func (c *conn) dropWriteBuffersLocked() {
+	if c.wbusy || c.flushing || len(c.queue) > 0 {
+		return
+	}
+	c.wbuf, c.queue, c.spare = nil, nil, nil
 }
 
 // rawConn returns the raw socket of a plain TCP or Unix connection, or
