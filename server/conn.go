@@ -62,7 +62,7 @@ type conn struct {
 	ctx    context.Context // cancelled when the connection closes
 	cancel context.CancelFunc
 	sem    chan struct{} // slots of the requests in flight (readLoop takes, releaseSlot gives back)
-	since  time.Time     // when the connection was accepted (read-only)
+	since  int64         // when the connection was accepted, Unix ns (read-only)
 
 	lastST   atomic.Uint32                 // serialize type of the last request
 	notifies atomic.Int32                  // queued notifications
@@ -101,7 +101,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(context.WithValue(s.baseCtx, RemoteConnContextKey, nc))
 	return &conn{
 		s:      s,
-		since:  time.Now(),
+		since:  time.Now().UnixNano(),
 		nc:     nc,
 		br:     newReader(nc),
 		ctx:    ctx,

@@ -38,19 +38,17 @@ var heads = sync.Pool{New: func() any { b := make([]byte, readBufferSize); retur
 // small head buffer of their own. Either way head[headR:headW] are bytes
 // read on waking up that the connection's reader has not taken yet.
 type idleRead struct {
-	head         []byte
-	headPooled   *[]byte // head's pooled buffer, nil when head is the small one (or none)
-	headR, headW int
-	small        *[idleReadSize]byte // the non-raw head, allocated on first use
+	headPooled   *[]byte             // the pooled head buffer, or nil
+	small        *[idleReadSize]byte // the non-raw head buffer, allocated on first use
+	headR, headW int32               // the head bytes are headBuf()[headR:headW]
 
+	raw    syscall.RawConn
+	rawFn  func(fd uintptr) bool // rawRead, bound once
+	rawErr error
+
+	park       atomic.Uint64 // waitRaw's waits, counted in steps of parkStep, and flags (conn_sweep.go)
+	swept      atomic.Bool   // on the sweeper's list
 	rawChecked bool
-	raw        syscall.RawConn
-	rawFn      func(fd uintptr) bool // rawRead, bound once
-	rawN       int
-	rawErr     error
-
-	park  atomic.Uint64 // waitRaw's waits, counted in steps of parkStep, and flags (conn_sweep.go)
-	swept atomic.Bool   // on the sweeper's list
 }
 
 // headReader is the source of a connection's pooled reader: the bytes
@@ -62,8 +60,8 @@ type headReader struct{ c *conn }
 func (h headReader) Read(p []byte) (int, error) {
 	c := h.c
 	if c.headR < c.headW {
-		n := copy(p, c.head[c.headR:c.headW])
-		c.headR += n
+		n := copy(p, c.headBuf()[c.headR:c.headW])
+		c.headR += int32(n)
 		if c.headR == c.headW {
 			c.dropHead()
 		}
@@ -78,8 +76,15 @@ func (c *conn) dropHead() {
 		heads.Put(c.headPooled)
 		c.headPooled = nil
 	}
-	c.head = nil
 	c.headR, c.headW = 0, 0
+}
+
+// headBuf returns the buffer that holds the head bytes.
+func (c *conn) headBuf() []byte {
+	if c.headPooled != nil {
+		return *c.headPooled
+	}
+	return c.small[:]
 }
 
 // Idle connections.
@@ -219,7 +224,7 @@ func (c *conn) wake() error {
 		}
 		return err
 	}
-	c.head, c.headR, c.headW = c.small[:n], 0, n
+	c.headR, c.headW = 0, int32(n)
 	c.takeReader()
 	return nil
 }
@@ -255,18 +260,17 @@ func (c *conn) rawConn() syscall.RawConn {
 // readRaw blocks until bytes arrive on the socket, reads them into a
 // pooled head buffer and gives c a pooled reader serving them.
 func (c *conn) readRaw() error {
-	c.rawN, c.rawErr = 0, nil
+	c.headR, c.headW, c.rawErr = 0, 0, nil
 	if err := c.raw.Read(c.rawFn); err != nil {
 		return err
 	}
-	if c.rawErr != nil || c.rawN == 0 {
+	if c.rawErr != nil || c.headW == 0 {
 		c.dropHead()
 		if c.rawErr == nil {
 			return io.EOF
 		}
 		return c.rawErr
 	}
-	c.head, c.headR, c.headW = (*c.headPooled)[:c.rawN], 0, c.rawN
 	c.takeReader()
 	return nil
 }
@@ -283,7 +287,7 @@ func (c *conn) rawRead(fd uintptr) bool {
 		n, err := syscall.Read(int(fd), *c.headPooled)
 		switch {
 		case err == nil:
-			c.rawN = n
+			c.headW = int32(n)
 			return true
 		case errors.Is(err, syscall.EINTR):
 			continue

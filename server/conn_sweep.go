@@ -11,7 +11,7 @@ import (
 // reader waits where it served calls: a wait seen at two looks in a row
 // (so idle for a period at least, two at most) is handed to a fresh
 // goroutine with a small stack (see conn_idle.go).
-const sweepPeriod = 100 * time.Millisecond
+const sweepPeriod = 50 * time.Millisecond
 
 // conn.park holds the waits of the connection's reader (waitRaw), counted
 // in steps of parkStep, and flags: parkWait while the reader waits,

@@ -25,7 +25,7 @@ func (s *Server) Connections() []ConnInfo {
 	for nc, c := range s.conns {
 		out = append(out, ConnInfo{
 			Remote: nc.RemoteAddr().String(), Local: nc.LocalAddr().String(), Network: nc.LocalAddr().Network(),
-			Since: c.since, InFlight: len(c.sem),
+			Since: time.Unix(0, c.since), InFlight: len(c.sem),
 		})
 	}
 	s.mu.Unlock()
