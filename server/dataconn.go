@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/courier-rpc/courier/log"
@@ -42,6 +43,7 @@ type dataServer struct {
 	kind    string // "file transfer" or "stream service", for messages
 	waitNum int
 	handle  func(conn net.Conn, val any) // runs the handler for a token's value
+	obs     atomic.Pointer[dataObs]      // the Server's call observers, once enabled on one
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -219,7 +221,7 @@ func (d *dataServer) serve(c net.Conn) {
 		}
 		_ = c.Close()
 	}()
-	d.handle(c, val)
+	d.run(c, val)
 }
 
 // sizedConn is the connection of an upload whose size is known: reads end

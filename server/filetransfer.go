@@ -109,7 +109,7 @@ func (s *FileTransferService) TransferFile(ctx context.Context, args *share.File
 	if ft.handler == nil {
 		return share.NewError(share.CodeUnimplemented, "server: file upload is not served")
 	}
-	token, addr, err := ft.data.newToken(uploadToken{args: args.Clone()})
+	token, addr, err := ft.data.newToken(ft.data.tokenValue(ctx, "TransferFile", uploadToken{args: args.Clone()}))
 	if err != nil {
 		return withCode(share.CodeUnavailable, err)
 	}
@@ -124,7 +124,7 @@ func (s *FileTransferService) DownloadFile(ctx context.Context, args *share.Down
 	if ft.downloadHandler == nil {
 		return share.NewError(share.CodeUnimplemented, "server: file download is not served")
 	}
-	token, addr, err := ft.data.newToken(downloadToken{args: args.Clone()})
+	token, addr, err := ft.data.newToken(ft.data.tokenValue(ctx, "DownloadFile", downloadToken{args: args.Clone()}))
 	if err != nil {
 		return withCode(share.CodeUnavailable, err)
 	}
@@ -135,7 +135,10 @@ func (s *FileTransferService) DownloadFile(ctx context.Context, args *share.Down
 // EnableFileTransfer starts fileTransfer and registers its service under
 // serviceName (share.SendFileServiceName, "_filetransfer", when empty);
 // clients use NewXClient(serviceName, ...).SendFile and DownloadFile. The
-// FileTransfer is stopped when the server shuts down. Errors (listen,
+// FileTransfer is stopped when the server shuts down. The server's
+// CallObserverPlugins see each upload or download as a call of
+// "TransferFile.data" or "DownloadFile.data" on the data connection, with
+// the token call's metadata (a trace continues). Errors (listen,
 // registration) are logged, as rpcx's signature returns none.
 func (s *Server) EnableFileTransfer(serviceName string, fileTransfer *FileTransfer) {
 	if serviceName == "" {
@@ -145,6 +148,7 @@ func (s *Server) EnableFileTransfer(serviceName string, fileTransfer *FileTransf
 		log.Errorf("server: enable file transfer: %v", err)
 		return
 	}
+	fileTransfer.data.observe(s.observers, serviceName)
 	if err := s.RegisterName(serviceName, fileTransfer.service, ""); err != nil {
 		log.Errorf("server: enable file transfer: %v", err)
 		_ = fileTransfer.Stop()

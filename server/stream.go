@@ -75,7 +75,7 @@ func (s *StreamService) Stream(ctx context.Context, args *share.StreamServiceArg
 	}
 	a := *args
 	a.Meta = maps.Clone(args.Meta)
-	token, addr, err := s.data.newToken(streamToken{args: &a})
+	token, addr, err := s.data.newToken(s.data.tokenValue(ctx, "Stream", streamToken{args: &a}))
 	if err != nil {
 		return withCode(share.CodeUnavailable, err)
 	}
@@ -89,8 +89,10 @@ func (s *StreamService) Stream(ctx context.Context, args *share.StreamServiceArg
 // EnableStreamService starts streamService and registers it under
 // serviceName (share.StreamServiceName, "_streamservice", when empty);
 // clients use NewXClient(serviceName, ...).Stream. The StreamService is
-// stopped when the server shuts down. Errors are logged, as rpcx's
-// signature returns none.
+// stopped when the server shuts down. The server's CallObserverPlugins see
+// each stream as a call of "Stream.data" lasting as long as its handler,
+// with the Stream call's metadata (a trace continues). Errors are logged,
+// as rpcx's signature returns none.
 func (s *Server) EnableStreamService(serviceName string, streamService *StreamService) {
 	if serviceName == "" {
 		serviceName = share.StreamServiceName
@@ -99,6 +101,7 @@ func (s *Server) EnableStreamService(serviceName string, streamService *StreamSe
 		log.Errorf("server: enable stream service: %v", err)
 		return
 	}
+	streamService.data.observe(s.observers, serviceName)
 	if err := s.RegisterName(serviceName, streamService, ""); err != nil {
 		log.Errorf("server: enable stream service: %v", err)
 		_ = streamService.Stop()

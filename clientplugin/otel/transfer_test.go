@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/courier-rpc/courier/client"
 	"github.com/courier-rpc/courier/server"
@@ -17,7 +18,8 @@ import (
 // SendFile and Stream get a CLIENT span of their own (courier.fail_mode
 // "send_file" / "stream") around the call that hands out the data token,
 // whose span is its child; the server's span of that call continues the
-// trace.
+// trace, and so does the SERVER span of the data phase
+// ("TransferFile.data", "Stream.data").
 func TestTraceFileTransferAndStream(t *testing.T) {
 	e := newEnv(t)
 	s := server.NewServer()
@@ -43,6 +45,10 @@ func TestTraceFileTransferAndStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(byName(e.sr.Ended(), share.StreamServiceName+"/Stream.data")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // the stream's span ends when its handler returns
+	}
 	spans := e.sr.Ended()
 	for _, c := range []struct{ name, kind string }{
 		{share.SendFileServiceName + "/TransferFile", "send_file"},
@@ -69,5 +75,19 @@ func TestTraceFileTransferAndStream(t *testing.T) {
 		if outer.EndTime().Before(call.EndTime()) {
 			t.Errorf("%s: the transfer span ended before its call", c.name)
 		}
+		data := byName(spans, c.name+".data")
+		if len(data) != 1 || data[0].SpanKind() != trace.SpanKindServer || data[0].SpanContext().TraceID() != outer.SpanContext().TraceID() {
+			t.Errorf("%s: %d data-phase spans, or not a SERVER span in the transfer's trace", c.name, len(data))
+		}
 	}
+}
+
+func byName(spans []sdktrace.ReadOnlySpan, name string) []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for _, s := range spans {
+		if s.Name() == name {
+			out = append(out, s)
+		}
+	}
+	return out
 }
