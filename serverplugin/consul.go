@@ -42,14 +42,12 @@ type consulRegistrar struct {
 	serviceID   string
 	checkID     string
 	registrarLoop
-	syncMu sync.Mutex // serializes writers of Consul (sync)
+	syncMu sync.Mutex            // serializes writers of Consul (sync)
+	w      sessionWrites[string] // the session and what was written under it
 
-	mu      sync.Mutex
-	cur     int               // index of the client in use
-	session string            // "" when none
-	written map[string]string // service -> value written under session
-	dirs    map[string]bool   // service dir keys written
-	ready   bool              // ServerStarted closed (or nil)
+	mu    sync.Mutex
+	cur   int  // index of the client in use
+	ready bool // ServerStarted closed (or nil)
 }
 
 func newConsulRegistrar(cfg consulConfig) (registrar, error) {
@@ -64,8 +62,6 @@ func newConsulRegistrar(cfg consulConfig) (registrar, error) {
 		timeout:       cfg.options.Timeout(),
 		registrarLoop: newRegistrarLoop("consul", cfg.servers, cfg.serviceAddress),
 		changeQueue:   changeQueue{kick: make(chan struct{}, 1)},
-		written:       make(map[string]string),
-		dirs:          make(map[string]bool),
 	}
 	r.flush = r.syncNow
 	for _, s := range cfg.servers {
@@ -126,9 +122,9 @@ func (r *consulRegistrar) syncNow() error {
 		return ErrRegistryStopped
 	}
 	r.mu.Lock()
-	ready := r.ready && r.session != ""
+	ready := r.ready
 	r.mu.Unlock()
-	if ready {
+	if ready && r.w.current() != "" {
 		if err := r.sync(); err == nil {
 			return nil
 		}
@@ -142,36 +138,21 @@ func (r *consulRegistrar) sync() error {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
 	vals := r.entries.snapshot(r.cfg.metrics, r.cfg.updateInterval)
-	r.mu.Lock()
-	session := r.session
-	puts, dels := writePlan(vals, r.written)
-	r.mu.Unlock()
-	if session == "" {
-		return errConsulSessionLost
-	}
 	kv := r.client().KV()
-	for _, name := range puts {
-		if err := r.put(kv, name, vals[name], session); err != nil {
-			return err
-		}
-		r.mu.Lock()
-		if r.session == session {
-			r.written[name] = vals[name]
-		}
-		r.mu.Unlock()
-	}
-	for _, name := range dels {
+	err := r.w.apply(vals, func(name, value, session string) error {
+		return r.put(kv, name, value, session)
+	}, func(name string) error {
 		wo, cancel := r.wopts()
-		_, err := kv.Delete(r.key(name), wo)
-		cancel()
-		if err != nil {
+		defer cancel()
+		if _, err := kv.Delete(r.key(name), wo); err != nil {
 			return fmt.Errorf("delete %s: %w", r.key(name), err)
 		}
-		r.mu.Lock()
-		delete(r.written, name)
-		r.mu.Unlock()
+		return nil
+	})
+	if errors.Is(err, errNoSession) {
+		return errConsulSessionLost
 	}
-	return nil
+	return err
 }
 
 // put writes the service dir key once, then acquires the server's key with
@@ -180,20 +161,17 @@ func (r *consulRegistrar) sync() error {
 // another session (this address's previous process) is deleted and
 // acquired again.
 func (r *consulRegistrar) put(kv *api.KV, name, own, session string) error {
-	r.mu.Lock()
-	dirDone := r.dirs[name]
-	r.mu.Unlock()
-	if !dirDone {
+	err := r.w.ensureDir(name, func() error {
 		dir := registryDir(r.cfg.basePath, name)
 		wo, cancel := r.wopts()
-		_, err := kv.Put(&api.KVPair{Key: dir, Value: []byte(name)}, wo)
-		cancel()
-		if err != nil {
+		defer cancel()
+		if _, err := kv.Put(&api.KVPair{Key: dir, Value: []byte(name)}, wo); err != nil {
 			return fmt.Errorf("put %s: %w", dir, err)
 		}
-		r.mu.Lock()
-		r.dirs[name] = true
-		r.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	key := r.key(name)
 	for attempt := 0; attempt < 2; attempt++ {
@@ -287,21 +265,13 @@ func (r *consulRegistrar) establish() error {
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	r.mu.Lock()
-	r.session = id
-	r.written = make(map[string]string)
-	r.mu.Unlock()
+	r.w.begin(id)
 	return r.sync()
 }
 
 // dropSession forgets the session (destroying it best effort).
 func (r *consulRegistrar) dropSession() {
-	r.mu.Lock()
-	id := r.session
-	r.session = ""
-	r.written = make(map[string]string)
-	r.mu.Unlock()
-	if id != "" {
+	if id, _ := r.w.end(); id != "" {
 		wo, cancel := r.wopts()
 		_, _ = r.client().Session().Destroy(id, wo)
 		cancel()
@@ -317,11 +287,8 @@ func (r *consulRegistrar) heartbeat() error {
 	if err != nil {
 		return fmt.Errorf("pass check: %w", err)
 	}
-	r.mu.Lock()
-	id := r.session
-	r.mu.Unlock()
 	qo, cancel = r.qopts()
-	se, _, err := c.Session().Info(id, qo)
+	se, _, err := c.Session().Info(r.w.current(), qo)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("session info: %w", err)
@@ -398,15 +365,7 @@ func (r *consulRegistrar) stop() error {
 	r.syncMu.Lock() // wait for a Register in flight
 	defer r.syncMu.Unlock()
 	defer r.closeIdle()
-	r.mu.Lock()
-	session := r.session
-	r.session = ""
-	var keys []string
-	for name := range r.written {
-		keys = append(keys, r.key(name))
-	}
-	r.written = make(map[string]string)
-	r.mu.Unlock()
+	session, names := r.w.end()
 	if session == "" {
 		return nil
 	}
@@ -419,7 +378,8 @@ func (r *consulRegistrar) stop() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, k := range keys {
+	for _, name := range names {
+		k := r.key(name)
 		do(func(ctx context.Context) error {
 			_, err := c.KV().Delete(k, (&api.WriteOptions{}).WithContext(ctx))
 			return err

@@ -37,11 +37,10 @@ type etcdRegistrar struct {
 	tried  chan struct{} // closed after the first session attempt
 	syncMu sync.Mutex    // serializes writers of etcd (sync)
 
-	mu      sync.Mutex
-	written map[string]string // service -> plugin's value written under lease
-	dirs    map[string]bool   // service dir keys written
-	lease   clientv3.LeaseID  // 0: none
-	ready   bool              // ServerStarted closed (or nil)
+	w sessionWrites[clientv3.LeaseID] // the lease and what was written under it
+
+	mu    sync.Mutex
+	ready bool // ServerStarted closed (or nil)
 }
 
 func newEtcdRegistrar(cfg etcdConfig) (*etcdRegistrar, error) {
@@ -62,8 +61,6 @@ func newEtcdRegistrar(cfg etcdConfig) (*etcdRegistrar, error) {
 		registrarLoop: newRegistrarLoop("etcd", cfg.servers, cfg.serviceAddress),
 		changeQueue:   changeQueue{kick: make(chan struct{}, 1)},
 		tried:         make(chan struct{}),
-		written:       make(map[string]string),
-		dirs:          make(map[string]bool),
 		ready:         cfg.serverStarted == nil,
 	}
 	r.flush = r.syncNow
@@ -97,9 +94,9 @@ func (r *etcdRegistrar) syncNow() error {
 		t.Stop()
 	}
 	r.mu.Lock()
-	ready = r.ready && r.lease != 0
+	ready = r.ready
 	r.mu.Unlock()
-	if ready {
+	if ready && r.w.current() != 0 {
 		if err := r.sync(); err != nil {
 			r.poke()
 		}
@@ -112,52 +109,30 @@ func (r *etcdRegistrar) sync() error {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
 	vals := r.entries.snapshot(r.cfg.metrics, r.cfg.updateInterval)
-	r.mu.Lock()
-	lease := r.lease
-	puts, dels := writePlan(vals, r.written)
-	r.mu.Unlock()
-	if lease == 0 {
-		return errors.New("no lease")
-	}
-	for _, name := range puts {
+	return r.w.apply(vals, func(name, value string, lease clientv3.LeaseID) error {
 		ctx, cancel := context.WithTimeout(r.ctx, min(r.timeout, etcdAttemptMax))
-		err := r.putService(ctx, name, vals[name], lease)
-		cancel()
-		if err != nil {
-			return err
-		}
-		r.mu.Lock()
-		if r.lease == lease {
-			r.written[name] = vals[name]
-		}
-		r.mu.Unlock()
-	}
-	for _, name := range dels {
+		defer cancel()
+		return r.putService(ctx, name, value, lease)
+	}, func(name string) error {
 		ctx, cancel := context.WithTimeout(r.ctx, min(r.timeout, etcdAttemptMax))
-		_, err := r.cli.Delete(ctx, r.key(name))
-		cancel()
-		if err != nil {
+		defer cancel()
+		if _, err := r.cli.Delete(ctx, r.key(name)); err != nil {
 			return fmt.Errorf("delete %s: %w", r.key(name), err)
 		}
-		r.mu.Lock()
-		delete(r.written, name)
-		r.mu.Unlock()
-	}
-	return nil
+		return nil
+	})
 }
 
 func (r *etcdRegistrar) putService(ctx context.Context, name, value string, lease clientv3.LeaseID) error {
-	r.mu.Lock()
-	dirDone := r.dirs[name]
-	r.mu.Unlock()
-	if !dirDone {
+	err := r.w.ensureDir(name, func() error {
 		dir := registryDir(r.cfg.basePath, name)
 		if _, err := r.cli.Put(ctx, dir, name); err != nil {
 			return fmt.Errorf("put %s: %w", dir, err)
 		}
-		r.mu.Lock()
-		r.dirs[name] = true
-		r.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	key := r.key(name)
 	if _, had := r.entries.prior(name); !had {
@@ -238,23 +213,13 @@ func (r *etcdRegistrar) session() (<-chan *clientv3.LeaseKeepAliveResponse, cont
 		kaCancel()
 		return nil, nil, fmt.Errorf("keep lease alive: %w", err)
 	}
-	r.mu.Lock()
-	r.lease = lease.ID
-	r.written = make(map[string]string)
-	r.mu.Unlock()
+	r.w.begin(lease.ID)
 	if err := r.sync(); err != nil {
 		kaCancel()
-		r.dropLease()
+		r.w.end()
 		return nil, nil, err
 	}
 	return ka, kaCancel, nil
-}
-
-func (r *etcdRegistrar) dropLease() {
-	r.mu.Lock()
-	r.lease = 0
-	r.written = make(map[string]string)
-	r.mu.Unlock()
 }
 
 // serve keeps the session until the lease is lost (returns an error) or
@@ -279,7 +244,7 @@ func (r *etcdRegistrar) serve(ka <-chan *clientv3.LeaseKeepAliveResponse) error 
 			return nil
 		case _, ok := <-ka:
 			if !ok {
-				r.dropLease()
+				r.w.end()
 				return errors.New("lease lost")
 			}
 			continue
@@ -289,7 +254,7 @@ func (r *etcdRegistrar) serve(ka <-chan *clientv3.LeaseKeepAliveResponse) error 
 		}
 		if err := r.sync(); err != nil {
 			if errors.Is(err, rpctypes.ErrLeaseNotFound) {
-				r.dropLease()
+				r.w.end()
 				return err
 			}
 			r.outage(err)
@@ -307,10 +272,7 @@ func (r *etcdRegistrar) serve(ka <-chan *clientv3.LeaseKeepAliveResponse) error 
 func (r *etcdRegistrar) stop() error {
 	r.end()
 	r.syncMu.Lock() // wait for a Register in flight
-	r.mu.Lock()
-	lease := r.lease
-	r.lease = 0
-	r.mu.Unlock()
+	lease, _ := r.w.end()
 	r.syncMu.Unlock()
 	var err error
 	if lease != 0 {

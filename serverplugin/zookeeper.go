@@ -33,13 +33,11 @@ type zkRegistrar struct {
 	conn        *zk.Conn
 	events      <-chan zk.Event
 	registrarLoop
-	syncMu sync.Mutex // serializes writers of ZooKeeper (sync)
+	syncMu sync.Mutex           // serializes writers of ZooKeeper (sync)
+	w      sessionWrites[int64] // the session id and what was written under it
 
-	mu      sync.Mutex
-	written map[string]string // service -> data written under session
-	dirs    map[string]bool   // service dirs known to exist
-	session int64             // session the written nodes belong to
-	ready   bool              // ServerStarted closed (or nil)
+	mu    sync.Mutex
+	ready bool // ServerStarted closed (or nil)
 }
 
 func newZKRegistrar(cfg zkConfig) (registrar, error) {
@@ -63,8 +61,6 @@ func newZKRegistrar(cfg zkConfig) (registrar, error) {
 		events:        events,
 		registrarLoop: newRegistrarLoop("zookeeper", cfg.servers, cfg.serviceAddress),
 		changeQueue:   changeQueue{kick: make(chan struct{}, 1)},
-		written:       make(map[string]string),
-		dirs:          make(map[string]bool),
 	}
 	r.flush = r.syncNow
 	go r.run()
@@ -104,34 +100,18 @@ func (r *zkRegistrar) sync() error {
 	if r.conn.State() != zk.StateHasSession {
 		return errZKNoSession
 	}
-	sid := r.conn.SessionID()
+	r.w.begin(r.conn.SessionID())
 	vals := r.entries.snapshot(r.cfg.metrics, r.cfg.updateInterval)
-	r.mu.Lock()
-	if sid != r.session {
-		r.session = sid
-		r.written = make(map[string]string)
-	}
-	puts, dels := writePlan(vals, r.written)
-	r.mu.Unlock()
-	for _, name := range puts {
-		if err := r.put(name, vals[name], sid); err != nil {
-			return err
-		}
-		r.mu.Lock()
-		if r.session == sid {
-			r.written[name] = vals[name]
-		}
-		r.mu.Unlock()
-	}
-	for _, name := range dels {
+	err := r.w.apply(vals, r.put, func(name string) error {
 		if err := r.conn.Delete(r.path(name), -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
 			return fmt.Errorf("delete %s: %w", r.path(name), err)
 		}
-		r.mu.Lock()
-		delete(r.written, name)
-		r.mu.Unlock()
+		return nil
+	})
+	if errors.Is(err, errNoSession) {
+		return errZKNoSession
 	}
-	return nil
+	return err
 }
 
 // put creates (or updates) the ephemeral node of service name with the
@@ -140,7 +120,7 @@ func (r *zkRegistrar) sync() error {
 // (this address's previous process, or this plugin's expired session) is
 // replaced, keeping its data for the merge.
 func (r *zkRegistrar) put(name, own string, sid int64) error {
-	if err := r.ensureDir(name); err != nil {
+	if err := r.w.ensureDir(name, func() error { return zkCreateParents(r.conn, r.dir(name)) }); err != nil {
 		return err
 	}
 	path := r.path(name)
@@ -180,23 +160,6 @@ func (r *zkRegistrar) put(name, own string, sid int64) error {
 		}
 	}
 	return fmt.Errorf("create %s: node keeps changing", path)
-}
-
-// ensureDir creates the persistent parents of a service's nodes.
-func (r *zkRegistrar) ensureDir(name string) error {
-	r.mu.Lock()
-	done := r.dirs[name]
-	r.mu.Unlock()
-	if done {
-		return nil
-	}
-	if err := zkCreateParents(r.conn, r.dir(name)); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	r.dirs[name] = true
-	r.mu.Unlock()
-	return nil
 }
 
 // zkCreateParents creates every node of path that does not exist yet, as
@@ -266,13 +229,11 @@ func (r *zkRegistrar) stop() error {
 	r.end()
 	r.syncMu.Lock() // wait for a Register in flight
 	defer r.syncMu.Unlock()
-	r.mu.Lock()
-	var paths []string
-	for name := range r.written {
+	_, names := r.w.end()
+	paths := make([]string, 0, len(names))
+	for _, name := range names {
 		paths = append(paths, r.path(name))
 	}
-	r.written = make(map[string]string)
-	r.mu.Unlock()
 	var err error
 	if len(paths) > 0 && r.conn.State() == zk.StateHasSession {
 		errc := make(chan error, 1)
