@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/courier-rpc/courier/protocol"
+	"github.com/courier-rpc/courier/share"
 )
 
 // idleCalls dials n plain TCP connections to addr and makes one call on
@@ -140,4 +142,34 @@ func TestReadTimeoutAfterHandOver(t *testing.T) {
 		t.Fatalf("closed after %v, before the read timeout %v", d, timeout)
 	}
 	waitFor(t, func() bool { return s.Stats().ConnsClosed == 1 })
+}
+
+// A connection switched to rpcx by HTTP CONNECT is handed to a fresh
+// waiter like any other, goes on serving, and is ended once (its HTTP
+// handler waits for it) when the client closes it.
+func TestHTTPConnectHandOver(t *testing.T) {
+	s, addr := newArithServer(t)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write([]byte("CONNECT " + share.DefaultRPCPath + " HTTP/1.0\n\n")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	for _, want := range []string{"HTTP/1.0 200 Connected to rpcx\n", "\n"} {
+		if line, err := br.ReadString('\n'); err != nil || line != want {
+			t.Fatalf("got %q, %v; want %q", line, err, want)
+		}
+	}
+	rc := &rawClient{t: t, conn: conn, br: br}
+	for i := range 2 {
+		if m := rc.call(newReq("Arith", "Mul", protocol.JSON, []byte(`{"A":7,"B":8}`), nil)); string(m.Payload) != `{"C":56}` {
+			t.Fatalf("call %d: %q", i, m.Payload)
+		}
+		waitFor(t, func() bool { return goroutinesIn("server.(*Server).idleRead") == 1 })
+	}
+	conn.Close()
+	waitFor(t, func() bool { return s.Stats().ConnsClosed == 1 && len(s.ActiveClientConn()) == 0 })
 }
