@@ -57,7 +57,7 @@ func (s *entrySet) replace(name, metadata string) error {
 	}
 	s.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("%w: service %q is not registered", ErrRegistryConfig, name)
+		return errNotRegistered(name)
 	}
 	return nil
 }

@@ -131,6 +131,16 @@ func (h *registryHandle) registrar() (registrar, error) {
 	return h.r, nil
 }
 
+// live returns the started registrar, or ErrRegistryStopped when there is
+// none (stopped, or never started: callers look at pending first).
+func (h *registryHandle) live() (registrar, error) {
+	r, err := h.registrar()
+	if err == nil && r == nil {
+		err = ErrRegistryStopped
+	}
+	return r, err
+}
+
 // recordPending notes a Register before Start; it reports false when the
 // plugin started meanwhile (the caller then registers for real).
 func (h *registryHandle) recordPending(services *[]string, name, metadata string) (bool, error) {
@@ -162,12 +172,9 @@ func (h *registryHandle) register(services *[]string, name, metadata string) err
 	if done, err := h.recordPending(services, name, metadata); done {
 		return err
 	}
-	r, err := h.registrar()
+	r, err := h.live()
 	if err != nil {
 		return err
-	}
-	if r == nil { // stopped between the two looks
-		return ErrRegistryStopped
 	}
 	if err := r.register(name, metadata); err != nil {
 		return err
@@ -192,12 +199,9 @@ func (h *registryHandle) unregister(services *[]string, name string) error {
 		return nil
 	}
 	h.mu.Unlock()
-	r, err := h.registrar()
+	r, err := h.live()
 	if err != nil {
 		return err
-	}
-	if r == nil {
-		return ErrRegistryStopped
 	}
 	if err := r.unregister(name); err != nil {
 		return err
@@ -217,22 +221,24 @@ func (h *registryHandle) update(name, metadata string) error {
 		}
 		h.mu.Unlock()
 		if !ok {
-			return fmt.Errorf("%w: service %q is not registered", ErrRegistryConfig, name)
+			return errNotRegistered(name)
 		}
 		return nil
 	}
 	h.mu.Unlock()
-	r, err := h.registrar()
+	r, err := h.live()
 	if err != nil {
 		return err
-	}
-	if r == nil {
-		return ErrRegistryStopped
 	}
 	return r.update(name, metadata)
 }
 
-// changeQueue is what the ZooKeeper and Consul registrars share: the
+// errNotRegistered is UpdateMetadata's error for an unknown service.
+func errNotRegistered(name string) error {
+	return fmt.Errorf("%w: service %q is not registered", ErrRegistryConfig, name)
+}
+
+// changeQueue is what the etcd, ZooKeeper and Consul registrars share: the
 // desired entries, a kick channel (buffered, 1) that wakes their background
 // loop, and register/update/unregister that record a change and write it
 // at once through flush (the registrar's syncNow; failures are left to
