@@ -59,7 +59,8 @@ type config struct {
 	on   bool
 	only string // "", "traces" or "metrics"
 	mode client.FailMode
-	proc string // span processor: batch, simple or none
+	proc string  // span processor: batch, simple or none
+	rate float64 // fraction of traces sampled (1: always)
 	conc int
 	dur  time.Duration
 }
@@ -78,6 +79,7 @@ func main() {
 	pairs := flag.Int("pairs", 5, "off/on pairs")
 	flag.StringVar(&cfg.only, "only", "", "traces or metrics: turn just that one on (diagnosis)")
 	flag.StringVar(&cfg.proc, "spans", "batch", "span processor (diagnosis): batch (the issue's setup), simple (exports each span at its end) or none (spans recorded, never processed)")
+	flag.Float64Var(&cfg.rate, "sample", 1, "fraction of traces sampled: 1 samples every span (the issue's setup), less uses ParentBased(TraceIDRatioBased)")
 	failMode := flag.String("failmode", "Failtry", "the XClient's fail mode: Failtry (a call span and an attempt span per call), Failfast (one client span), Failover, Failbackup")
 	cpuProfile := flag.String("cpuprofile", "", "run \"on\" once and write its CPU profile to this file")
 	memProfile := flag.String("memprofile", "", "run \"on\" once and write its allocation profile to this file")
@@ -198,7 +200,11 @@ func plugins(cfg config) (server.Plugin, client.Plugin, func()) {
 	if !cfg.on {
 		return nil, nil, func() {}
 	}
-	topts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(sdktrace.AlwaysSample())}
+	sampler := sdktrace.AlwaysSample()
+	if cfg.rate < 1 {
+		sampler = sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.rate))
+	}
+	topts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(sampler)}
 	switch cfg.proc {
 	case "batch":
 		topts = append(topts, sdktrace.WithBatcher(discard{}))
