@@ -185,7 +185,7 @@ func (x *xClient) throughBreaker(ctx context.Context, b Breaker, key, serviceMet
 // directly, since making the method value would allocate on every call.
 func (x *xClient) selectWrap(sel Selector) SelectFunc {
 	plugins := x.GetPlugins()
-	if pc, ok := plugins.(*pluginContainer); ok && len(pc.load().wrapSelect) == 0 {
+	if pc, ok := plugins.(*pluginContainer); ok && len(pc.Hooks().wrapSelect) == 0 {
 		return nil
 	}
 	return plugins.DoWrapSelect(sel.Select)

@@ -103,9 +103,9 @@ type observerSource interface {
 	attemptObservers() []AttemptObserverPlugin
 }
 
-func (c *pluginContainer) callObservers() []CallObserverPlugin { return c.load().callObs }
+func (c *pluginContainer) callObservers() []CallObserverPlugin { return c.Hooks().callObs }
 
-func (c *pluginContainer) attemptObservers() []AttemptObserverPlugin { return c.load().attemptObs }
+func (c *pluginContainer) attemptObservers() []AttemptObserverPlugin { return c.Hooks().attemptObs }
 
 func (p *connPlugins) callObservers() []CallObserverPlugin { return callObserversOf(p.c()) }
 

@@ -91,8 +91,10 @@ type hooks struct {
 	attemptObs       []AttemptObserverPlugin
 }
 
-func buildHooks(all []Plugin) hooks {
-	return hooks{
+// Build sorts all into the per-hook lists (pluginset calls it on Add and
+// Remove).
+func (h *hooks) Build(all []Plugin) {
+	*h = hooks{
 		preCall:          pluginset.Only[PreCallPlugin](all),
 		postCall:         pluginset.Only[PostCallPlugin](all),
 		connCreated:      pluginset.Only[ConnCreatedPlugin](all),
@@ -107,38 +109,21 @@ func buildHooks(all []Plugin) hooks {
 	}
 }
 
-var emptyHooks = &hooks{}
-
-// pluginContainer is the default PluginContainer (see package pluginset:
-// hooks run on an immutable snapshot, so plugins may be added while calls
-// are in flight).
+// pluginContainer is the default PluginContainer. Its Add, Remove
+// (compared with ==) and All come from pluginset.Set: safe for concurrent
+// use, and hooks run on an immutable snapshot (Hooks), so plugins may be
+// added while calls are in flight.
 type pluginContainer struct {
-	set pluginset.Set[Plugin, hooks]
+	pluginset.Set[Plugin, hooks, *hooks]
 }
 
 // NewPluginContainer returns an empty plugin container.
 func NewPluginContainer() PluginContainer { return &pluginContainer{} }
 
-func (c *pluginContainer) load() *hooks {
-	if h := c.set.Hooks(); h != nil {
-		return h
-	}
-	return emptyHooks
-}
-
-// Add adds a plugin. It is safe for concurrent use.
-func (c *pluginContainer) Add(plugin Plugin) { c.set.Add(plugin, buildHooks) }
-
-// Remove removes a plugin (compared with ==). It is safe for concurrent use.
-func (c *pluginContainer) Remove(plugin Plugin) { c.set.Remove(plugin, buildHooks) }
-
-// All returns the plugins in the order they were added.
-func (c *pluginContainer) All() []Plugin { return c.set.All() }
-
 // DoConnCreated runs ConnCreated hooks in order; each gets the previous result.
 func (c *pluginContainer) DoConnCreated(conn net.Conn) (net.Conn, error) {
 	var err error
-	for _, p := range c.load().connCreated {
+	for _, p := range c.Hooks().connCreated {
 		if conn, err = p.ConnCreated(conn); err != nil {
 			return conn, err
 		}
@@ -148,7 +133,7 @@ func (c *pluginContainer) DoConnCreated(conn net.Conn) (net.Conn, error) {
 
 // DoConnCreateFailed runs ConnCreateFailed hooks.
 func (c *pluginContainer) DoConnCreateFailed(network, address string) {
-	for _, p := range c.load().connCreateFailed {
+	for _, p := range c.Hooks().connCreateFailed {
 		p.ConnCreateFailed(network, address)
 	}
 }
@@ -156,7 +141,7 @@ func (c *pluginContainer) DoConnCreateFailed(network, address string) {
 // DoClientConnected runs ClientConnected hooks in order.
 func (c *pluginContainer) DoClientConnected(conn net.Conn) (net.Conn, error) {
 	var err error
-	for _, p := range c.load().connected {
+	for _, p := range c.Hooks().connected {
 		if conn, err = p.ClientConnected(conn); err != nil {
 			return conn, err
 		}
@@ -166,7 +151,7 @@ func (c *pluginContainer) DoClientConnected(conn net.Conn) (net.Conn, error) {
 
 // DoClientConnectionClose runs ClientConnectionClose hooks.
 func (c *pluginContainer) DoClientConnectionClose(conn net.Conn) error {
-	for _, p := range c.load().connClose {
+	for _, p := range c.Hooks().connClose {
 		if err := p.ClientConnectionClose(conn); err != nil {
 			return err
 		}
@@ -176,7 +161,7 @@ func (c *pluginContainer) DoClientConnectionClose(conn net.Conn) error {
 
 // DoPreCall runs PreCall hooks; the first error stops the call.
 func (c *pluginContainer) DoPreCall(ctx context.Context, servicePath, serviceMethod string, args interface{}) error {
-	for _, p := range c.load().preCall {
+	for _, p := range c.Hooks().preCall {
 		if err := p.PreCall(ctx, servicePath, serviceMethod, args); err != nil {
 			return err
 		}
@@ -186,7 +171,7 @@ func (c *pluginContainer) DoPreCall(ctx context.Context, servicePath, serviceMet
 
 // DoPostCall runs PostCall hooks.
 func (c *pluginContainer) DoPostCall(ctx context.Context, servicePath, serviceMethod string, args interface{}, reply interface{}, err error) error {
-	for _, p := range c.load().postCall {
+	for _, p := range c.Hooks().postCall {
 		if e := p.PostCall(ctx, servicePath, serviceMethod, args, reply, err); e != nil {
 			return e
 		}
@@ -196,7 +181,7 @@ func (c *pluginContainer) DoPostCall(ctx context.Context, servicePath, serviceMe
 
 // DoClientBeforeEncode runs ClientBeforeEncode hooks.
 func (c *pluginContainer) DoClientBeforeEncode(m *protocol.Message) error {
-	for _, p := range c.load().beforeEncode {
+	for _, p := range c.Hooks().beforeEncode {
 		if err := p.ClientBeforeEncode(m); err != nil {
 			return err
 		}
@@ -206,7 +191,7 @@ func (c *pluginContainer) DoClientBeforeEncode(m *protocol.Message) error {
 
 // DoClientAfterDecode runs ClientAfterDecode hooks.
 func (c *pluginContainer) DoClientAfterDecode(m *protocol.Message) error {
-	for _, p := range c.load().afterDecode {
+	for _, p := range c.Hooks().afterDecode {
 		if err := p.ClientAfterDecode(m); err != nil {
 			return err
 		}
@@ -216,7 +201,7 @@ func (c *pluginContainer) DoClientAfterDecode(m *protocol.Message) error {
 
 // DoWrapSelect wraps fn with every SelectNodePlugin, in order.
 func (c *pluginContainer) DoWrapSelect(fn SelectFunc) SelectFunc {
-	for _, p := range c.load().wrapSelect {
+	for _, p := range c.Hooks().wrapSelect {
 		fn = p.WrapSelect(fn)
 	}
 	return fn

@@ -34,7 +34,7 @@ type CallObserverPlugin interface {
 // container's plugins are type-asserted.
 func (s *Server) observers() []CallObserverPlugin {
 	if pc, ok := s.Plugins.(*pluginContainer); ok {
-		return pc.load().observe
+		return pc.Hooks().observe
 	}
 	var out []CallObserverPlugin
 	for _, p := range s.Plugins.All() {

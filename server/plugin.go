@@ -157,8 +157,10 @@ type hooks struct {
 	observe       []CallObserverPlugin
 }
 
-func buildHooks(all []Plugin) hooks {
-	return hooks{
+// Build sorts all into the per-hook lists (pluginset calls it on Add and
+// Remove).
+func (h *hooks) Build(all []Plugin) {
+	*h = hooks{
 		register:      pluginset.Only[RegisterPlugin](all),
 		registerFn:    pluginset.Only[RegisterFunctionPlugin](all),
 		connAccept:    pluginset.Only[PostConnAcceptPlugin](all),
@@ -178,40 +180,23 @@ func buildHooks(all []Plugin) hooks {
 	}
 }
 
-var emptyHooks = &hooks{}
-
-// pluginContainer is the default PluginContainer (see package pluginset:
-// hooks run on an immutable snapshot, so plugins may be added while
-// requests are served).
+// pluginContainer is the default PluginContainer. Its Add, Remove
+// (compared with ==) and All come from pluginset.Set: safe for concurrent
+// use, and hooks run on an immutable snapshot (Hooks), so plugins may be
+// added while requests are served.
 type pluginContainer struct {
-	set pluginset.Set[Plugin, hooks]
+	pluginset.Set[Plugin, hooks, *hooks]
 }
 
 // NewPluginContainer returns an empty plugin container, the one NewServer
 // puts in Server.Plugins.
 func NewPluginContainer() PluginContainer { return &pluginContainer{} }
 
-func (c *pluginContainer) load() *hooks {
-	if h := c.set.Hooks(); h != nil {
-		return h
-	}
-	return emptyHooks
-}
-
-// Add adds a plugin. It is safe for concurrent use.
-func (c *pluginContainer) Add(plugin Plugin) { c.set.Add(plugin, buildHooks) }
-
-// Remove removes a plugin (compared with ==). It is safe for concurrent use.
-func (c *pluginContainer) Remove(plugin Plugin) { c.set.Remove(plugin, buildHooks) }
-
-// All returns the plugins in the order they were added.
-func (c *pluginContainer) All() []Plugin { return c.set.All() }
-
 // DoRegister runs every RegisterPlugin's Register and returns their errors
 // as an *errors.MultiError.
 func (c *pluginContainer) DoRegister(name string, rcvr interface{}, metadata string) error {
 	var es []error
-	for _, p := range c.load().register {
+	for _, p := range c.Hooks().register {
 		if err := p.Register(name, rcvr, metadata); err != nil {
 			es = append(es, err)
 		}
@@ -222,7 +207,7 @@ func (c *pluginContainer) DoRegister(name string, rcvr interface{}, metadata str
 // DoRegisterFunction runs every RegisterFunctionPlugin.
 func (c *pluginContainer) DoRegisterFunction(serviceName, fname string, fn interface{}, metadata string) error {
 	var es []error
-	for _, p := range c.load().registerFn {
+	for _, p := range c.Hooks().registerFn {
 		if err := p.RegisterFunction(serviceName, fname, fn, metadata); err != nil {
 			es = append(es, err)
 		}
@@ -233,7 +218,7 @@ func (c *pluginContainer) DoRegisterFunction(serviceName, fname string, fn inter
 // DoUnregister runs every RegisterPlugin's Unregister.
 func (c *pluginContainer) DoUnregister(name string) error {
 	var es []error
-	for _, p := range c.load().register {
+	for _, p := range c.Hooks().register {
 		if err := p.Unregister(name); err != nil {
 			es = append(es, err)
 		}
@@ -251,7 +236,7 @@ func multi(es []error) error {
 // DoPostConnAccept runs HandleConnAccept hooks in order, each getting the
 // previous one's connection; false stops the chain and refuses the conn.
 func (c *pluginContainer) DoPostConnAccept(conn net.Conn) (net.Conn, bool) {
-	for _, p := range c.load().connAccept {
+	for _, p := range c.Hooks().connAccept {
 		var ok bool
 		if conn, ok = p.HandleConnAccept(conn); !ok {
 			return conn, false
@@ -262,7 +247,7 @@ func (c *pluginContainer) DoPostConnAccept(conn net.Conn) (net.Conn, bool) {
 
 // DoPostConnClose runs HandleConnClose hooks; false stops the chain.
 func (c *pluginContainer) DoPostConnClose(conn net.Conn) bool {
-	for _, p := range c.load().connClose {
+	for _, p := range c.Hooks().connClose {
 		if !p.HandleConnClose(conn) {
 			return false
 		}
@@ -272,7 +257,7 @@ func (c *pluginContainer) DoPostConnClose(conn net.Conn) bool {
 
 // DoPreReadRequest runs PreReadRequest hooks; the first error stops them.
 func (c *pluginContainer) DoPreReadRequest(ctx context.Context) error {
-	for _, p := range c.load().preRead {
+	for _, p := range c.Hooks().preRead {
 		if err := p.PreReadRequest(ctx); err != nil {
 			return err
 		}
@@ -282,7 +267,7 @@ func (c *pluginContainer) DoPreReadRequest(ctx context.Context) error {
 
 // DoPostReadRequest runs PostReadRequest hooks; the first error stops them.
 func (c *pluginContainer) DoPostReadRequest(ctx context.Context, r *protocol.Message, e error) error {
-	for _, p := range c.load().postRead {
+	for _, p := range c.Hooks().postRead {
 		if err := p.PostReadRequest(ctx, r, e); err != nil {
 			return err
 		}
@@ -292,7 +277,7 @@ func (c *pluginContainer) DoPostReadRequest(ctx context.Context, r *protocol.Mes
 
 // DoPostHTTPRequest runs PostHTTPRequest hooks; the first error stops them.
 func (c *pluginContainer) DoPostHTTPRequest(ctx context.Context, r *http.Request, params Params) error {
-	for _, p := range c.load().postHTTP {
+	for _, p := range c.Hooks().postHTTP {
 		if err := p.PostHTTPRequest(ctx, r, params); err != nil {
 			return err
 		}
@@ -302,7 +287,7 @@ func (c *pluginContainer) DoPostHTTPRequest(ctx context.Context, r *http.Request
 
 // DoPreHandleRequest runs PreHandleRequest hooks; the first error stops them.
 func (c *pluginContainer) DoPreHandleRequest(ctx context.Context, req *protocol.Message) error {
-	for _, p := range c.load().preHandle {
+	for _, p := range c.Hooks().preHandle {
 		if err := p.PreHandleRequest(ctx, req); err != nil {
 			return err
 		}
@@ -314,7 +299,7 @@ func (c *pluginContainer) DoPreHandleRequest(ctx context.Context, req *protocol.
 // returned; the first error stops them.
 func (c *pluginContainer) DoPreCall(ctx context.Context, serviceName, methodName string, args interface{}) (interface{}, error) {
 	var err error
-	for _, p := range c.load().preCall {
+	for _, p := range c.Hooks().preCall {
 		if args, err = p.PreCall(ctx, serviceName, methodName, args); err != nil {
 			return args, err
 		}
@@ -327,7 +312,7 @@ func (c *pluginContainer) DoPreCall(ctx context.Context, serviceName, methodName
 // returned.
 func (c *pluginContainer) DoPostCall(ctx context.Context, serviceName, methodName string, args, reply interface{}, err error) (interface{}, error) {
 	var e error
-	for _, p := range c.load().postCall {
+	for _, p := range c.Hooks().postCall {
 		if reply, e = p.PostCall(ctx, serviceName, methodName, args, reply, err); e != nil {
 			return reply, e
 		}
@@ -337,7 +322,7 @@ func (c *pluginContainer) DoPostCall(ctx context.Context, serviceName, methodNam
 
 // DoPreWriteResponse runs PreWriteResponse hooks; the first error stops them.
 func (c *pluginContainer) DoPreWriteResponse(ctx context.Context, req *protocol.Message, res *protocol.Message, e error) error {
-	for _, p := range c.load().preWriteResp {
+	for _, p := range c.Hooks().preWriteResp {
 		if err := p.PreWriteResponse(ctx, req, res, e); err != nil {
 			return err
 		}
@@ -347,7 +332,7 @@ func (c *pluginContainer) DoPreWriteResponse(ctx context.Context, req *protocol.
 
 // DoPostWriteResponse runs PostWriteResponse hooks; the first error stops them.
 func (c *pluginContainer) DoPostWriteResponse(ctx context.Context, req *protocol.Message, res *protocol.Message, e error) error {
-	for _, p := range c.load().postWriteResp {
+	for _, p := range c.Hooks().postWriteResp {
 		if err := p.PostWriteResponse(ctx, req, res, e); err != nil {
 			return err
 		}
@@ -357,7 +342,7 @@ func (c *pluginContainer) DoPostWriteResponse(ctx context.Context, req *protocol
 
 // DoPreWriteRequest runs PreWriteRequest hooks; the first error stops them.
 func (c *pluginContainer) DoPreWriteRequest(ctx context.Context) error {
-	for _, p := range c.load().preWriteReq {
+	for _, p := range c.Hooks().preWriteReq {
 		if err := p.PreWriteRequest(ctx); err != nil {
 			return err
 		}
@@ -367,7 +352,7 @@ func (c *pluginContainer) DoPreWriteRequest(ctx context.Context) error {
 
 // DoPostWriteRequest runs PostWriteRequest hooks; the first error stops them.
 func (c *pluginContainer) DoPostWriteRequest(ctx context.Context, r *protocol.Message, e error) error {
-	for _, p := range c.load().postWriteReq {
+	for _, p := range c.Hooks().postWriteReq {
 		if err := p.PostWriteRequest(ctx, r, e); err != nil {
 			return err
 		}
@@ -377,7 +362,7 @@ func (c *pluginContainer) DoPostWriteRequest(ctx context.Context, r *protocol.Me
 
 // DoHeartbeatRequest runs HeartbeatRequest hooks; the first error stops them.
 func (c *pluginContainer) DoHeartbeatRequest(ctx context.Context, req *protocol.Message) error {
-	for _, p := range c.load().heartbeat {
+	for _, p := range c.Hooks().heartbeat {
 		if err := p.HeartbeatRequest(ctx, req); err != nil {
 			return err
 		}

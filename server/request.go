@@ -122,7 +122,7 @@ func (s *Server) callPlugins() bool {
 	if !ok {
 		return true
 	}
-	h := pc.load()
+	h := pc.Hooks()
 	return len(h.preCall)+len(h.postCall) > 0
 }
 

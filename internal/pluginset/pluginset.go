@@ -11,12 +11,18 @@ import (
 	"sync/atomic"
 )
 
-// Set holds plugins of type P and the hooks H built from them. The zero Set
-// is empty and ready to use; a Set must not be copied after first use. All
-// methods are safe for concurrent use.
-type Set[P comparable, H any] struct {
-	mu   sync.Mutex // serializes Add and Remove
-	snap atomic.Pointer[snapshot[P, H]]
+// Set holds plugins of type P and the hooks H built from them by H's Build
+// method (PH is *H). The zero Set is empty and ready to use; a Set must
+// not be copied after first use. Embedded in a plugin container it gives
+// the container its Add, Remove and All. All methods are safe for
+// concurrent use.
+type Set[P comparable, H any, PH interface {
+	*H
+	Build(all []P)
+}] struct {
+	mu    sync.Mutex // serializes Add and Remove
+	snap  atomic.Pointer[snapshot[P, H]]
+	empty H // the hooks before the first Add
 }
 
 // snapshot is never changed once stored.
@@ -25,33 +31,33 @@ type snapshot[P comparable, H any] struct {
 	hooks H
 }
 
-// Hooks returns the hooks of the current plugins, or nil while no plugin
-// was ever added. The caller must not change what it points to.
-func (s *Set[P, H]) Hooks() *H {
+// Hooks returns the hooks of the current plugins (empty ones while no
+// plugin was ever added). The caller must not change what it points to.
+func (s *Set[P, H, PH]) Hooks() *H {
 	if sn := s.snap.Load(); sn != nil {
 		return &sn.hooks
 	}
-	return nil
+	return &s.empty
 }
 
 // All returns a copy of the plugins, in the order they were added.
-func (s *Set[P, H]) All() []P {
+func (s *Set[P, H, PH]) All() []P {
 	if sn := s.snap.Load(); sn != nil {
 		return append([]P(nil), sn.all...)
 	}
 	return nil
 }
 
-// Add appends p and swaps in the hooks build makes of the new list.
-func (s *Set[P, H]) Add(p P, build func(all []P) H) {
+// Add appends p and swaps in the hooks built from the new list.
+func (s *Set[P, H, PH]) Add(p P) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.store(append(s.All(), p), build)
+	s.store(append(s.All(), p))
 }
 
-// Remove drops every plugin equal (==) to p and swaps in the hooks build
-// makes of the rest.
-func (s *Set[P, H]) Remove(p P, build func(all []P) H) {
+// Remove drops every plugin equal (==) to p and swaps in the hooks built
+// from the rest.
+func (s *Set[P, H, PH]) Remove(p P) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var rest []P
@@ -60,11 +66,13 @@ func (s *Set[P, H]) Remove(p P, build func(all []P) H) {
 			rest = append(rest, q)
 		}
 	}
-	s.store(rest, build)
+	s.store(rest)
 }
 
-func (s *Set[P, H]) store(all []P, build func([]P) H) {
-	s.snap.Store(&snapshot[P, H]{all: all, hooks: build(all)})
+func (s *Set[P, H, PH]) store(all []P) {
+	sn := &snapshot[P, H]{all: all}
+	PH(&sn.hooks).Build(all)
+	s.snap.Store(sn)
 }
 
 // Only returns the plugins of all that implement T, in order (nil when

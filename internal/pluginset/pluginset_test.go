@@ -17,7 +17,7 @@ func (n named) Name() string { return string(n) }
 
 type hooks struct{ namers []namer }
 
-func build(all []plugin) hooks { return hooks{namers: Only[namer](all)} }
+func (h *hooks) Build(all []plugin) { h.namers = Only[namer](all) }
 
 func names(h *hooks) []string {
 	var out []string
@@ -28,14 +28,14 @@ func names(h *hooks) []string {
 }
 
 func TestSet(t *testing.T) {
-	var s Set[plugin, hooks]
-	if s.Hooks() != nil || s.All() != nil {
+	var s Set[plugin, hooks, *hooks]
+	if len(s.Hooks().namers) != 0 || s.All() != nil {
 		t.Fatal("zero Set is not empty")
 	}
-	s.Add(named("a"), build)
-	s.Add(42, build)
-	s.Add(named("b"), build)
-	s.Add(named("a"), build)
+	s.Add(named("a"))
+	s.Add(42)
+	s.Add(named("b"))
+	s.Add(named("a"))
 	if got := names(s.Hooks()); !slices.Equal(got, []string{"a", "b", "a"}) {
 		t.Fatalf("hook list %v", got)
 	}
@@ -48,33 +48,31 @@ func TestSet(t *testing.T) {
 		t.Fatal("All returned the Set's own slice")
 	}
 	before := s.Hooks()
-	s.Remove(named("a"), build)
+	s.Remove(named("a"))
 	if got := names(s.Hooks()); !slices.Equal(got, []string{"b"}) {
 		t.Fatalf("after Remove: %v", got)
 	}
 	if got := names(before); !slices.Equal(got, []string{"a", "b", "a"}) {
 		t.Fatalf("an earlier snapshot changed: %v", got)
 	}
-	s.Remove(named("nope"), build)
+	s.Remove(named("nope"))
 	if len(s.All()) != 2 {
 		t.Fatalf("removing an absent plugin changed the list: %v", s.All())
 	}
 }
 
 func TestSetConcurrent(t *testing.T) {
-	var s Set[plugin, hooks]
+	var s Set[plugin, hooks, *hooks]
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			s.Add(named(fmt.Sprint(i)), build)
+			s.Add(named(fmt.Sprint(i)))
 		}()
 		go func() {
 			defer wg.Done()
-			if h := s.Hooks(); h != nil {
-				_ = names(h)
-			}
+			_ = names(s.Hooks())
 		}()
 	}
 	wg.Wait()
