@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -42,19 +41,7 @@ func serveCounting(t *testing.T, s *Server) (*countingListener, string) {
 		t.Fatal(err)
 	}
 	cl := &countingListener{Listener: ln}
-	errc := make(chan error, 1)
-	go func() { errc <- s.ServeListener("tcp", cl) }()
-	select {
-	case <-s.Started:
-	case err := <-errc:
-		t.Fatalf("serve: %v", err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-errc; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("serve returned %v, want ErrServerClosed", err)
-		}
-	})
+	serveOn(t, s, cl)
 	return cl, ln.Addr().String()
 }
 

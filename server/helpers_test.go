@@ -102,6 +102,13 @@ func testServer(t testing.TB, s *Server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveOn(t, s, ln)
+	return ln.Addr().String()
+}
+
+// serveOn serves s on ln and closes it at cleanup.
+func serveOn(t testing.TB, s *Server, ln net.Listener) {
+	t.Helper()
 	errc := make(chan error, 1)
 	go func() { errc <- s.ServeListener("tcp", ln) }()
 	select {
@@ -115,7 +122,6 @@ func testServer(t testing.TB, s *Server) string {
 			t.Errorf("serve returned %v, want ErrServerClosed", err)
 		}
 	})
-	return ln.Addr().String()
 }
 
 func newArithServer(t testing.TB, opts ...OptionFn) (*Server, string) {
