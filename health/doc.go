@@ -20,5 +20,9 @@
 // The same server also answers the HTTP probes GET /healthz and
 // GET /readyz on its own port (see server.HealthzPath); they need no
 // package. CheckServer is the client side: a one-shot check of one server
-// address, as a Kubernetes exec probe or a script would do it.
+// address, as a Kubernetes exec probe or a script would do it. An XClient
+// with client.Option.HealthCheck watches every server it discovers with
+// Watch and stops selecting those that report NOT_SERVING. The wire types
+// (CheckRequest, CheckResponse, Status) are aliases of share's, which the
+// client package uses.
 package health

@@ -152,3 +152,25 @@ func TestRegisterNil(t *testing.T) {
 		t.Fatalf("Register(nil) = %v", err)
 	}
 }
+
+// A Watch with nothing to report answers the unchanged status before the
+// caller's deadline instead of letting it expire.
+func TestWatchAnswersBeforeDeadline(t *testing.T) {
+	s, _ := newServer(t)
+	addr, errc := start(t, s)
+	t.Cleanup(func() {
+		s.Close()
+		<-errc
+	})
+	c := dial(t, addr, protocol.MsgPack)
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	begin := time.Now()
+	var r CheckResponse
+	if err := c.Call(ctx, ServiceName, "Watch", &CheckRequest{Last: Serving}, &r); err != nil || r.Status != Serving {
+		t.Fatalf("Watch = %s, %v; want the unchanged SERVING before the deadline", r.Status, err)
+	}
+	if d := time.Since(begin); d < 300*time.Millisecond {
+		t.Fatalf("Watch answered after %v without a change: it did not wait", d)
+	}
+}
