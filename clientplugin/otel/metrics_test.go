@@ -14,31 +14,37 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// histCount returns count and sum of the histogram name over the points
-// whose attributes include want.
-func histCount(t *testing.T, e *env, name string, want map[string]string) (uint64, float64) {
+// collect returns the data of the metric name (nil when missing).
+func collect(t *testing.T, e *env, name string) metricdata.Aggregation {
 	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := e.reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
 	}
-	var n uint64
-	var sum float64
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
+			if m.Name == name {
+				return m.Data
 			}
-			h, ok := m.Data.(metricdata.Histogram[float64])
-			if !ok {
-				t.Fatalf("%s is %T", name, m.Data)
-			}
-			for _, dp := range h.DataPoints {
-				if hasAttrs(dp.Attributes, want) {
-					n += dp.Count
-					sum += dp.Sum
-				}
-			}
+		}
+	}
+	return nil
+}
+
+// histCount returns count and sum of the histogram name over the points
+// whose attributes include want.
+func histCount(t *testing.T, e *env, name string, want map[string]string) (uint64, float64) {
+	t.Helper()
+	h, ok := collect(t, e, name).(metricdata.Histogram[float64])
+	if !ok {
+		t.Fatalf("%s is not a float64 histogram", name)
+	}
+	var n uint64
+	var sum float64
+	for _, dp := range h.DataPoints {
+		if hasAttrs(dp.Attributes, want) {
+			n += dp.Count
+			sum += dp.Sum
 		}
 	}
 	return n, sum
@@ -109,37 +115,10 @@ func TestMetricsExactCounts(t *testing.T) {
 		"courier.client.attempts": goroutines*perG + 3, "courier.client.retries": 0,
 		"courier.client.active_calls": 0, "courier.server.active_calls": 0, "courier.server.connections.open": 1,
 	} {
-		if got := sumValue(t, e, name); got != want {
+		if got := sumWhere(t, e, name, nil); got != want {
 			t.Errorf("%s = %d, want %d", name, got, want)
 		}
 	}
-}
-
-// sumValue returns the value of the int64 sum name (summed over points);
-// -1 when it is missing.
-func sumValue(t *testing.T, e *env, name string) int64 {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := e.reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			d, ok := m.Data.(metricdata.Sum[int64])
-			if !ok {
-				t.Fatalf("%s is %T", name, m.Data)
-			}
-			var v int64
-			for _, dp := range d.DataPoints {
-				v += dp.Value
-			}
-			return v
-		}
-	}
-	return -1
 }
 
 // A server whose connection drops trips a threshold-1 breaker: one
@@ -163,23 +142,18 @@ func TestMetricsBreakerOpens(t *testing.T) {
 	}
 }
 
-// sumWhere returns the int64 sum name over the points with attributes want.
+// sumWhere returns the int64 sum name over the points with attributes
+// want; the test fails when the metric is missing.
 func sumWhere(t *testing.T, e *env, name string, want map[string]string) int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := e.reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
+	d, ok := collect(t, e, name).(metricdata.Sum[int64])
+	if !ok {
+		t.Fatalf("%s is not an int64 sum", name)
 	}
 	var v int64
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if d, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == name {
-				for _, dp := range d.DataPoints {
-					if hasAttrs(dp.Attributes, want) {
-						v += dp.Value
-					}
-				}
-			}
+	for _, dp := range d.DataPoints {
+		if hasAttrs(dp.Attributes, want) {
+			v += dp.Value
 		}
 	}
 	return v
