@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -132,7 +131,7 @@ type netnsRun struct {
 }
 
 var mdnsNetnsRun = sync.OnceValue(func() netnsRun {
-	script, err := netnsScript()
+	script, err := engines.FindScript("netns-mdns.sh")
 	if err != nil {
 		return netnsRun{skip: "mdns: " + err.Error()}
 	}
@@ -173,22 +172,4 @@ func (r netnsRun) result(name string) (string, string) {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-func netnsScript() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		p := filepath.Join(dir, "scripts", "netns-mdns.sh")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("scripts/netns-mdns.sh not found")
-		}
-		dir = parent
-	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/courier-rpc/courier/client"
 	"github.com/courier-rpc/courier/server"
+	"github.com/courier-rpc/courier/util"
 )
 
 // whoService answers with its server's id and counts its hits.
@@ -31,15 +32,11 @@ func (w *whoService) Who(ctx context.Context, args *int, reply *int) error {
 // Sleep waits *args milliseconds (or until ctx is done) and answers.
 func (w *whoService) Sleep(ctx context.Context, args *int, reply *int) error {
 	w.hits.Add(1)
-	t := time.NewTimer(time.Duration(*args) * time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		*reply = w.id
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := util.Wait(ctx, time.Duration(*args)*time.Millisecond); err != nil {
+		return err
 	}
+	*reply = w.id
+	return nil
 }
 
 // Fail returns a service error.

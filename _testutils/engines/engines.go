@@ -122,18 +122,29 @@ func Script() (string, error) {
 		}
 		return s, nil
 	}
+	p, err := FindScript("testenv.sh")
+	if err != nil {
+		return "", fmt.Errorf("%w (set %s)", err, EnvScript)
+	}
+	return p, nil
+}
+
+// FindScript returns the path of scripts/name, the first found walking up
+// from the working directory (a test's package directory), or an error
+// saying it was not found.
+func FindScript(name string) (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		p := filepath.Join(dir, "scripts", "testenv.sh")
+		p := filepath.Join(dir, "scripts", name)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("scripts/testenv.sh not found (set %s)", EnvScript)
+			return "", fmt.Errorf("scripts/%s not found", name)
 		}
 		dir = parent
 	}
