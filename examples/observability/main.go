@@ -25,6 +25,7 @@ import (
 
 	"github.com/courier-rpc/courier/client"
 	clientotel "github.com/courier-rpc/courier/clientplugin/otel"
+	clientprom "github.com/courier-rpc/courier/clientplugin/prometheus"
 	"github.com/courier-rpc/courier/health"
 	"github.com/courier-rpc/courier/server"
 	"github.com/courier-rpc/courier/serverplugin/accesslog"
@@ -67,7 +68,8 @@ func run(linger time.Duration) error {
 	s := server.NewServer(server.WithShutdownDelay(200 * time.Millisecond))
 	s.Plugins.Add(serverotel.New(serverotel.WithTracerProvider(tp)))
 	s.Plugins.Add(accesslog.New(slog.New(slog.NewTextHandler(os.Stdout, nil))))
-	if _, err := prometheus.Install(s); err != nil {
+	metrics, err := prometheus.Install(s)
+	if err != nil {
 		return err
 	}
 	if err := s.RegisterName("Arith", Arith{}, ""); err != nil {
@@ -91,6 +93,9 @@ func run(linger time.Duration) error {
 	xc := client.NewXClient("Arith", client.Failover, client.RandomSelect, d, client.DefaultOption)
 	defer xc.Close()
 	xc.GetPlugins().Add(clientotel.New(clientotel.WithTracerProvider(tp)))
+	if _, err := clientprom.Install(metrics.Registry(), xc); err != nil { // client series on the same /metrics
+		return err
+	}
 	debugpage.Install(s, debugpage.Client{Name: "Arith", XClient: xc, Discovery: d})
 
 	for i := 1; i <= 3; i++ {
@@ -112,7 +117,7 @@ func run(linger time.Duration) error {
 		}
 		fmt.Printf("GET %s -> %d\n", path, code)
 		for _, l := range strings.Split(body, "\n") {
-			if path != prometheus.MetricsPath || strings.HasPrefix(l, "rpc_server_call_duration_seconds_count") {
+			if path != prometheus.MetricsPath || strings.HasPrefix(l, "rpc_server_call_duration_seconds_count") || strings.HasPrefix(l, "rpc_client_call_duration_seconds_count") {
 				if l != "" {
 					fmt.Println("  " + l)
 				}
