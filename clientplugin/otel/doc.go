@@ -33,11 +33,27 @@
 // when a reader collects: a call pays an atomic add for them, not a
 // measurement.
 //
+// The XClient's decisions no hook sees are exported from its Stats() once
+// the XClient is given to Instrument (which also adds the plugin):
+// observable counters with the attribute courier.service (the XClient's
+// service path; XClients of one service are summed), read when a reader
+// collects, nothing per call: courier.client.transparent_retries (an
+// extra attempt after a failure that provably did not run),
+// courier.client.retry_budget.exhausted (extra attempts the retry budget
+// refused), courier.client.nonidempotent_stops (calls not retried because
+// their method is non-idempotent), courier.client.ejections (outlier
+// ejections), courier.client.overloaded (attempts a server shed),
+// courier.client.not_serving (servers that left selection by reporting
+// NOT_SERVING) and courier.client.breaker.opens. With the hooks' attempts,
+// retries, hedges and breaker changes, every XClientStats counter but
+// Calls (rpc.client.call.duration counts the operations) is exported.
+//
 // Cost: names, attribute slices and metric attribute sets are cached per
 // method (at most 4096 methods) and per server address, so the plugin's
 // own work per call is a few allocations (its per-call states, which are
 // also the ctx values); the rest is the SDK's. benchmarks/RESULTS.md has
 // the measured cost.
 //
-//	xc.GetPlugins().Add(otel.New(otel.WithTracerProvider(tp), otel.WithMeterProvider(mp)))
+//	p := otel.New(otel.WithTracerProvider(tp), otel.WithMeterProvider(mp))
+//	p.Instrument(xc) // or xc.GetPlugins().Add(p): spans and call metrics, no Stats() counters
 package otel

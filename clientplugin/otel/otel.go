@@ -50,6 +50,7 @@ type OpenTelemetryPlugin struct {
 	retries  atomic.Int64 // observed by courier.client.retries
 	hedges   atomic.Int64 // observed by courier.client.hedges
 	breakers metric.Int64Counter
+	xs       instrumented // the XClients whose Stats() are exported (Instrument)
 
 	methods  otelobs.Methods
 	firsts   sync.Map // firstKey -> trace.SpanStartOption
@@ -103,6 +104,9 @@ func (p *OpenTelemetryPlugin) init() {
 	otelobs.ObserveCounter(m, "courier.client.hedges", "{attempt}", "Extra concurrent attempts of a Failbackup call.", &p.hedges)
 	p.breakers = otelobs.Must(m.Int64Counter("courier.client.breaker.state_changes", metric.WithUnit("{change}"),
 		metric.WithDescription("Circuit breaker changes of a server: opened, or letting calls through again (closed).")))
+	if !p.cfg.NoMetrics {
+		p.xs.register(m)
+	}
 }
 
 // BreakerStateChanged counts a change of the circuit breaker of server
