@@ -19,12 +19,16 @@ type outcome struct {
 	calls   atomic.Int64
 	errors  atomic.Int64
 	dropped atomic.Int64 // open loop: calls not started (too many outstanding)
+	offered int64        // open loop: calls scheduled
 	elapsed time.Duration
 }
 
 func (o *outcome) goodput() float64 {
 	return float64(o.calls.Load()-o.errors.Load()) / o.elapsed.Seconds()
 }
+
+// rate is the open loop's offered calls per second.
+func (o *outcome) rate() float64 { return float64(o.offered) / o.elapsed.Seconds() }
 
 func (o *outcome) p(q float64) time.Duration { return o.lat.Quantile(q) }
 
@@ -62,6 +66,12 @@ func (o *outcome) closedLoop(c int, d, timeout time.Duration, call callFn) {
 // server cannot hide its queue (no coordinated omission).
 func openLoop(rate float64, d, timeout time.Duration, maxOut int64, call callFn) *outcome {
 	o := &outcome{}
+	o.openLoop(rate, d, timeout, maxOut, call)
+	return o
+}
+
+// openLoop adds to o an open-loop run at rate for d.
+func (o *outcome) openLoop(rate float64, d, timeout time.Duration, maxOut int64, call callFn) {
 	var out atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -84,8 +94,8 @@ func openLoop(rate float64, d, timeout time.Duration, maxOut int64, call callFn)
 		}()
 	}
 	wg.Wait()
-	o.elapsed = d
-	return o
+	o.elapsed += d
+	o.offered += int64(total)
 }
 
 // one makes a call scheduled at at and records it.

@@ -4,7 +4,10 @@
 //  1. slow server: P2C vs random and round robin vs rpcx, p99 latency
 //     (P2C and its baseline side by side, taking turns, -rounds times);
 //  2. overload: one server offered 3x its peak, with and without the
-//     adaptive limiter, and rpcx: goodput, p99, recovery;
+//     adaptive limiter, and rpcx: goodput, p99, recovery (each row against
+//     the server's peak and unloaded p99 measured in the same seconds: in
+//     turns for the limiter rows, -rounds rounds of the limiter row;
+//     before and after for the others);
 //  3. retry storm: one server resets every connection, Failover with
 //     Retries=3: attempts per call with and without the retry budget;
 //  4. brown-out: one server answers "overloaded": its share of requests.
@@ -30,13 +33,14 @@ import (
 func main() {
 	dur := flag.Duration("dur", 3*time.Second, "measured window of each run (scenario 4 always runs 1s)")
 	only := flag.String("only", "1,2,3,4", "scenarios to run, comma-separated")
-	rounds := flag.Int("rounds", 3, "scenario 1: rounds of P2C and its baseline")
+	rounds := flag.Int("rounds", 3, "scenario 1: rounds of P2C and its baseline; scenario 2: rounds of the limiter row")
 	flag.Parse()
 	clog.SetDummyLogger()
 	rlog.SetDummyLogger()
 	scenarios := map[string]func(time.Duration) (*report, error){
 		"1": func(d time.Duration) (*report, error) { return slowServer(d, max(*rounds, 1)) },
-		"2": overload, "3": retryStorm, "4": brownOut,
+		"2": func(d time.Duration) (*report, error) { return overload(d, max(*rounds, 1)) },
+		"3": retryStorm, "4": brownOut,
 	}
 	failed := false
 	load, _ := os.ReadFile("/proc/loadavg")
