@@ -51,14 +51,17 @@ func (s *entrySet) set(name, metadata string) error {
 
 func (s *entrySet) replace(name, metadata string) error {
 	s.mu.Lock()
-	_, ok := s.desired[name]
-	if ok {
-		s.desired[name] = metadata
-	}
-	s.mu.Unlock()
-	if !ok {
+	defer s.mu.Unlock()
+	return replaceRegistered(s.desired, name, metadata)
+}
+
+// replaceRegistered sets m[name] to metadata if name is in m, and answers
+// errNotRegistered otherwise.
+func replaceRegistered(m map[string]string, name, metadata string) error {
+	if _, ok := m[name]; !ok {
 		return errNotRegistered(name)
 	}
+	m[name] = metadata
 	return nil
 }
 

@@ -215,15 +215,9 @@ func (h *registryHandle) unregister(services *[]string, name string) error {
 func (h *registryHandle) update(name, metadata string) error {
 	h.mu.Lock()
 	if h.r == nil && !h.stopped {
-		_, ok := h.pending[name]
-		if ok {
-			h.pending[name] = metadata
-		}
+		err := replaceRegistered(h.pending, name, metadata)
 		h.mu.Unlock()
-		if !ok {
-			return errNotRegistered(name)
-		}
-		return nil
+		return err
 	}
 	h.mu.Unlock()
 	r, err := h.live()

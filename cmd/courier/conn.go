@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -166,6 +167,35 @@ func (c *connFlags) send(ctx context.Context, cl *client.Client, m *protocol.Mes
 	defer cancel()
 	meta, reply, err := cl.SendRaw(ctx, m)
 	return meta, reply, classify(err)
+}
+
+// callJSON sends one JSON-encoded request to target on a fresh connection
+// and returns the reply's payload. A remote error is wrapped with hint
+// (what the server may be missing) when want(err) holds.
+func (c *connFlags) callJSON(ctx context.Context, target string, arg any, hint string, want func(error) bool) ([]byte, error) {
+	c.ser = "json"
+	payload, err := json.Marshal(arg)
+	if err != nil {
+		return nil, usageErr("encode the argument of %s: %v", target, err)
+	}
+	req, err := c.request(target, payload)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := c.dial()
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	_, reply, err := c.send(ctx, cl, req)
+	var ee *exitError
+	if err != nil && errors.As(err, &ee) && ee.code == exitRemote && want(err) {
+		return nil, &exitError{code: exitRemote, err: fmt.Errorf("%w (%s)", err, hint)}
+	}
+	return reply, err
 }
 
 // classify turns a call error into an exitError: a service error (the

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -49,28 +48,10 @@ SERVICE_UNKNOWN. Use it as a container or load-balancer probe.
 
 // checkHealth calls Health.Check for service and returns the status.
 func checkHealth(ctx context.Context, cf *connFlags, service string) (string, error) {
-	cf.ser = "json"
-	payload, _ := json.Marshal(struct {
+	reply, err := cf.callJSON(ctx, "Health.Check", struct {
 		Service string `json:"service"`
-	}{service})
-	req, err := cf.request("Health.Check", payload)
+	}{service}, "does the server register the health service?", func(error) bool { return true })
 	if err != nil {
-		return "", err
-	}
-	cl, err := cf.dial()
-	if err != nil {
-		return "", err
-	}
-	defer cl.Close()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	_, reply, err := cf.send(ctx, cl, req)
-	if err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) && ee.code == exitRemote {
-			return "", &exitError{code: exitRemote, err: fmt.Errorf("Health.Check: %w (does the server register the health service?)", err)}
-		}
 		return "", err
 	}
 	var res struct {

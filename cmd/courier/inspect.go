@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -137,26 +136,9 @@ func writeJSON(w io.Writer, v any) error {
 // reflectCall calls Reflection.method with a JSON string argument and
 // decodes the JSON text it replies into out.
 func reflectCall(ctx context.Context, cf *connFlags, method, arg string, out any) error {
-	cf.ser = "json"
-	payload, _ := json.Marshal(arg)
-	req, err := cf.request("Reflection."+method, payload)
+	reply, err := cf.callJSON(ctx, "Reflection."+method, arg, `does the server register reflection.New() as "Reflection"?`,
+		func(err error) bool { return strings.Contains(err.Error(), "Reflection") })
 	if err != nil {
-		return err
-	}
-	cl, err := cf.dial()
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	_, reply, err := cf.send(ctx, cl, req)
-	if err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) && ee.code == exitRemote && strings.Contains(err.Error(), "Reflection") {
-			return &exitError{code: exitRemote, err: fmt.Errorf("%w (does the server register reflection.New() as \"Reflection\"?)", err)}
-		}
 		return err
 	}
 	var text string
