@@ -12,8 +12,9 @@
 #   REPS [6]              repetitions
 #   DUR [3s], WARMUP [1s] measured window and warm-up of each run
 #   FRAMEWORKS ["courier-x"]  frameworks to run in both builds
-#   SCENARIOS ["c100"]    scenarios (see run.sh), e.g. "c1 c100 c1000 idle10k"
-#   IDLE [10000]          connections of idle10k
+#   SCENARIOS ["c100"]    scenarios (see run.sh), e.g. "c1 c100 c1000 idle10k";
+#                         idlehttp needs FRAMEWORKS=courier and a REV_A with -http
+#   IDLE [10000]          connections of idle10k and idlehttp
 #   OUT [mktemp -d]       where binaries, results.jsonl and report.md go
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -60,6 +61,7 @@ flags_of() {
 	c5000) echo "-c 5000 -pool 10" ;;
 	payload1m) echo "-c 10 -pool 10 -payload 1048576" ;;
 	idle10k) echo "-idle $IDLE" ;;
+	idlehttp) echo "-idle $IDLE -http" ;;
 	*)
 		echo "unknown scenario $1" >&2
 		return 1

@@ -9,8 +9,10 @@
 #   DUR [5s]            measured window of each load run
 #   WARMUP [1s]         warm-up before each window
 #   FRAMEWORKS ["floor courier-x courier-typed courier rpcx grpc"]
-#   SCENARIOS ["c1 c100 c1000 c5000 idle10k payload1m"]; also "open100"
+#   SCENARIOS ["c1 c100 c1000 c5000 idle10k payload1m"]; also "open100" and
+#                       "idlehttp" (courier and rpcx only: the HTTP gateway)
 #   IDLE [10000]        connections held by idle10k
+#   IDLEHTTP [10000]    HTTP keep-alive connections held by idlehttp
 #   RATE [20000]        total calls/s of open100 (open loop)
 #   PROFILE [""]        frameworks to profile at c=100 pool=10 after the runs
 #   OUT [mktemp -d]     where binaries, results.jsonl, report.md and profiles go
@@ -23,6 +25,7 @@ WARMUP=${WARMUP:-1s}
 FRAMEWORKS=${FRAMEWORKS:-"floor courier-x courier-typed courier rpcx grpc"}
 SCENARIOS=${SCENARIOS:-"c1 c100 c1000 c5000 idle10k payload1m"}
 IDLE=${IDLE:-10000}
+IDLEHTTP=${IDLEHTTP:-10000}
 RATE=${RATE:-20000}
 PROFILE=${PROFILE:-}
 OUT=${OUT:-$(mktemp -d /tmp/courier-bench.XXXXXX)}
@@ -102,6 +105,7 @@ scenario_flags() {
 	payload1m) echo "-c 10 -pool 10 -payload 1048576" ;;
 	open100) echo "-c 100 -pool 10 -rate $RATE" ;;
 	idle10k) echo "-idle $IDLE" ;;
+	idlehttp) echo "-idle $IDLEHTTP -http" ;;
 	*)
 		echo "unknown scenario $1" >&2
 		return 1
@@ -142,9 +146,22 @@ run_one() {
 ) >"$OUT/loadavg.txt" &
 LPID=$!
 
-read -r -a fws <<<"$FRAMEWORKS"
+# scenario_frameworks SCENARIO: the frameworks of FRAMEWORKS that run it
+# (idlehttp needs rpcx's HTTP gateway: courier and rpcx; courier-x and
+# courier-typed would only repeat courier's server).
+scenario_frameworks() {
+	local fw
+	for fw in $FRAMEWORKS; do
+		if [ "$1" != idlehttp ] || [ "$fw" = courier ] || [ "$fw" = rpcx ]; then
+			echo "$fw"
+		fi
+	done
+}
+
 started=$(date +%s)
 for sc in $SCENARIOS; do
+	read -r -a fws <<<"$(scenario_frameworks "$sc" | tr '\n' ' ')"
+	[ ${#fws[@]} -gt 0 ] || continue
 	for rep in $(seq 1 "$REPS"); do
 		# rotate the order each repetition so no framework always goes first
 		n=${#fws[@]}
@@ -177,7 +194,7 @@ LPID=""
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB; $(go version | cut -d' ' -f3-4)"
 	echo "- versions: $VERSIONS"
-	echo "- command: REPS=$REPS DUR=$DUR WARMUP=$WARMUP FRAMEWORKS=\"$FRAMEWORKS\" SCENARIOS=\"$SCENARIOS\" IDLE=$IDLE benchmarks/run.sh ($elapsed s)"
+	echo "- command: REPS=$REPS DUR=$DUR WARMUP=$WARMUP FRAMEWORKS=\"$FRAMEWORKS\" SCENARIOS=\"$SCENARIOS\" IDLE=$IDLE IDLEHTTP=$IDLEHTTP benchmarks/run.sh ($elapsed s)"
 	awk '{ if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2; s += $2; n++ }
 		END { if (n) printf "- load average (1 min) during the run: min %.2f, mean %.2f, max %.2f (%d samples)\n", min, s / n, max, n }' "$OUT/loadavg.txt"
 	echo

@@ -93,7 +93,7 @@ func floorTargets(w io.Writer, t table) {
 	}
 	for _, l := range t.labels {
 		g, ok := t.runs[l]["courier"]
-		if !ok || !g.isIdle() {
+		if !ok || g.mode() != "idle" { // idlehttp's client is a raw HTTP client, not courier's
 			continue
 		}
 		gor := g.med(func(r load.Result) float64 { return r.IdleClientGoroutPerConn })

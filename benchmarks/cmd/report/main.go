@@ -232,7 +232,9 @@ func write(w io.Writer, rs []load.Result, codec float64) {
 				continue
 			}
 			if !idleHeader {
-				fmt.Fprintln(w, "\nIdle connections: server memory growth divided by the connections held (each made one call first).")
+				fmt.Fprintln(w, "\nIdle connections: server memory growth divided by the connections held (each made one call first; "+
+					"idlehttp: one HTTP invoke call on the RPC port, then an idle HTTP/1.1 keep-alive connection, checked still open after the reading; "+
+					"its client columns are a raw HTTP client's).")
 				fmt.Fprintln(w)
 				fmt.Fprintln(w, "| scenario | framework | connections | server RSS/conn (KiB) | heap+stack/conn (KiB) | goroutines/conn | client RSS/conn (KiB) | client heap+stack/conn (KiB) | client goroutines/conn | connect time (s) | errors |")
 				fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -258,11 +260,24 @@ func write(w io.Writer, rs []load.Result, codec float64) {
 	floorTargets(w, t)
 }
 
-func (g group) isIdle() bool {
+// isIdle reports idle-connection runs (modes "idle" and "idlehttp").
+func (g group) isIdle() bool { return g.mode() == "idle" || g.mode() == "idlehttp" }
+
+// mode is the Mode of g's runs.
+func (g group) mode() string {
 	for _, r := range g {
-		return r.Mode == "idle"
+		return r.Mode
 	}
-	return false
+	return ""
+}
+
+// errs sums the errors of g's runs.
+func (g group) errs() float64 {
+	var n float64
+	for _, r := range g {
+		n += float64(r.Errors)
+	}
+	return n
 }
 
 // find returns the label of the closed-loop, small-message scenario with c
@@ -350,9 +365,32 @@ func targets(w io.Writer, t table, codec float64) {
 		}
 	}
 	for _, l := range t.labels {
-		if g, ok := cg(l); ok && g.isIdle() {
+		if g, ok := cg(l); ok && g.mode() == "idle" {
 			v := g.med(idleMem) / 1024
 			add("≤ 16 KiB server memory (RSS) per idle connection", v, true, v <= 16, "%.1f KiB")
+		}
+	}
+	for _, l := range t.labels {
+		g, ok1 := cg(l)
+		b, ok2 := t.runs[l]["rpcx"]
+		if !ok1 || !ok2 || g.mode() != "idlehttp" {
+			continue
+		}
+		// Issue 17: no more than rpcx per idle HTTP keep-alive connection,
+		// paired by repetition; a run with errors (a failed call, a
+		// connection the server closed) fails the target.
+		clean := g.errs() == 0 && b.errs() == 0
+		heap := func(r load.Result) float64 { return r.IdleHeapPerConn }
+		for _, m := range []struct {
+			what string
+			f    func(load.Result) float64
+		}{{"RSS", idleMem}, {"heap+stack", heap}} {
+			v, ok := ratio(g, b, m.f)
+			if !ok {
+				continue
+			}
+			target := fmt.Sprintf("idle HTTP keep-alive connection: server %s ≤ rpcx's (%.1f vs %.1f KiB)", m.what, g.med(m.f)/1024, b.med(m.f)/1024)
+			add(target, v, true, v <= 1 && clean, "%.2f×")
 		}
 	}
 	if len(rows) == 0 {

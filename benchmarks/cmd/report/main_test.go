@@ -104,3 +104,47 @@ func TestFloorRatiosAndTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestIdleHTTPTarget(t *testing.T) {
+	tests := []struct {
+		name     string
+		courier  float64 // courier's server RSS per connection, KiB (rpcx: 22)
+		errs     uint64  // errors of courier's runs
+		wantRows []string
+	}{
+		{"below rpcx", 20, 0, []string{
+			"| idle HTTP keep-alive connection: server RSS ≤ rpcx's (20.0 vs 22.0 KiB) | 0.91× | met |",
+			"| idle HTTP keep-alive connection: server heap+stack ≤ rpcx's (18.0 vs 20.0 KiB) | 0.90× | met |",
+			"| idlehttp | courier | 10000 | 20.0 | 18.0 |",
+		}},
+		{"above rpcx", 31, 0, []string{"| idle HTTP keep-alive connection: server RSS ≤ rpcx's (31.0 vs 22.0 KiB) | 1.41× | MISS |"}},
+		{"errors fail it", 20, 3, []string{"| idle HTTP keep-alive connection: server RSS ≤ rpcx's (20.0 vs 22.0 KiB) | 0.91× | MISS |"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rs []load.Result
+			for rep := 1; rep <= 2; rep++ {
+				rs = append(rs,
+					load.Result{Framework: "courier", Label: "idlehttp", Rep: rep, Mode: "idlehttp", Idle: 10000, Errors: tt.errs,
+						IdleRSSPerConn: tt.courier * 1024, IdleHeapPerConn: (tt.courier - 2) * 1024, IdleClientGoroutPerConn: 0},
+					load.Result{Framework: "rpcx", Label: "idlehttp", Rep: rep, Mode: "idlehttp", Idle: 10000,
+						IdleRSSPerConn: 22 * 1024, IdleHeapPerConn: 20 * 1024},
+				)
+			}
+			var buf bytes.Buffer
+			write(&buf, rs, 48)
+			out := buf.String()
+			for _, want := range tt.wantRows {
+				if !strings.Contains(out, want) {
+					t.Errorf("report lacks %q:\n%s", want, out)
+				}
+			}
+			// The RPC idle targets are not idlehttp's.
+			for _, not := range []string{"≤ 16 KiB server memory", "courier client: 1 goroutine"} {
+				if strings.Contains(out, not) {
+					t.Errorf("report has %q for idlehttp:\n%s", not, out)
+				}
+			}
+		})
+	}
+}

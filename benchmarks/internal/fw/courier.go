@@ -36,8 +36,9 @@ func (c courierConn) Close() error { return c.c.Close() }
 func init() {
 	clog.SetDummyLogger()
 	register(Framework{
-		Name:      "courier",
-		NewServer: newCourierServer,
+		Name:       "courier",
+		NewServer:  newCourierServer,
+		HTTPInvoke: true,
 		Dial: func(addr string) (Conn, error) {
 			opt := cclient.DefaultOption
 			opt.SerializeType = protocol.ProtoBuffer
@@ -97,8 +98,9 @@ func newCourierServer() (Server, error) {
 
 func init() {
 	register(Framework{
-		Name:      "courier-x",
-		NewServer: newCourierServer,
+		Name:       "courier-x",
+		NewServer:  newCourierServer,
+		HTTPInvoke: true,
 		Dial: func(addr string) (Conn, error) {
 			x, err := dialCourierX(addr)
 			if err != nil {
@@ -108,8 +110,9 @@ func init() {
 		},
 	})
 	register(Framework{
-		Name:      "courier-typed",
-		NewServer: newCourierServer,
+		Name:       "courier-typed",
+		NewServer:  newCourierServer,
+		HTTPInvoke: true,
 		Dial: func(addr string) (Conn, error) {
 			x, err := dialCourierX(addr)
 			if err != nil {

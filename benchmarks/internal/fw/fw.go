@@ -39,6 +39,10 @@ type Framework struct {
 	Name      string
 	NewServer func() (Server, error)
 	Dial      func(addr string) (Conn, error)
+	// HTTPInvoke reports that the server also answers HTTP invoke on its
+	// RPC port (rpcx's HTTP gateway: a POST with X-RPCX-* headers and the
+	// encoded argument as body), as rpcx and courier do.
+	HTTPInvoke bool
 }
 
 var frameworks = map[string]Framework{}

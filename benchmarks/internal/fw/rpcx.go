@@ -35,7 +35,8 @@ func (r rpcxConn) Close() error { return r.c.Close() }
 func init() {
 	rlog.SetDummyLogger() // rpcx logs every closed connection at INFO
 	register(Framework{
-		Name: "rpcx",
+		Name:       "rpcx",
+		HTTPInvoke: true,
 		NewServer: func() (Server, error) {
 			s := rserver.NewServer()
 			if err := s.RegisterName(Service, rpcxHello{}, ""); err != nil {

@@ -28,10 +28,10 @@ type IdleConfig struct {
 	Timeout   time.Duration // bound on opening all connections (default 120s)
 }
 
-// RunIdle performs one idle-connection run.
-func RunIdle(cfg IdleConfig) (Result, error) {
+// check rejects an unusable config and fills in the defaults.
+func (cfg *IdleConfig) check() error {
 	if cfg.N < 1 || cfg.StatsAddr == "" {
-		return Result{}, fmt.Errorf("%w: idle needs n >= 1 and a stats address", ErrBadConfig)
+		return fmt.Errorf("%w: idle needs n >= 1 and a stats address", ErrBadConfig)
 	}
 	if cfg.Dialers < 1 {
 		cfg.Dialers = 64
@@ -41,6 +41,14 @@ func RunIdle(cfg IdleConfig) (Result, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 120 * time.Second
+	}
+	return nil
+}
+
+// RunIdle performs one idle-connection run.
+func RunIdle(cfg IdleConfig) (Result, error) {
+	if err := cfg.check(); err != nil {
+		return Result{}, err
 	}
 	f, err := fw.Get(cfg.Framework)
 	if err != nil {
@@ -114,17 +122,24 @@ func RunIdle(cfg IdleConfig) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	ok := int(okCount.Load())
+	res := idleResult(cfg, "idle", int(okCount.Load()), connect, before, after, clientBefore, clientAfter)
+	if firstErr != nil {
+		res.FirstError = firstErr.Error()
+	}
+	return res, nil
+}
+
+// idleResult is the Result of an idle run (mode "idle" or "idlehttp") in
+// which ok of cfg.N connections made their call: the server's and this
+// process's growth between the two pairs of snapshots, per connection.
+func idleResult(cfg IdleConfig, mode string, ok int, connect time.Duration, before, after, clientBefore, clientAfter stats.Snapshot) Result {
 	res := Result{
-		Framework: cfg.Framework, Label: cfg.Label, Rep: cfg.Rep, Mode: "idle",
+		Framework: cfg.Framework, Label: cfg.Label, Rep: cfg.Rep, Mode: mode,
 		Idle:               ok,
 		Errors:             uint64(cfg.N - ok), // failed, or not tried before the timeout
 		IdleConnectSeconds: connect.Seconds(),
 		ServerRSSKB:        after.RSSKB,
 		ServerGorout:       after.Goroutines,
-	}
-	if firstErr != nil {
-		res.FirstError = firstErr.Error()
 	}
 	if ok > 0 {
 		n := float64(ok)
@@ -135,7 +150,7 @@ func RunIdle(cfg IdleConfig) (Result, error) {
 		res.IdleClientHeapPerConn = (float64(clientAfter.HeapInuse+clientAfter.StackInuse) - float64(clientBefore.HeapInuse+clientBefore.StackInuse)) / n
 		res.IdleClientGoroutPerConn = float64(clientAfter.Goroutines-clientBefore.Goroutines) / n
 	}
-	return res, nil
+	return res
 }
 
 // settledSelf reads this (client) process's memory after a garbage

@@ -9,7 +9,7 @@ type Result struct {
 	Framework string  `json:"framework"`
 	Label     string  `json:"label"` // scenario name chosen by the caller
 	Rep       int     `json:"rep"`
-	Mode      string  `json:"mode"` // "closed", "open" or "idle"
+	Mode      string  `json:"mode"` // "closed", "open", "idle" or "idlehttp"
 	C         int     `json:"c"`
 	Pool      int     `json:"pool"`
 	Rate      float64 `json:"rate,omitempty"`
@@ -42,6 +42,10 @@ type Result struct {
 	IdleHeapPerConn    float64 `json:"idle_heap_per_conn,omitempty"` // server heap+stack bytes per idle connection
 	IdleGoroutPerConn  float64 `json:"idle_goroutines_per_conn,omitempty"`
 	IdleConnectSeconds float64 `json:"idle_connect_seconds,omitempty"`
+	// IdleClosed counts (idlehttp) connections found closed by the server,
+	// or not idle, when probed after the server's memory was read; they are
+	// also counted in Errors.
+	IdleClosed int `json:"idle_closed,omitempty"`
 
 	IdleClientRSSPerConn    float64 `json:"idle_client_rss_per_conn,omitempty"`  // client RSS bytes per idle connection
 	IdleClientHeapPerConn   float64 `json:"idle_client_heap_per_conn,omitempty"` // client heap+stack bytes per idle connection
@@ -50,9 +54,9 @@ type Result struct {
 
 // Summary formats r on one line for people.
 func Summary(r Result) string {
-	if r.Mode == "idle" {
-		return fmt.Sprintf("%-8s idle=%d (in %.1fs) server rss/conn=%.0f B heap+stack/conn=%.0f B goroutines/conn=%.2f; client rss/conn=%.0f B heap+stack/conn=%.0f B goroutines/conn=%.2f; errors=%d %s",
-			r.Framework, r.Idle, r.IdleConnectSeconds, r.IdleRSSPerConn, r.IdleHeapPerConn, r.IdleGoroutPerConn,
+	if r.Mode == "idle" || r.Mode == "idlehttp" {
+		return fmt.Sprintf("%-8s %s=%d (in %.1fs) server rss/conn=%.0f B heap+stack/conn=%.0f B goroutines/conn=%.2f; client rss/conn=%.0f B heap+stack/conn=%.0f B goroutines/conn=%.2f; errors=%d %s",
+			r.Framework, r.Mode, r.Idle, r.IdleConnectSeconds, r.IdleRSSPerConn, r.IdleHeapPerConn, r.IdleGoroutPerConn,
 			r.IdleClientRSSPerConn, r.IdleClientHeapPerConn, r.IdleClientGoroutPerConn, r.Errors, r.FirstError)
 	}
 	return fmt.Sprintf("%-8s %s c=%d pool=%d: %.0f req/s p50=%.0fµs p99=%.0fµs p99.9=%.0fµs max=%.0fµs cpu/req client=%.1fµs server=%.1fµs allocs/req client=%.1f server=%.1f syscalls/req client r/w=%.2f/%.2f server r/w=%.2f/%.2f errors=%d %s",
