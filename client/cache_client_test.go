@@ -102,7 +102,7 @@ func TestConnectionReplaced(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		_ = x.Call(t.Context(), "Mul", 1, &reply)
 	}
-	pollUntil(t, time.Second, "retired client closed", func() bool { return c0.closes.Load() == 1 })
+	pollUntil(t, 10*time.Second, "retired client closed", func() bool { return c0.closes.Load() == 1 })
 
 	// Server 1 leaves discovery: its connection is closed, calls keep working.
 	s1 := f.get(1)
@@ -110,7 +110,7 @@ func TestConnectionReplaced(t *testing.T) {
 	c1 := s1.clients[0]
 	s1.mu.Unlock()
 	d.Update([]*KVPair{{Key: s0.key}})
-	pollUntil(t, time.Second, "removed server closed", func() bool { return c1.closes.Load() == 1 })
+	pollUntil(t, 10*time.Second, "removed server closed", func() bool { return c1.closes.Load() == 1 })
 	hits := s1.hits.Load()
 	for i := 0; i < 10; i++ {
 		if err := x.Call(t.Context(), "Mul", 1, &reply); err != nil || reply != 0 {

@@ -175,11 +175,22 @@ func TestClientGo(t *testing.T) {
 	t.Run("deadline", func(t *testing.T) {
 		before := c.pendingLen()
 		md := map[string]string{"ms": "10000"}
-		dctx, cancel := context.WithTimeout(context.WithValue(ctx, share.ReqMetaDataKey, md), 20*time.Millisecond)
-		defer cancel()
-		got := <-c.Go(dctx, "S", "Sleep", &echoArgs{}, new(ignored), nil).Done
-		if !errors.Is(got.Error, context.DeadlineExceeded) || got.Metadata[share.DeadlineKey] == "" {
-			t.Fatalf("error %v, sent metadata %v", got.Error, got.Metadata)
+		// A deadline already past when the request is built fails the call
+		// before it is sent (no DeadlineKey); on a loaded machine 20 ms can
+		// pass first, so the budget doubles until the request went out.
+		for timeout := 20 * time.Millisecond; ; timeout *= 2 {
+			dctx, cancel := context.WithTimeout(context.WithValue(ctx, share.ReqMetaDataKey, md), timeout)
+			got := <-c.Go(dctx, "S", "Sleep", &echoArgs{}, new(ignored), nil).Done
+			cancel()
+			if !errors.Is(got.Error, context.DeadlineExceeded) {
+				t.Fatalf("error %v, sent metadata %v", got.Error, got.Metadata)
+			}
+			if got.Metadata[share.DeadlineKey] != "" {
+				break
+			}
+			if timeout > 5*time.Second {
+				t.Fatalf("with a %v deadline the request was still not sent (metadata %v)", timeout, got.Metadata)
+			}
 		}
 		if n := c.pendingLen(); n != before {
 			t.Fatalf("pending %d, want %d", n, before)

@@ -33,7 +33,7 @@ func TestFilterGroupAndState(t *testing.T) {
 	}
 	// Run-time change: server 0 turns inactive, server 1 active.
 	d.Update(f.pairs("group=blue&state=inactive", "group=blue", "group=red", "group=blue"))
-	pollUntil(t, time.Second, "update", func() bool {
+	pollUntil(t, 10*time.Second, "update", func() bool {
 		s, _, _ := x.snapshot()
 		_, ok := s[f.get(1).key]
 		return ok
@@ -51,7 +51,7 @@ func TestFilterGroupAndState(t *testing.T) {
 	}
 	// Nothing left: ErrXClientNoServer.
 	d.Update(nil)
-	pollUntil(t, time.Second, "empty", func() bool { s, _, _ := x.snapshot(); return len(s) == 0 })
+	pollUntil(t, 10*time.Second, "empty", func() bool { s, _, _ := x.snapshot(); return len(s) == 0 })
 	var reply int
 	if err := x.Call(t.Context(), "Mul", 1, &reply); !errors.Is(err, ErrXClientNoServer) {
 		t.Fatalf("no servers: %v", err)
