@@ -15,7 +15,7 @@
 // It prints a markdown report (the tables of benchmarks/RESULTS.md) with a
 // PASS/FAIL line per target and exits 1 if a target failed.
 //
-//	go run ./cmd/overload [-dur 3s] [-only 1,2,3,4] [-rounds 3]
+//	go run ./cmd/overload [-dur 3s] [-only 1,2,3,4] [-rounds 3] [-pair-only] [-cpuprofile f] [-mutexprofile f]
 package main
 
 import (
@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -31,14 +32,37 @@ import (
 )
 
 func main() {
+	defer func() { os.Exit(exit) }()
+	run()
+}
+
+func run() {
 	dur := flag.Duration("dur", 3*time.Second, "measured window of each run (scenario 4 always runs 1s)")
 	only := flag.String("only", "1,2,3,4", "scenarios to run, comma-separated")
+	pairOnly := flag.Bool("pair-only", false, "scenario 1: only P2C and its baseline (for A/B runs)")
 	rounds := flag.Int("rounds", 3, "scenario 1: rounds of P2C and its baseline; scenario 2: rounds of the limiter row")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	mutexprofile := flag.String("mutexprofile", "", "write a mutex contention profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "overload: -cpuprofile: %v\n", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *mutexprofile != "" {
+		runtime.SetMutexProfileFraction(1)
+		defer writeProfile("mutex", *mutexprofile)
+	}
 	clog.SetDummyLogger()
 	rlog.SetDummyLogger()
 	scenarios := map[string]func(time.Duration) (*report, error){
-		"1": func(d time.Duration) (*report, error) { return slowServer(d, max(*rounds, 1)) },
+		"1": func(d time.Duration) (*report, error) { return slowServer(d, max(*rounds, 1), *pairOnly) },
 		"2": func(d time.Duration) (*report, error) { return overload(d, max(*rounds, 1)) },
 		"3": retryStorm, "4": brownOut,
 	}
@@ -66,6 +90,23 @@ func main() {
 		fmt.Println()
 	}
 	if failed {
-		os.Exit(1)
+		exit = 1
+	}
+}
+
+// exit is main's exit status, set before its deferred profile writers run.
+var exit int
+
+// writeProfile writes the named runtime profile to path.
+func writeProfile(name, path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup(name).WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "overload: -%sprofile: %v\n", name, err)
 	}
 }

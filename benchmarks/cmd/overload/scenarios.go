@@ -69,8 +69,8 @@ const healthyOnly = "courier RoundRobin, the 2 healthy only"
 // slowServer is scenario 1: one of 3 servers answers 20 ms later, c=100.
 // In each of rounds rounds, P2C and its baseline (the 2 healthy servers)
 // run side by side and take turns of d/6, so that both see the same
-// machine; the other selectors run once.
-func slowServer(d time.Duration, rounds int) (*report, error) {
+// machine; the other selectors run once, unless pairOnly.
+func slowServer(d time.Duration, rounds int, pairOnly bool) (*report, error) {
 	r := &report{title: fmt.Sprintf("1. Slow server: 3 servers, one +20 ms per call, c=100 closed loop, %s per row (P2C and its baseline: %d rounds, taking turns of %s)", d, rounds, d/slowTurns),
 		head: "| round | client | servers | calls/s | p50 ms | p99 ms | share to the slow server | ejections |\n|---|---|---|---|---|---|---|---|"}
 	p2c := slowCfg{name: "courier P2CPeakEWMA", n: 3, slow: true, cmode: client.P2CPeakEWMA}
@@ -89,6 +89,9 @@ func slowServer(d time.Duration, rounds int) (*report, error) {
 		r.check(ok, "round %d: P2C p99 %s ms <= 1.5 x the 2-healthy p99 %s ms", i+1, ms(pp), ms(pb))
 	}
 	r.check(passed == rounds, "P2C held the 1.5x target in %d of %d rounds", passed, rounds)
+	if pairOnly {
+		return r, nil
+	}
 	for _, c := range []slowCfg{
 		{name: "courier P2CPeakEWMA + latency ejection", n: 3, slow: true, cmode: client.P2CPeakEWMA, eject: true},
 		{name: "courier RandomSelect", n: 3, slow: true, cmode: client.RandomSelect},
