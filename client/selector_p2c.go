@@ -22,19 +22,30 @@ type CallObserver interface {
 // average (Finagle's default): a sample's weight halves in about 7s.
 const DefaultPeakEWMADecay = 10 * time.Second
 
-// p2cServer is one server of the P2C selector. Its latency estimate is
-// guarded by mu; inflight is atomic.
+// p2cServer is one server of the P2C selector. Select reads its state
+// with atomic loads and takes no lock; End serialises its updates with mu
+// and publishes them with atomic stores (a Select that reads between two
+// of them mixes an old and a new value, which moves a cost by less than
+// one sample does).
 type p2cServer struct {
 	key      string
 	weight   float64
 	inflight atomic.Int64
 
-	mu    sync.Mutex
-	ewma  float64 // seconds; 0 until the first sample
-	floor float64 // seconds: drops to any faster sample, rises toward slower ones with time constant decay
-	gap   float64 // seconds between samples, smoothed
-	last  time.Time
+	ewma  atomicFloat  // seconds; 0 until the first sample
+	floor atomicFloat  // seconds: drops to any faster sample, rises toward slower ones with time constant decay
+	last  atomic.Int64 // when the last sample was taken, ns since the selector's epoch
+
+	mu      sync.Mutex // serialises End
+	gap     float64    // seconds between samples, smoothed; under mu
+	sampled bool       // under mu
 }
+
+// atomicFloat is a float64 read and written atomically.
+type atomicFloat struct{ bits atomic.Uint64 }
+
+func (f *atomicFloat) load() float64   { return math.Float64frombits(f.bits.Load()) }
+func (f *atomicFloat) store(v float64) { f.bits.Store(math.Float64bits(v)) }
 
 // p2cSelector is the power of two choices with peak-EWMA: it draws two
 // distinct servers at random and takes the one with the lower cost,
@@ -50,7 +61,7 @@ type p2cServer struct {
 // is tried again later.
 type p2cSelector struct {
 	decay   time.Duration
-	now     func() time.Time
+	epoch   time.Time // times are kept as time.Since(epoch): one monotonic clock read
 	servers atomic.Pointer[p2cSet]
 }
 
@@ -66,7 +77,7 @@ func NewP2CSelector(decay time.Duration) Selector {
 	if decay <= 0 {
 		decay = DefaultPeakEWMADecay
 	}
-	s := &p2cSelector{decay: decay, now: time.Now}
+	s := &p2cSelector{decay: decay, epoch: time.Now()}
 	s.servers.Store(&p2cSet{byKey: map[string]*p2cServer{}})
 	return s
 }
@@ -119,16 +130,28 @@ func dominated(floor, other float64) bool {
 	return floor > dominanceFactor*other && floor-other > dominanceExcess
 }
 
+// now is the time since the selector's epoch.
+func (s *p2cSelector) now() time.Duration { return time.Since(s.epoch) }
+
 // latency returns the server's estimate and floor decayed to now (so a
 // server without calls is tried again); 0, 0 without samples.
-func (s *p2cSelector) latency(sv *p2cServer, now time.Time) (lat, floor float64) {
-	sv.mu.Lock()
-	defer sv.mu.Unlock()
-	if sv.ewma == 0 {
+func (s *p2cSelector) latency(sv *p2cServer, now time.Duration) (lat, floor float64) {
+	e := sv.ewma.load()
+	if e == 0 {
 		return 0, 0
 	}
-	f := math.Exp(-float64(now.Sub(sv.last)) / float64(s.decay))
-	return sv.ewma * f, sv.floor * f
+	f := expNeg(float64(now-time.Duration(sv.last.Load())) / float64(s.decay))
+	return e * f, sv.floor.load() * f
+}
+
+// expNeg returns e**-x. Below |x| = 1e-3 (a busy server's gaps against
+// the decay and peakRise) it uses the cubic Taylor polynomial, off by
+// less than x**4/24 < 5e-14, at a fraction of math.Exp's cost.
+func expNeg(x float64) float64 {
+	if x < 1e-3 && x > -1e-3 {
+		return 1 - x*(1-x*(0.5-x/6))
+	}
+	return math.Exp(-x)
 }
 
 // cost is latency * (inflight+1) / weight; a server without samples
@@ -155,9 +178,23 @@ func (s *p2cSelector) UpdateServer(servers map[string]string) {
 
 // Begin counts an attempt in flight on server.
 func (s *p2cSelector) Begin(server string) {
-	if sv := s.servers.Load().byKey[server]; sv != nil {
+	if sv := s.servers.Load().lookup(server); sv != nil {
 		sv.inflight.Add(1)
 	}
+}
+
+// lookup returns the server of key, or nil: a scan of a short list (the
+// key is usually the very string Select returned), else the map.
+func (set *p2cSet) lookup(key string) *p2cServer {
+	if len(set.list) > 8 {
+		return set.byKey[key]
+	}
+	for _, sv := range set.list {
+		if sv.key == key {
+			return sv
+		}
+	}
+	return nil
 }
 
 // maxSampleWeight caps how much of the old estimate a sample below it
@@ -182,7 +219,7 @@ const maxGap = time.Second
 // count as at least failurePenalty, taken at once as a peak and as the
 // floor, so a failing server is avoided until it answers again.
 func (s *p2cSelector) End(server string, rtt time.Duration, err error) {
-	sv := s.servers.Load().byKey[server]
+	sv := s.servers.Load().lookup(server)
 	if sv == nil {
 		return
 	}
@@ -195,25 +232,32 @@ func (s *p2cSelector) End(server string, rtt time.Duration, err error) {
 	now := s.now()
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
-	if sv.last.IsZero() {
-		sv.ewma, sv.floor, sv.gap, sv.last = x, x, peakRise.Seconds(), now
+	if !sv.sampled {
+		sv.sampled, sv.gap = true, peakRise.Seconds()
+		sv.last.Store(int64(now))
+		sv.floor.store(x)
+		sv.ewma.store(x) // last: Select takes a non-zero estimate as sampled
 		return
 	}
-	dt := now.Sub(sv.last)
+	dt := now - time.Duration(sv.last.Load())
 	sv.gap = 0.9*sv.gap + 0.1*min(dt, maxGap).Seconds()
-	if x < sv.floor || failed {
-		sv.floor = x
+	decayed := expNeg(float64(dt) / float64(s.decay)) // what is left of the old estimate after dt
+	floor, ewma := sv.floor.load(), sv.ewma.load()
+	if x < floor || failed {
+		floor = x
 	} else {
-		sv.floor += (x - sv.floor) * (1 - math.Exp(-float64(dt)/float64(s.decay)))
+		floor += (x - floor) * (1 - decayed)
 	}
 	switch {
-	case failed && x > sv.ewma:
-		sv.ewma = x
-	case x > sv.ewma:
-		sv.ewma += (x - sv.ewma) * (1 - math.Exp(-sv.gap/peakRise.Seconds()))
+	case failed && x > ewma:
+		ewma = x
+	case x > ewma:
+		ewma += (x - ewma) * (1 - expNeg(sv.gap/peakRise.Seconds()))
 	default:
-		w := min(math.Exp(-float64(now.Sub(sv.last))/float64(s.decay)), maxSampleWeight)
-		sv.ewma = sv.ewma*w + x*(1-w)
+		w := min(decayed, maxSampleWeight)
+		ewma = ewma*w + x*(1-w)
 	}
-	sv.last = now
+	sv.floor.store(floor)
+	sv.ewma.store(ewma)
+	sv.last.Store(int64(now))
 }

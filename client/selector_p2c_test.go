@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"math"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -163,4 +165,90 @@ func TestP2CFloorBeatsClientQueueing(t *testing.T) {
 			t.Fatalf("counts %v: a with 50 calls in flight at 15 ms beat a 21 ms server with none", c)
 		}
 	})
+}
+
+func TestP2CExpNeg(t *testing.T) {
+	for _, x := range []float64{0, 1e-9, 1e-6, 3e-4, 9.99e-4, 1e-3, 0.02, 1, 30, -1e-6, -9.99e-4, -0.5} {
+		want := math.Exp(-x)
+		if got := expNeg(x); math.Abs(got-want) > 1e-13*want {
+			t.Errorf("expNeg(%g) = %.17g, want %.17g", x, got, want)
+		}
+	}
+}
+
+// TestP2CConcurrentPicks picks, begins and ends from many goroutines at
+// once (Select reads without a lock while End writes; run with -race):
+// the slow server stays out of selection and every call in flight is
+// ended.
+func TestP2CConcurrentPicks(t *testing.T) {
+	s := NewP2CSelector(0)
+	s.UpdateServer(map[string]string{"a": "", "b": "", "slow": ""})
+	obs := s.(CallObserver)
+	for _, k := range []string{"a", "b", "slow"} {
+		obs.Begin(k)
+		obs.End(k, map[bool]time.Duration{false: time.Millisecond, true: 20 * time.Millisecond}[k == "slow"], nil)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[string]int{}
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := map[string]int{}
+			for range 2000 {
+				k := s.Select(context.Background(), "A", "M", nil)
+				local[k]++
+				obs.Begin(k)
+				rtt := time.Millisecond
+				if k == "slow" {
+					rtt = 20 * time.Millisecond
+				}
+				obs.End(k, rtt, nil)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for k, n := range local {
+				counts[k] += n
+			}
+		}()
+	}
+	wg.Wait()
+	if counts["slow"] != 0 || counts["a"]+counts["b"] != 16000 {
+		t.Fatalf("counts %v: the slow server must lose every draw", counts)
+	}
+	for _, sv := range s.(*p2cSelector).servers.Load().list {
+		if n := sv.inflight.Load(); n != 0 {
+			t.Errorf("%s: %d calls still in flight after every End", sv.key, n)
+		}
+	}
+}
+
+// BenchmarkSelectorPick is one pick and its Begin/End (for selectors that
+// observe calls), from many goroutines at once over 3 servers: the
+// selector's own cost per call, P2C against round robin.
+func BenchmarkSelectorPick(b *testing.B) {
+	servers := map[string]string{"tcp@127.0.0.1:1001": "", "tcp@127.0.0.1:1002": "", "tcp@127.0.0.1:1003": ""}
+	for _, c := range []struct {
+		name string
+		s    Selector
+	}{
+		{"P2C", NewP2CSelector(0)},
+		{"RoundRobin", newSelector(RoundRobin, servers)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			c.s.UpdateServer(servers)
+			obs, _ := c.s.(CallObserver)
+			ctx := context.Background()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					k := c.s.Select(ctx, "Svc", "Work", nil)
+					if obs != nil {
+						obs.Begin(k)
+						obs.End(k, time.Millisecond, nil)
+					}
+				}
+			})
+		})
+	}
 }
