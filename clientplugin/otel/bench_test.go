@@ -34,18 +34,27 @@ func (discard) Shutdown(context.Context) error                             { ret
 
 // benchModes are the configurations the hook benchmarks run: an SDK that
 // samples every span into a batch processor with a discarding exporter
-// and a manual metric reader, as benchmarks/cmd/otelcost has it.
+// and a manual metric reader, as benchmarks/cmd/otelcost has it; and
+// "unsampled", traces and metrics with a ParentBased sampler that samples
+// no root (the server's caller sent traceparent flags 00): the cost of
+// the calls a low sampling rate leaves unsampled.
 var benchModes = []struct {
-	name string
-	opts []clientotel.Option
+	name      string
+	opts      []clientotel.Option
+	unsampled bool
 }{
-	{"metrics", []clientotel.Option{clientotel.WithoutTraces()}},
-	{"traces", []clientotel.Option{clientotel.WithoutMetrics()}},
-	{"both", nil},
+	{"metrics", []clientotel.Option{clientotel.WithoutTraces()}, false},
+	{"traces", []clientotel.Option{clientotel.WithoutMetrics()}, false},
+	{"both", nil, false},
+	{"unsampled", nil, true},
 }
 
-func benchProviders(b *testing.B) (*sdktrace.TracerProvider, *sdkmetric.MeterProvider) {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithBatcher(discard{}))
+func benchProviders(b *testing.B, unsampled bool) (*sdktrace.TracerProvider, *sdkmetric.MeterProvider) {
+	sampler := sdktrace.AlwaysSample()
+	if unsampled {
+		sampler = sdktrace.ParentBased(sdktrace.NeverSample())
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithBatcher(discard{}))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	b.Cleanup(func() {
 		_ = tp.Shutdown(context.Background())
@@ -60,11 +69,15 @@ func BenchmarkServerHooks(b *testing.B) {
 	conn := addrConn{local: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8972}, remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50123}}
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
-			tp, mp := benchProviders(b)
+			tp, mp := benchProviders(b, m.unsampled)
 			p := serverotel.New(append([]clientotel.Option{serverotel.WithTracerProvider(tp), serverotel.WithMeterProvider(mp)}, m.opts...)...)
 			req := protocol.NewMessage()
 			req.ServicePath, req.ServiceMethod, req.Payload = "Arith", "Mul", make([]byte, 16)
-			req.Metadata = map[string]string{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+			flags := "01"
+			if m.unsampled {
+				flags = "00"
+			}
+			req.Metadata = map[string]string{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-" + flags}
 			res := protocol.NewMessage()
 			res.Payload = make([]byte, 8)
 			b.ReportAllocs()
@@ -86,13 +99,13 @@ func BenchmarkServerHooks(b *testing.B) {
 func BenchmarkClientHooks(b *testing.B) {
 	for _, fm := range []client.FailMode{client.Failtry, client.Failfast} {
 		for _, m := range benchModes {
-			b.Run(fm.String()+"/"+m.name, func(b *testing.B) { benchClientHooks(b, fm, m.opts) })
+			b.Run(fm.String()+"/"+m.name, func(b *testing.B) { benchClientHooks(b, fm, m.opts, m.unsampled) })
 		}
 	}
 }
 
-func benchClientHooks(b *testing.B, fm client.FailMode, opts []clientotel.Option) {
-	tp, mp := benchProviders(b)
+func benchClientHooks(b *testing.B, fm client.FailMode, opts []clientotel.Option, unsampled bool) {
+	tp, mp := benchProviders(b, unsampled)
 	p := clientotel.New(append([]clientotel.Option{clientotel.WithTracerProvider(tp), clientotel.WithMeterProvider(mp)}, opts...)...)
 	res := protocol.NewMessage()
 	res.Payload = make([]byte, 8)
@@ -143,7 +156,7 @@ func BenchmarkSDKSpan(b *testing.B) {
 		opts []trace.SpanStartOption
 	}{{"0attrs", []trace.SpanStartOption{kind}}, {"9attrs", []trace.SpanStartOption{kind, nine}}} {
 		b.Run(c.name, func(b *testing.B) {
-			tp, _ := benchProviders(b)
+			tp, _ := benchProviders(b, false)
 			tr := tp.Tracer("bench")
 			b.ReportAllocs()
 			defer reportCPU(b)()
