@@ -63,10 +63,15 @@ func benchProviders(b *testing.B, unsampled bool) (*sdktrace.TracerProvider, *sd
 	return tp, mp
 }
 
+// benchConn returns a connection with loopback addresses, as a net.Conn.
+func benchConn() net.Conn {
+	return addrConn{local: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8972}, remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50123}}
+}
+
 // BenchmarkServerHooks measures the server plugin's StartCall + EndCall
 // of one call.
 func BenchmarkServerHooks(b *testing.B) {
-	conn := addrConn{local: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8972}, remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50123}}
+	conn := benchConn() // one interface value, as the server has
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
 			tp, mp := benchProviders(b, m.unsampled)
@@ -151,10 +156,13 @@ func BenchmarkSDKSpan(b *testing.B) {
 		attribute.String("network.peer.address", "127.0.0.1"), attribute.Int("network.peer.port", 50123),
 		attribute.String("network.transport", "tcp"))
 	kind := trace.WithSpanKind(trace.SpanKindServer)
+	nineCfg := trace.NewSpanStartConfig(nine)
+	nineAttrs := nineCfg.Attributes()
 	for _, c := range []struct {
-		name string
-		opts []trace.SpanStartOption
-	}{{"0attrs", []trace.SpanStartOption{kind}}, {"9attrs", []trace.SpanStartOption{kind, nine}}} {
+		name  string
+		opts  []trace.SpanStartOption
+		after []attribute.KeyValue // set after the start
+	}{{"0attrs", []trace.SpanStartOption{kind}, nil}, {"9attrs", []trace.SpanStartOption{kind, nine}, nil}, {"9attrs-after", []trace.SpanStartOption{kind}, nineAttrs}} {
 		b.Run(c.name, func(b *testing.B) {
 			tp, _ := benchProviders(b, false)
 			tr := tp.Tracer("bench")
@@ -163,6 +171,9 @@ func BenchmarkSDKSpan(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					_, span := tr.Start(context.Background(), "Arith/Mul", c.opts...)
+					if c.after != nil {
+						span.SetAttributes(c.after...)
+					}
 					span.End()
 				}
 			})

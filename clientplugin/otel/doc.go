@@ -17,9 +17,12 @@
 // semantic conventions (v1.40+): rpc.system.name, rpc.method,
 // rpc.response.status_code (and rpc.status_code), error.type on failure,
 // server.address/server.port on attempts; courier.attempt (1, 2, ...) and
-// courier.fail_mode. Payloads are never recorded. A span's status
-// attributes are given as "OK" when it starts and overridden when the call
-// fails, so that a successful call sets no attribute after the start.
+// courier.fail_mode. Payloads are never recorded. A span's attributes are
+// set right after it starts, only when it records (a sampler sees the
+// name and kind; WithStartAttributes gives them at the start instead);
+// its status attributes are "OK" then and overridden when the call
+// fails. An unsampled call still sends its trace context (traceparent
+// flags 00), so that ParentBased samplers downstream agree.
 //
 // Metrics: rpc.client.call.duration (s, the whole operation, the
 // conventions' buckets), rpc.client.request.size and
@@ -49,10 +52,13 @@
 // Calls (rpc.client.call.duration counts the operations) is exported.
 //
 // Cost: names, attribute slices and metric attribute sets are cached per
-// method (at most 4096 methods) and per server address, so the plugin's
-// own work per call is a few allocations (its per-call states, which are
-// also the ctx values); the rest is the SDK's. benchmarks/RESULTS.md has
-// the measured cost.
+// method (at most 4096 methods) and per server address. With the W3C
+// propagators (the default) the plugin formats the traceparent itself,
+// into its per-attempt state, and its states answer for the current span
+// instead of contexts made per span: an unsampled Failtry call costs the
+// plugin 4 allocations (two states, the request metadata's new map) and
+// the SDK 4 (two non-recording spans and their contexts). The rest of a
+// sampled call is the SDK's. benchmarks/RESULTS.md has the measured cost.
 //
 //	p := otel.New(otel.WithTracerProvider(tp), otel.WithMeterProvider(mp))
 //	p.Instrument(xc) // or xc.GetPlugins().Add(p): spans and call metrics, no Stats() counters

@@ -32,8 +32,15 @@ var (
 	WithMeterProvider = otelobs.WithMeterProvider
 	// WithPropagators writes the trace context with a
 	// propagation.TextMapPropagator. Default: the global propagator, or W3C
-	// trace context + baggage when none is set.
+	// trace context + baggage when none is set. propagation.TraceContext,
+	// propagation.Baggage and composites of them are run by the plugin's
+	// own code, which allocates nothing for the trace context.
 	WithPropagators = otelobs.WithPropagators
+	// WithStartAttributes gives a span's attributes when it starts, so
+	// that a sampler sees them; by default they are set right after the
+	// start, and only on a span that records (cheaper; a sampler sees the
+	// name "Service/Method" and the kind).
+	WithStartAttributes = otelobs.WithStartAttributes
 	// WithoutTraces turns spans off (metrics only).
 	WithoutTraces = otelobs.WithoutTraces
 	// WithoutMetrics turns metrics off (spans only).
@@ -52,18 +59,13 @@ type OpenTelemetryPlugin struct {
 	breakers metric.Int64Counter
 	xs       instrumented // the XClients whose Stats() are exported (Instrument)
 
-	methods  otelobs.Methods
-	firsts   sync.Map // firstKey -> trace.SpanStartOption
-	nfirsts  atomic.Int32
-	kind     trace.SpanStartOption
-	callOpts [numKinds][numFailModes]trace.SpanStartOption // courier.fail_mode (+ courier.oneway)
-	nth      [8]trace.SpanStartOption                      // courier.attempt = index+1
+	methods otelobs.Methods
+	firsts  sync.Map // firstKey -> *otelobs.Attrs
+	nfirsts atomic.Int32
+	opers   sync.Map // operKey -> *otelobs.Attrs
+	nopers  atomic.Int32
+	kind    trace.SpanStartOption
 }
-
-const (
-	numKinds     = int(client.KindStream) + 1
-	numFailModes = int(client.Failbackup) + 1
-)
 
 // New returns a plugin configured by opts.
 func New(opts ...Option) *OpenTelemetryPlugin {
@@ -84,19 +86,6 @@ func NewOpenTelemetryPlugin(tracer trace.Tracer, propagators propagation.TextMap
 func (p *OpenTelemetryPlugin) init() {
 	p.cfg.Resolve()
 	p.kind = trace.WithSpanKind(trace.SpanKindClient)
-	for k := range numKinds {
-		for f := range numFailModes {
-			info := client.CallInfo{Kind: client.CallKind(k), FailMode: client.FailMode(f)}
-			attrs := []attribute.KeyValue{attribute.String(rpcobs.KeyFailMode, failModeName(&info))}
-			if info.Kind == client.KindOneway {
-				attrs = append(attrs, attribute.Bool(rpcobs.KeyOneway, true))
-			}
-			p.callOpts[k][f] = trace.WithAttributes(attrs...)
-		}
-	}
-	for i := range p.nth {
-		p.nth[i] = attemptOpt(i + 1)
-	}
 	m := p.cfg.Meter()
 	p.calls = otelobs.NewInstruments(m, "client", "Duration of calls made, all attempts included.")
 	otelobs.ObserveCounter(m, "courier.client.attempts", "{attempt}", "Requests sent on connections (attempts of calls).", &p.attempts)
@@ -125,16 +114,31 @@ func (p *OpenTelemetryPlugin) BreakerStateChanged(servicePath, server string, op
 		attribute.String(rpcobs.KeyBreakerState, state)))
 }
 
-func attemptOpt(n int) trace.SpanStartOption {
-	return trace.WithAttributes(attribute.Int(rpcobs.KeyAttempt, n))
+// operKey is the shape of an operation's span: method, kind, fail mode.
+type operKey struct {
+	m    *otelobs.Method
+	kind client.CallKind
+	fm   client.FailMode
 }
 
-// callOpt returns the span option of an operation's kind and fail mode.
-func (p *OpenTelemetryPlugin) callOpt(info *client.CallInfo) trace.SpanStartOption {
-	if int(info.Kind) < numKinds && int(info.FailMode) < numFailModes {
-		return p.callOpts[info.Kind][info.FailMode]
+// operAttrs returns the attributes of the span of an operation of m:
+// the method's, courier.fail_mode and, for Oneshot, courier.oneway.
+func (p *OpenTelemetryPlugin) operAttrs(m *otelobs.Method, info *client.CallInfo) *otelobs.Attrs {
+	k := operKey{m, info.Kind, info.FailMode}
+	if a, ok := p.opers.Load(k); ok {
+		return a.(*otelobs.Attrs)
 	}
-	return trace.WithAttributes(attribute.String(rpcobs.KeyFailMode, failModeName(info)))
+	kvs := append(slices.Clip(m.Attrs), attribute.String(rpcobs.KeyFailMode, failModeName(info)))
+	if info.Kind == client.KindOneway {
+		kvs = append(kvs, onewayAttr)
+	}
+	a := otelobs.NewAttrs(kvs)
+	if p.nopers.Load() < otelobs.MaxCached {
+		if _, loaded := p.opers.LoadOrStore(k, a); !loaded {
+			p.nopers.Add(1)
+		}
+	}
+	return a
 }
 
 // callKey and attemptKey find the states in a ctx.
@@ -148,7 +152,9 @@ type (
 // call span and an attempt span: its single attempt starts it (or EndCall
 // when no attempt was made), so single is set and span is written once,
 // by whichever comes first; a second attempt (a refusal that provably did
-// not run is retried once) gets a child span of its own.
+// not run is retried once) gets a child span of its own. It answers
+// otelobs.SpanKey with its span once started (cur), so that the span
+// costs no context.WithValue.
 type callState struct {
 	context.Context
 	start    time.Time
@@ -156,34 +162,48 @@ type callState struct {
 	info     client.CallInfo
 	single   bool
 	span     trace.Span
+	cur      trace.Span // what SpanKey finds (nil: whatever Context has)
 	attempts atomic.Int32
-	opts     [4]trace.SpanStartOption
+	opts     [3]trace.SpanStartOption
 }
 
-// Value returns st for callKey, else what the parent ctx has.
+// Value returns st for callKey, its span for otelobs.SpanKey, else what
+// the parent ctx has.
 func (st *callState) Value(key any) any {
 	if _, ok := key.(callKey); ok {
 		return st
 	}
+	if st.cur != nil && key == otelobs.SpanKey {
+		return st.cur
+	}
 	return st.Context.Value(key)
 }
 
-// attemptState is one request on a connection, and its ctx.
+// attemptState is one request on a connection, and its ctx; like
+// callState it answers otelobs.SpanKey with its span. tp holds the
+// traceparent the request metadata refers to: written once, before the
+// metadata is sent.
 type attemptState struct {
 	context.Context
 	start   time.Time
 	method  *otelobs.Method
-	span    trace.Span
+	span    trace.Span // the span EndAttempt ends (nil: none, or the call's)
+	cur     trace.Span // what SpanKey finds (nil: whatever Context has)
 	call    *callState // nil: a plain Client call
 	reqSize int
 	carrier otelobs.Carrier
-	opts    [4]trace.SpanStartOption
+	opts    [3]trace.SpanStartOption
+	tp      [otelobs.TraceparentLen]byte
 }
 
-// Value returns st for attemptKey, else what the parent ctx has.
+// Value returns st for attemptKey, its span for otelobs.SpanKey, else
+// what the parent ctx has.
 func (st *attemptState) Value(key any) any {
 	if _, ok := key.(attemptKey); ok {
 		return st
+	}
+	if st.cur != nil && key == otelobs.SpanKey {
+		return st.cur
 	}
 	return st.Context.Value(key)
 }
@@ -191,17 +211,21 @@ func (st *attemptState) Value(key any) any {
 // StartCall starts the operation's span (a Failfast call's starts with its
 // attempt).
 func (p *OpenTelemetryPlugin) StartCall(ctx context.Context, info *client.CallInfo) context.Context {
-	st := &callState{start: time.Now(), info: *info, method: p.methods.Get(info.ServicePath, info.ServiceMethod)}
+	st := &callState{Context: ctx, start: time.Now(), info: *info, method: p.methods.Get(info.ServicePath, info.ServiceMethod)}
 	st.single = info.Kind == client.KindCall && info.FailMode == client.Failfast
 	if !p.cfg.NoMetrics && !transfer(info) {
 		p.calls.Active.Add(1)
 	}
-	if !p.cfg.NoTraces && !st.single {
-		st.opts[0], st.opts[1], st.opts[2] = p.kind, trace.WithAttributes(st.method.Attrs...), p.callOpt(info)
-		ctx, st.span = p.cfg.Tracer.Start(ctx, st.method.Name, st.opts[:3]...)
+	if p.cfg.NoTraces || st.single {
+		return st
 	}
-	st.Context = ctx
-	return st
+	st.opts[0] = p.kind
+	sctx, span := p.cfg.StartSpan(st, st.method.Name, st.opts[:1], p.operAttrs(st.method, info))
+	st.span = span
+	if otelobs.SpanKey != nil {
+		st.cur = span
+	}
+	return otelobs.Started(st, sctx)
 }
 
 // transfer reports a file transfer or stream: a span, and no call metrics
@@ -223,8 +247,8 @@ func (p *OpenTelemetryPlugin) EndCall(ctx context.Context, info *client.CallInfo
 		p.calls.Duration.Record(st, time.Since(st.start).Seconds(), out.Record...)
 	}
 	if st.single && st.span == nil && !p.cfg.NoTraces { // failed before any attempt
-		st.opts[0], st.opts[1], st.opts[2], st.opts[3] = p.kind, trace.WithAttributes(st.method.Attrs...), p.callOpt(info), trace.WithTimestamp(st.start)
-		_, st.span = p.cfg.Tracer.Start(st.Context, st.method.Name, st.opts[:4]...)
+		st.opts[0], st.opts[1] = p.kind, trace.WithTimestamp(st.start)
+		_, st.span = p.cfg.StartSpan(st.Context, st.method.Name, st.opts[:2], p.operAttrs(st.method, info))
 	}
 	otelobs.EndSpan(st.span, out, err)
 }
@@ -233,7 +257,7 @@ func (p *OpenTelemetryPlugin) EndCall(ctx context.Context, info *client.CallInfo
 // the span of a Failfast call), and writes its trace context into the
 // request metadata.
 func (p *OpenTelemetryPlugin) StartAttempt(ctx context.Context, req *protocol.Message, remoteAddr string) context.Context {
-	st := &attemptState{reqSize: len(req.Payload)}
+	st := &attemptState{Context: ctx, reqSize: len(req.Payload)}
 	st.call, _ = ctx.Value(callKey{}).(*callState)
 	n := int32(1)
 	switch {
@@ -253,14 +277,18 @@ func (p *OpenTelemetryPlugin) StartAttempt(ctx context.Context, req *protocol.Me
 	if !p.cfg.NoMetrics {
 		p.countAttempt(st.call, n)
 	}
-	if !p.cfg.NoTraces {
-		ctx = p.startAttemptSpan(ctx, st, req, remoteAddr, n)
-		st.carrier.Reset(req.Metadata)
-		p.cfg.Propagators.Inject(ctx, &st.carrier)
-		req.Metadata = st.carrier.Map()
+	if p.cfg.NoTraces {
+		return st
 	}
-	st.Context = ctx
-	return st
+	sctx, span := p.startAttemptSpan(st, req, remoteAddr, n)
+	if otelobs.SpanKey != nil {
+		st.cur = span
+	}
+	actx := otelobs.Started(st, sctx)
+	st.carrier.Reset(req.Metadata)
+	p.cfg.Inject(actx, span.SpanContext(), &st.carrier, &st.tp)
+	req.Metadata = st.carrier.Map()
+	return actx
 }
 
 // countAttempt counts an attempt, and a retry or a hedge when it is not
@@ -276,34 +304,32 @@ func (p *OpenTelemetryPlugin) countAttempt(call *callState, n int32) {
 	}
 }
 
-// startAttemptSpan starts the span of attempt n and returns its ctx.
-func (p *OpenTelemetryPlugin) startAttemptSpan(ctx context.Context, st *attemptState, req *protocol.Message, remoteAddr string, n int32) context.Context {
+// startAttemptSpan starts the span of attempt n under st and returns
+// Tracer.Start's ctx and the span.
+func (p *OpenTelemetryPlugin) startAttemptSpan(st *attemptState, req *protocol.Message, remoteAddr string, n int32) (context.Context, trace.Span) {
 	single := st.call != nil && st.call.single
-	if n == 1 { // the common case: all attributes in one cached option
-		st.opts[0], st.opts[1] = p.kind, p.firstOpt(firstKey{st.method, remoteAddr, single, req.IsOneway()})
-		ctx, span := p.cfg.Tracer.Start(ctx, st.method.Name, st.opts[:2]...)
+	st.opts[0] = p.kind
+	if n == 1 { // the common case: all attributes cached
+		ctx, span := p.cfg.StartSpan(st, st.method.Name, st.opts[:1], p.firstAttrs(firstKey{st.method, remoteAddr, single, req.IsOneway()}))
 		if single { // the call's one span
 			st.call.span = span
 		} else {
 			st.span = span
 		}
-		return ctx
+		return ctx, span
 	}
+	parent := context.Context(st)
 	if single && st.call.span != nil { // a second attempt: a child of the first
-		ctx = trace.ContextWithSpan(ctx, st.call.span)
+		parent = trace.ContextWithSpan(st, st.call.span)
 	}
-	opts := append(st.opts[:0], p.kind, trace.WithAttributes(st.method.Attrs...),
-		trace.WithAttributes(otelobs.AddrAttrs(remoteAddr, rpcobs.KeyServerAddress, rpcobs.KeyServerPort)...))
-	if int(n) <= len(p.nth) {
-		opts = append(opts, p.nth[n-1])
-	} else {
-		opts = append(opts, attemptOpt(int(n)))
-	}
+	kvs := append(slices.Clip(st.method.Attrs), otelobs.AddrAttrs(remoteAddr, rpcobs.KeyServerAddress, rpcobs.KeyServerPort)...)
+	kvs = append(kvs, attribute.Int(rpcobs.KeyAttempt, int(n)))
 	if req.IsOneway() {
-		opts = append(opts, onewayOpt) // beyond the array: rare
+		kvs = append(kvs, onewayAttr)
 	}
-	ctx, st.span = p.cfg.Tracer.Start(ctx, st.method.Name, opts...)
-	return ctx
+	ctx, span := p.cfg.StartSpan(parent, st.method.Name, st.opts[:1], otelobs.NewAttrs(kvs))
+	st.span = span
+	return ctx, span
 }
 
 // firstKey is the shape of a first attempt's span: method, server, whether
@@ -314,11 +340,11 @@ type firstKey struct {
 	single, oneway bool
 }
 
-// firstOpt returns the option with all the attributes of a first attempt's
-// span of shape k (one option, so that the SDK copies them once).
-func (p *OpenTelemetryPlugin) firstOpt(k firstKey) trace.SpanStartOption {
+// firstAttrs returns all the attributes of a first attempt's span of
+// shape k.
+func (p *OpenTelemetryPlugin) firstAttrs(k firstKey) *otelobs.Attrs {
 	if v, ok := p.firsts.Load(k); ok {
-		return v.(trace.SpanStartOption)
+		return v.(*otelobs.Attrs)
 	}
 	k.addr = strings.Clone(k.addr) // the attributes keep parts of it
 	attrs := append(slices.Clip(k.m.Attrs), otelobs.AddrAttrs(k.addr, rpcobs.KeyServerAddress, rpcobs.KeyServerPort)...)
@@ -328,19 +354,19 @@ func (p *OpenTelemetryPlugin) firstOpt(k firstKey) trace.SpanStartOption {
 		attrs = append(attrs, attribute.Int(rpcobs.KeyAttempt, 1))
 	}
 	if k.oneway {
-		attrs = append(attrs, attribute.Bool(rpcobs.KeyOneway, true))
+		attrs = append(attrs, onewayAttr)
 	}
-	opt := trace.WithAttributes(attrs...)
+	a := otelobs.NewAttrs(attrs)
 	if p.nfirsts.Load() < otelobs.MaxCached {
-		if _, loaded := p.firsts.LoadOrStore(k, opt); !loaded {
+		if _, loaded := p.firsts.LoadOrStore(k, a); !loaded {
 			p.nfirsts.Add(1)
 		}
 	}
-	return opt
+	return a
 }
 
-// onewayOpt marks a oneway request's span.
-var onewayOpt = trace.WithAttributes(attribute.Bool(rpcobs.KeyOneway, true))
+// onewayAttr marks a oneway request's span.
+var onewayAttr = attribute.Bool(rpcobs.KeyOneway, true)
 
 // EndAttempt records the attempt's outcome and ends its span.
 func (p *OpenTelemetryPlugin) EndAttempt(ctx context.Context, res *protocol.Message, err error) {

@@ -34,6 +34,8 @@ type Method struct {
 	// value of a key), so that a successful call sets no attribute after
 	// its span started.
 	Attrs []attribute.KeyValue
+	// Start holds Attrs for Config.StartSpan.
+	Start *Attrs
 
 	outcomes [numCodes]atomic.Pointer[Outcome]
 }
@@ -53,12 +55,14 @@ type Outcome struct {
 
 func newMethod(service, method string) *Method {
 	name := rpcobs.Method(service, method)
-	return &Method{Name: name, Attrs: []attribute.KeyValue{
+	m := &Method{Name: name, Attrs: []attribute.KeyValue{
 		attribute.String(rpcobs.KeySystem, rpcobs.System),
 		attribute.String(rpcobs.KeyMethod, name),
 		attribute.String(rpcobs.KeyStatusCode, rpcobs.StatusName(share.CodeOK)),
 		attribute.String(rpcobs.KeyStatusCodeLegacy, rpcobs.StatusName(share.CodeOK)),
 	}}
+	m.Start = NewAttrs(m.Attrs)
+	return m
 }
 
 // Outcome returns the attributes of a call of m ending with code.
@@ -125,6 +129,10 @@ func (c *Methods) Get(service, method string) *Method {
 // error.type and sets the span status to Error.
 func EndSpan(span trace.Span, o *Outcome, err error) {
 	if span == nil {
+		return
+	}
+	if !span.IsRecording() { // nothing to record: no status text built
+		span.End()
 		return
 	}
 	if o.Span != nil {

@@ -26,6 +26,12 @@ type Config struct {
 	Propagators    propagation.TextMapPropagator
 	NoTraces       bool
 	NoMetrics      bool
+	// StartAttrs gives a span's attributes in its start options (so that
+	// a sampler sees them) instead of setting them right after the start
+	// when the span records.
+	StartAttrs bool
+
+	w3c w3cKind // what Propagators is made of (Resolve)
 }
 
 // Option sets a field of Config; both plugins' Option types are this one.
@@ -46,6 +52,16 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 func WithPropagators(p propagation.TextMapPropagator) Option {
 	return func(c *Config) { c.Propagators = p }
 }
+
+// WithStartAttributes gives a span's attributes to the tracer when the
+// span starts, so that a sampler sees them (the semantic conventions'
+// sampling-relevant rpc.method, server.address, ...). By default they are
+// set right after the start, and only on a span that records: a sampler
+// sees the span name ("Service/Method") and kind, and a span that is not
+// sampled costs no attribute work; an attribute given at the start costs
+// the SDK one more copy (about 1.5 µs and one allocation per span on the
+// project's benchmark machine).
+func WithStartAttributes() Option { return func(c *Config) { c.StartAttrs = true } }
 
 // WithoutTraces turns spans off (metrics only).
 func WithoutTraces() Option { return func(c *Config) { c.NoTraces = true } }
@@ -81,6 +97,7 @@ func (c *Config) Resolve() {
 			c.Propagators = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 		}
 	}
+	c.w3c = classify(c.Propagators)
 }
 
 // Meter returns the meter of the plugins.

@@ -21,12 +21,18 @@
 // and open connections are counters the plugin keeps and a reader observes
 // when it collects.
 //
-// Cost: the span name, its attributes (per method and connection, given
-// at the start in one option; "OK" status attributes overridden only when
-// a call fails) and the metric attribute sets are cached, so the plugin's
-// own work per call is one allocation (the call's state, which is also its
-// ctx); the rest is the SDK's. benchmarks/RESULTS.md has the measured
-// cost.
+// Cost: the span name, its attributes (per method and connection; "OK"
+// status attributes overridden only when a call fails) and the metric
+// attribute sets are cached. The attributes are set right after the span
+// starts, and only when it records (WithStartAttributes gives them at the
+// start instead, for samplers that decide on them). The W3C trace context
+// is read by the plugin's own parser (the same result as
+// propagation.TraceContext, which a fuzz test checks), and the parent and
+// the call's span are answered by the call's state instead of contexts
+// made per call: an unsampled call costs the plugin one allocation (its
+// state, which is also its ctx) and the SDK two (its non-recording span
+// and the ctx Tracer.Start returns). benchmarks/RESULTS.md has the
+// measured cost.
 //
 //	p := otel.New(otel.WithTracerProvider(tp), otel.WithMeterProvider(mp))
 //	s.Plugins.Add(p)

@@ -32,8 +32,15 @@ var (
 	WithMeterProvider = otelobs.WithMeterProvider
 	// WithPropagators reads the trace context with a
 	// propagation.TextMapPropagator. Default: the global propagator, or W3C
-	// trace context + baggage when none is set.
+	// trace context + baggage when none is set. propagation.TraceContext,
+	// propagation.Baggage and composites of them are run by the plugin's
+	// own code, which allocates nothing for the trace context.
 	WithPropagators = otelobs.WithPropagators
+	// WithStartAttributes gives a span's attributes when it starts, so
+	// that a sampler sees them; by default they are set right after the
+	// start, and only on a span that records (cheaper; a sampler sees the
+	// name "Service/Method" and the kind).
+	WithStartAttributes = otelobs.WithStartAttributes
 	// WithoutTraces turns spans off (metrics only).
 	WithoutTraces = otelobs.WithoutTraces
 	// WithoutMetrics turns metrics off (spans only).
@@ -83,64 +90,89 @@ func (p *OpenTelemetryPlugin) init() {
 
 // callState is what StartCall leaves for EndCall: the call's ctx, found
 // again by its own key (one allocation per call instead of a state and a
-// context.WithValue).
+// context.WithValue). It also answers otelobs.SpanKey: with the caller's
+// span context (parent) while the span starts, then with the call's span,
+// so that neither costs a context.WithValue.
 type callState struct {
 	context.Context
 	start  time.Time
 	method *otelobs.Method
 	span   trace.Span
+	cur    trace.Span // what SpanKey finds (nil: whatever Context has)
+	parent otelobs.ParentSpan
 	opts   [2]trace.SpanStartOption
 }
 
 // callKey marks a callState in a ctx.
 type callKey struct{}
 
-// Value returns st for callKey, else what the parent ctx has.
+// Value returns st for callKey, the current span for otelobs.SpanKey,
+// else what the parent ctx has.
 func (st *callState) Value(key any) any {
 	if _, ok := key.(callKey); ok {
 		return st
+	}
+	if st.cur != nil && key == otelobs.SpanKey {
+		return st.cur
 	}
 	return st.Context.Value(key)
 }
 
 // StartCall extracts the caller's trace context from the request metadata
 // and starts the call's SERVER span. Its attributes come from caches (per
-// method, per connection); a successful call sets none after the start.
+// method, per connection) and are set only when the span records; a
+// successful call sets none after that.
 func (p *OpenTelemetryPlugin) StartCall(ctx context.Context, conn net.Conn, req *protocol.Message) context.Context {
 	st := &callState{start: time.Now(), method: p.methods.Get(req.ServicePath, req.ServiceMethod)}
 	if !p.cfg.NoMetrics {
 		p.calls.Active.Add(1)
 	}
-	if !p.cfg.NoTraces {
-		ctx = p.cfg.Propagators.Extract(ctx, propagation.MapCarrier(req.Metadata))
-		st.opts[0], st.opts[1] = p.kind, p.attrs(conn, st.method)
-		opts := st.opts[:]
-		if req.IsOneway() {
-			opts = append(opts, onewayOpt) // beyond the array: rare
+	if p.cfg.NoTraces {
+		st.Context = ctx
+		return st
+	}
+	ctx, sc := p.cfg.Extract(ctx, req.Metadata)
+	if sc.IsValid() {
+		if otelobs.SpanKey != nil {
+			st.parent.SC = sc
+			st.cur = &st.parent
+		} else {
+			ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
 		}
-		ctx, st.span = p.cfg.Tracer.Start(ctx, st.method.Name, opts...)
 	}
 	st.Context = ctx
-	return st
+	st.opts[0] = p.kind
+	sctx, span := p.cfg.StartSpan(st, st.method.Name, st.opts[:1], p.attrs(conn, st.method, req.IsOneway()))
+	st.span = span
+	if otelobs.SpanKey != nil {
+		st.cur = span
+	}
+	return otelobs.Started(st, sctx)
 }
 
-// onewayOpt marks a oneway call's span.
-var onewayOpt = trace.WithAttributes(attribute.Bool(rpcobs.KeyOneway, true))
-
 // peer is what the plugin keeps per connection: its address attributes
-// and, per method, the option with all the attributes of a span's start
-// (one option, so that the SDK copies them once).
+// and, per method (and oneway or not), all the attributes of a span's
+// start.
 type peer struct {
 	attrs   []attribute.KeyValue
-	methods sync.Map // *otelobs.Method -> trace.SpanStartOption
+	methods sync.Map // spanKey -> *otelobs.Attrs
 	n       atomic.Int32
 }
 
-// attrs returns the span option with the attributes of a call of m on
-// conn (nil: none), cached until the connection closes.
-func (p *OpenTelemetryPlugin) attrs(conn net.Conn, m *otelobs.Method) trace.SpanStartOption {
+// spanKey is the shape of a call's span on one connection.
+type spanKey struct {
+	m      *otelobs.Method
+	oneway bool
+}
+
+// attrs returns the attributes of a call of m on conn (nil: none),
+// cached until the connection closes.
+func (p *OpenTelemetryPlugin) attrs(conn net.Conn, m *otelobs.Method, oneway bool) *otelobs.Attrs {
 	if conn == nil {
-		return trace.WithAttributes(m.Attrs...)
+		if oneway {
+			return otelobs.NewAttrs(append(slices.Clip(m.Attrs), onewayAttr))
+		}
+		return m.Start
 	}
 	v, ok := p.peers.Load(conn)
 	if !ok {
@@ -155,17 +187,25 @@ func (p *OpenTelemetryPlugin) attrs(conn net.Conn, m *otelobs.Method) trace.Span
 		}
 	}
 	pe := v.(*peer)
-	if o, ok := pe.methods.Load(m); ok {
-		return o.(trace.SpanStartOption)
+	k := spanKey{m, oneway}
+	if a, ok := pe.methods.Load(k); ok {
+		return a.(*otelobs.Attrs)
 	}
-	opt := trace.WithAttributes(append(slices.Clip(m.Attrs), pe.attrs...)...)
+	kvs := append(slices.Clip(m.Attrs), pe.attrs...)
+	if oneway {
+		kvs = append(kvs, onewayAttr)
+	}
+	a := otelobs.NewAttrs(kvs)
 	if pe.n.Load() < otelobs.MaxCached {
-		if _, loaded := pe.methods.LoadOrStore(m, opt); !loaded {
+		if _, loaded := pe.methods.LoadOrStore(k, a); !loaded {
 			pe.n.Add(1)
 		}
 	}
-	return opt
+	return a
 }
+
+// onewayAttr marks a oneway call's span.
+var onewayAttr = attribute.Bool(rpcobs.KeyOneway, true)
 
 // EndCall records the call's outcome and ends its span.
 func (p *OpenTelemetryPlugin) EndCall(ctx context.Context, req, res *protocol.Message, err error) {
@@ -215,10 +255,13 @@ func (p *OpenTelemetryPlugin) PostWriteRequest(ctx context.Context, r *protocol.
 		return nil
 	}
 	m := p.methods.Get(r.ServicePath, r.ServiceMethod)
-	_, span := p.cfg.Tracer.Start(ctx, m.Name, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(m.Attrs...))
+	_, span := p.cfg.StartSpan(ctx, m.Name, []trace.SpanStartOption{producerKind, nil}[:1], m.Start)
 	otelobs.EndSpan(span, m.Outcome(share.CodeOf(e)), e)
 	return nil
 }
+
+// producerKind marks a pushed message's span.
+var producerKind = trace.WithSpanKind(trace.SpanKindProducer)
 
 // transport returns network.transport for conn: "unix" or "tcp" (the
 // stream transports courier serves; QUIC and KCP report theirs as "udp").

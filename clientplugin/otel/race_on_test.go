@@ -1,0 +1,7 @@
+//go:build race
+
+package otel_test
+
+// raceEnabled: the race detector changes allocation counts, so exact
+// allocation tests skip.
+const raceEnabled = true
