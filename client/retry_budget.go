@@ -31,16 +31,20 @@ type RetryBudget struct {
 	ratio   float64
 	floor   float64 // extra attempts always allowed per window
 	slotLen time.Duration
-	now     func() time.Time
+	start   time.Time // slot 0 begins here; slots are counted on the monotonic clock
 
+	// Deposit, on every call, takes no lock: it adds to the newest slot
+	// with an atomic add and takes mu only when the window has to move on
+	// (once per slot length). Moving the window and withdrawing are under mu.
 	mu    sync.Mutex
 	slots [budgetSlots]budgetSlot
-	head  int64 // index (in slotLen units since the epoch) of the newest slot
+	head  atomic.Int64 // index (in slotLen units since start) of the newest slot; written under mu
 
 	refused atomic.Uint64
 }
 
-type budgetSlot struct{ calls, extra float64 }
+// budgetSlot counts the calls and extra attempts of one slot.
+type budgetSlot struct{ calls, extra atomic.Uint64 }
 
 // NewRetryBudget returns a budget allowing extra attempts of ratio times
 // the calls plus minPerSecond per second, over window (<= 0: 10s). A
@@ -54,7 +58,7 @@ func NewRetryBudget(ratio float64, minPerSecond int, window time.Duration) *Retr
 		ratio:   max(ratio, 0),
 		floor:   float64(max(minPerSecond, 0)) * window.Seconds(),
 		slotLen: max(window/budgetSlots, time.Millisecond),
-		now:     time.Now,
+		start:   time.Now(),
 	}
 }
 
@@ -63,22 +67,39 @@ func newDefaultRetryBudget() *RetryBudget {
 	return NewRetryBudget(DefaultRetryBudgetRatio, DefaultRetryBudgetFloor, DefaultRetryBudgetWindow)
 }
 
-// advanceLocked moves the window to now, clearing slots that fell out.
-func (b *RetryBudget) advanceLocked() *budgetSlot {
-	idx := b.now().UnixNano() / int64(b.slotLen)
-	if gap := idx - b.head; gap > 0 {
+// index returns the slot index of now. One monotonic clock read (half
+// the cost of time.Now, which also reads the wall clock).
+func (b *RetryBudget) index() int64 { return int64(time.Since(b.start) / b.slotLen) }
+
+// advanceLocked moves the window to slot idx, clearing the slots that fell
+// out, and returns the slot of idx (a later one when idx fell out itself).
+// The caller holds mu.
+func (b *RetryBudget) advanceLocked(idx int64) *budgetSlot {
+	head := b.head.Load()
+	if gap := idx - head; gap > 0 {
 		for i := int64(1); i <= min(gap, budgetSlots); i++ {
-			b.slots[(b.head+i)%budgetSlots] = budgetSlot{}
+			s := &b.slots[(head+i)%budgetSlots]
+			s.calls.Store(0)
+			s.extra.Store(0)
 		}
-		b.head = idx
+		b.head.Store(idx) // after the clearing: a Deposit that sees idx adds to a cleared slot
+		head = idx
 	}
-	return &b.slots[b.head%budgetSlots]
+	if idx < head-budgetSlots+1 { // older than the window: count it in the newest slot
+		idx = head
+	}
+	return &b.slots[idx%budgetSlots]
 }
 
-// Deposit records one call.
+// Deposit records one call. It takes no lock unless the window moves on.
 func (b *RetryBudget) Deposit() {
+	idx := b.index()
+	if idx == b.head.Load() {
+		b.slots[idx%budgetSlots].calls.Add(1)
+		return
+	}
 	b.mu.Lock()
-	b.advanceLocked().calls++
+	b.advanceLocked(idx).calls.Add(1)
 	b.mu.Unlock()
 }
 
@@ -87,17 +108,17 @@ func (b *RetryBudget) Deposit() {
 func (b *RetryBudget) TryWithdraw() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	cur := b.advanceLocked()
+	cur := b.advanceLocked(b.index())
 	var calls, extra float64
-	for _, s := range b.slots {
-		calls += s.calls
-		extra += s.extra
+	for i := range b.slots {
+		calls += float64(b.slots[i].calls.Load())
+		extra += float64(b.slots[i].extra.Load())
 	}
 	if extra+1 > b.ratio*calls+b.floor {
 		b.refused.Add(1)
 		return false
 	}
-	cur.extra++
+	cur.extra.Add(1)
 	return true
 }
 
