@@ -108,6 +108,7 @@ func (x *xClient) publishLocked(discovered map[string]string) {
 		return
 	}
 	x.discovered, x.servers = discovered, servers
+	x.storeSnapshotLocked()
 	sel := x.selector
 	x.mu.Unlock()
 	if x.outliers != nil {

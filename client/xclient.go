@@ -67,6 +67,10 @@ type xClient struct {
 	discovered map[string]string // filtered by state and group; replaced, never mutated
 	selector   Selector
 	closed     bool
+	// snap holds servers, selector and closed as of their last change
+	// (stored under mu by every writer), so that a call reads them with
+	// one atomic load instead of a read lock (twice per call).
+	snap atomic.Pointer[xSnapshot]
 
 	budget   *RetryBudget   // nil: no budget (Option.DisableRetryBudget)
 	outliers *outliers      // nil: no outlier ejection
@@ -85,6 +89,19 @@ type xClient struct {
 }
 
 type pluginHolder struct{ c PluginContainer }
+
+// xSnapshot is what a call reads of an XClient's mutable state.
+type xSnapshot struct {
+	servers  map[string]string
+	selector Selector
+	closed   bool
+}
+
+// storeSnapshotLocked publishes servers, selector and closed to calls;
+// the caller holds x.mu for writing and has just changed one of them.
+func (x *xClient) storeSnapshotLocked() {
+	x.snap.Store(&xSnapshot{servers: x.servers, selector: x.selector, closed: x.closed})
+}
 
 // newRPCClient makes an unconnected client for the connection cache.
 func newRPCClient(option Option, plugins PluginContainer) RPCClient {
@@ -137,6 +154,7 @@ func newXClient(servicePath string, failMode FailMode, selectMode SelectMode, di
 	idem := nonIdempotentSet(option.NonIdempotent, nil)
 	x.nonIdem.Store(&idem)
 	x.selector = newSelector(selectMode, nil)
+	x.storeSnapshotLocked() // x is not shared yet
 	if isNilDiscovery(discovery) {
 		x.discovery = nil
 		close(x.watchDone)
@@ -204,11 +222,11 @@ func copyServers(m map[string]string) map[string]string {
 	return c
 }
 
-// snapshot returns the current servers and selector.
+// snapshot returns the current servers and selector, and whether the
+// XClient is closed.
 func (x *xClient) snapshot() (map[string]string, Selector, bool) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return x.servers, x.selector, x.closed
+	p := x.snap.Load()
+	return p.servers, p.selector, p.closed
 }
 
 // SetPlugins replaces the plugin container; connections already open use
@@ -230,6 +248,7 @@ func (x *xClient) SetSelector(s Selector) {
 	defer x.updateMu.Unlock()
 	x.mu.Lock()
 	x.selector = s
+	x.storeSnapshotLocked()
 	servers := x.servers
 	x.mu.Unlock()
 	if s != nil {
@@ -276,6 +295,7 @@ func (x *xClient) Close() error {
 	x.closeOnce.Do(func() {
 		x.mu.Lock()
 		x.closed = true
+		x.storeSnapshotLocked()
 		x.mu.Unlock()
 		close(x.watchStop)
 		<-x.watchDone
