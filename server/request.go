@@ -194,7 +194,9 @@ func (s *Server) serveRequest(j job) {
 		endCall(obs, rc, req, res, err)
 	}
 	compressReply(req, res)
-	rc.sendAt.Store(nowNano())
+	// The wall clock at the start plus the monotonic time since: one clock
+	// read instead of time.Now's two (about 100 ns each on the reference VM).
+	rc.sendAt.Store(rc.start + int64(time.Since(now)))
 	_ = s.Plugins.DoPreWriteResponse(rc, req, res, err)
 	c.enqueue(outItem{msg: res, req: req, ctx: rc, kind: itemResponse, done: true})
 }
