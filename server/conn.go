@@ -311,7 +311,7 @@ func (s *Server) readLoop(c *conn, resumed bool, limitErr error) loopExit {
 		if s.inlineGrace > 0 && s.workers != nil {
 			// Run it here (see runInline).
 			if m := s.loadRegistry().lookup(req.ServicePath, req.ServiceMethod); inlineAllowed(m) {
-				if !s.runInline(c, job{c: c, req: req, gate: gate}, m) {
+				if !s.runInline(c, job{c: c, req: req, gate: gate, m: m}, m) {
 					return exitHandedOff
 				}
 				continue

@@ -265,7 +265,7 @@ func (s *Server) handleSync(parent context.Context, nc net.Conn, req *protocol.M
 		rc.Context = startCall(obs, rc.Context, nc, req)
 	}
 	var res *protocol.Message
-	payload, h, err := s.call(rc, req)
+	payload, h, err := s.call(rc, req, nil)
 	if h != nil {
 		res, err = s.runHandlerSync(rc, nc, req, h)
 	} else {

@@ -155,7 +155,7 @@ func (s *Server) serveRequest(j job) {
 	if obs != nil {
 		rc.Context = startCall(obs, rc.Context, c.nc, req)
 	}
-	payload, h, err := s.call(rc, req)
+	payload, h, err := s.call(rc, req, j.m)
 	res := rc.res
 	rc.res = nil // a handler may keep its ctx; it must not keep res
 	if h != nil {
@@ -202,8 +202,12 @@ func (s *Server) serveRequest(j job) {
 }
 
 // call runs the checks and the method of a request. For a route added with
-// AddHandler it returns the Handler instead of calling it.
-func (s *Server) call(rc *reqCtx, req *protocol.Message) (payload []byte, h Handler, err error) {
+// AddHandler it returns the Handler instead of calling it. found, when not
+// nil, is the method the reader looked up for req's route: it is used
+// unless a PreHandleRequest plugin changed the route (the registry is then
+// not searched twice per request).
+func (s *Server) call(rc *reqCtx, req *protocol.Message, found *method) (payload []byte, h Handler, err error) {
+	path, name := req.ServicePath, req.ServiceMethod
 	defer func() {
 		if r := recover(); r != nil {
 			err = s.recovered(r, req)
@@ -220,9 +224,11 @@ func (s *Server) call(rc *reqCtx, req *protocol.Message) (payload []byte, h Hand
 	if err = s.Plugins.DoPreHandleRequest(rc, req); err != nil {
 		return nil, nil, err
 	}
-	m, err := s.loadRegistry().find(req.ServicePath, req.ServiceMethod)
-	if err != nil {
-		return nil, nil, err
+	m := found
+	if m == nil || req.ServicePath != path || req.ServiceMethod != name {
+		if m, err = s.loadRegistry().find(req.ServicePath, req.ServiceMethod); err != nil {
+			return nil, nil, err
+		}
 	}
 	if m.handler != nil {
 		return nil, m.handler, nil

@@ -111,6 +111,7 @@ type job struct {
 	c     *conn
 	req   *protocol.Message
 	gate  *methodGate // the method's admission limit the request holds; nil: none
+	m     *method     // the method the reader looked up for req's route (inline runs); nil: look it up
 	flush bool        // flush c's write queue (req is nil)
 }
 
