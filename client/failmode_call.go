@@ -13,6 +13,23 @@ var errAllTried = errors.New("client: every server was tried")
 // attemptFunc performs one call on a connected client.
 type attemptFunc func(ctx context.Context, cl RPCClient) error
 
+// attemptCall is what an attempt runs: fn, or when fn is nil the plain
+// Call of method with args into reply. XClient.Call passes the plain call
+// by value down to the client, so a call allocates no closure.
+type attemptCall struct {
+	fn          attemptFunc
+	method      string
+	args, reply interface{}
+}
+
+// run runs the attempt on cl.
+func (a *attemptCall) run(ctx context.Context, x *xClient, cl RPCClient) error {
+	if a.fn != nil {
+		return a.fn(ctx, cl)
+	}
+	return cl.Call(ctx, x.servicePath, a.method, a.args, a.reply)
+}
+
 // pick selects a server for a call, skipping servers in exclude, those
 // whose breaker is open or that wait out a reconnect backoff, and those
 // ejected as outliers. When the selector keeps choosing unusable servers,
@@ -92,7 +109,7 @@ func countsAsFailure(err error) bool {
 // outlier detector how it went, and counts it. A breaker that refuses the
 // call gives an error wrapping ErrBreakerOpen; a failed dial one that
 // ProvablyNotRun recognises.
-func (x *xClient) attempt(ctx context.Context, key, serviceMethod string, fn attemptFunc) error {
+func (x *xClient) attempt(ctx context.Context, key, serviceMethod string, fn attemptCall) error {
 	_, sel, _ := x.snapshot()
 	obs, _ := sel.(CallObserver)
 	if obs != nil {
@@ -119,11 +136,11 @@ func (x *xClient) attempt(ctx context.Context, key, serviceMethod string, fn att
 
 // breakerAttempt runs the attempt through key's circuit breaker, if any,
 // and keeps the sticky server up to date.
-func (x *xClient) breakerAttempt(ctx context.Context, key, serviceMethod string, fn attemptFunc) error {
+func (x *xClient) breakerAttempt(ctx context.Context, key, serviceMethod string, fn attemptCall) error {
 	b := x.cache.breaker(key)
 	var err error
 	if b == nil {
-		err = x.runAttempt(ctx, key, serviceMethod, fn) // no closure: nothing allocated per call
+		err = x.runAttempt(ctx, key, serviceMethod, &fn) // no closure: nothing allocated per call
 	} else {
 		err = x.throughBreaker(ctx, b, key, serviceMethod, fn)
 	}
@@ -141,7 +158,7 @@ func (x *xClient) breakerAttempt(ctx context.Context, key, serviceMethod string,
 
 // runAttempt gets key's client (dialing if needed) and runs fn on it. A
 // failure to get a connection is marked as not run (nothing was sent).
-func (x *xClient) runAttempt(ctx context.Context, key, serviceMethod string, fn attemptFunc) error {
+func (x *xClient) runAttempt(ctx context.Context, key, serviceMethod string, fn *attemptCall) error {
 	cl, err := x.cache.get(ctx, key, x.servicePath, serviceMethod)
 	if err != nil {
 		if errors.Is(err, ErrXClientShutdown) {
@@ -149,18 +166,18 @@ func (x *xClient) runAttempt(ctx context.Context, key, serviceMethod string, fn 
 		}
 		return &notRunError{err} // no connection: nothing was sent
 	}
-	return fn(ctx, cl)
+	return fn.run(ctx, x, cl)
 }
 
 // throughBreaker runs the attempt through breaker b: b sees only failures
 // that count against a server (countsAsFailure); a refusal by b gives an
 // error wrapping ErrBreakerOpen.
-func (x *xClient) throughBreaker(ctx context.Context, b Breaker, key, serviceMethod string, fn attemptFunc) error {
+func (x *xClient) throughBreaker(ctx context.Context, b Breaker, key, serviceMethod string, fn attemptCall) error {
 	ran := false
 	var callErr error
 	berr := b.Call(func() error {
 		ran = true
-		callErr = x.runAttempt(ctx, key, serviceMethod, fn)
+		callErr = x.runAttempt(ctx, key, serviceMethod, &fn)
 		if countsAsFailure(callErr) {
 			return callErr
 		}

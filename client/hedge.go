@@ -43,7 +43,7 @@ func (x *xClient) hedge(ctx context.Context, serviceMethod string, args interfac
 		pending++
 		go func() {
 			start := time.Now()
-			err := x.attempt(ctx, key, serviceMethod, fn)
+			err := x.attempt(ctx, key, serviceMethod, attemptCall{fn: fn})
 			results <- hedgeResult{err, commit, time.Since(start)}
 		}()
 		return nil

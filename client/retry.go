@@ -134,7 +134,7 @@ var errNoTime = errors.New("client: no time left for a retry")
 // invoke runs a call under the fail mode. clone returns the attempt of
 // one try together with a function that commits its result (Failbackup
 // runs attempts at once, each with its own reply value).
-func (x *xClient) invoke(ctx context.Context, serviceMethod string, args interface{}, fn attemptFunc, clone func() (attemptFunc, func())) error {
+func (x *xClient) invoke(ctx context.Context, serviceMethod string, args interface{}, fn attemptCall, clone func() (attemptFunc, func())) error {
 	x.deposit()
 	if x.failMode == Failbackup {
 		return x.hedge(ctx, serviceMethod, args, clone)
@@ -150,7 +150,7 @@ func (x *xClient) invoke(ctx context.Context, serviceMethod string, args interfa
 // Failtry (on the same one), never for a non-idempotent method. Every
 // retry draws from the budget and pauses (see pause) first, except the
 // transparent one.
-func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args interface{}, fn attemptFunc) error {
+func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args interface{}, fn attemptCall) error {
 	retries, transparent := x.retries(), 1
 	if x.failMode == Failfast {
 		retries = 0

@@ -9,10 +9,11 @@ import (
 )
 
 // TestXClientCallAllocs guards the rpcx-style hot path: an XClient Call
-// (Failtry, no plugins, no breaker) costs at most 1 allocation more than
-// the Client.Call beneath it (the attempt closure), measured against the
-// allocation-free raw echo server: selection, the retry loop, the attempt's
-// observation and statistics must not allocate per call. Health checking
+// (Failtry, no plugins, no breaker) costs no allocation more than the
+// Client.Call beneath it (the attempt is passed by value, not as a
+// closure), measured against the allocation-free raw echo server:
+// selection, the retry loop, the attempt's observation and statistics must
+// not allocate per call. Health checking
 // on changes nothing (its selectable list is computed off the call path).
 func TestXClientCallAllocs(t *testing.T) {
 	s := startRawEcho(t, "memu")
@@ -53,8 +54,8 @@ func TestXClientCallAllocs(t *testing.T) {
 		}
 		x.Close()
 		t.Logf("%s: Client.Call %.1f allocs, XClient.Call %.1f", tc.name, base, got)
-		if got > base+1 {
-			t.Fatalf("%s: XClient.Call: %.1f allocations per call, Client.Call %.1f: more than 1 extra", tc.name, got, base)
+		if got > base {
+			t.Fatalf("%s: XClient.Call: %.1f allocations per call, Client.Call %.1f: more", tc.name, got, base)
 		}
 	}
 }

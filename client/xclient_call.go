@@ -43,13 +43,11 @@ func copyReply(dst, src interface{}) {
 	}
 }
 
-// callFns returns the attempt of a call into reply and, for Failbackup
-// only (nil otherwise: it would be allocated for nothing), the cloner that
-// hedging uses for its concurrent attempts.
-func (x *xClient) callFns(serviceMethod string, args, reply interface{}) (attemptFunc, func() (attemptFunc, func())) {
-	fn := func(ctx context.Context, cl RPCClient) error {
-		return cl.Call(ctx, x.servicePath, serviceMethod, args, reply)
-	}
+// callFns returns the attempt of a call into reply (a plain call: no
+// closure) and, for Failbackup only (nil otherwise: it would be allocated
+// for nothing), the cloner that hedging uses for its concurrent attempts.
+func (x *xClient) callFns(serviceMethod string, args, reply interface{}) (attemptCall, func() (attemptFunc, func())) {
+	fn := attemptCall{method: serviceMethod, args: args, reply: reply}
 	if x.failMode != Failbackup {
 		return fn, nil
 	}
@@ -157,10 +155,10 @@ func (x *xClient) oneshot(ctx context.Context, serviceMethod string, args interf
 			m.Metadata[k] = v
 		}
 	}
-	return x.sendOneway(ctx, serviceMethod, args, func(ctx context.Context, cl RPCClient) error {
+	return x.sendOneway(ctx, serviceMethod, args, attemptCall{fn: func(ctx context.Context, cl RPCClient) error {
 		_, _, err := cl.SendRaw(ctx, m)
 		return err
-	})
+	}})
 }
 
 // SendRaw sends r (its service path and method are used as they are) to a
@@ -187,6 +185,6 @@ func (x *xClient) SendRaw(ctx context.Context, r *protocol.Message) (map[string]
 		var mine result
 		return mk(r.Clone(), &mine), func() { res = mine }
 	}
-	err := x.invoke(ctx, r.ServiceMethod, r.Payload, mk(r, &res), clone)
+	err := x.invoke(ctx, r.ServiceMethod, r.Payload, attemptCall{fn: mk(r, &res)}, clone)
 	return res.meta, res.payload, err
 }

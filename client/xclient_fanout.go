@@ -38,9 +38,7 @@ func (x *xClient) fanout(ctx context.Context, serviceMethod string, args, reply 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := x.attempt(ctx, key, serviceMethod, func(ctx context.Context, cl RPCClient) error {
-				return cl.Call(ctx, x.servicePath, serviceMethod, args, r)
-			})
+			err := x.attempt(ctx, key, serviceMethod, attemptCall{method: serviceMethod, args: args, reply: r})
 			if err != nil {
 				err = fmt.Errorf("%s: %w", key, err)
 			}

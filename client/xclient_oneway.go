@@ -16,7 +16,7 @@ import (
 // the whole list. Errors
 // are those of selection, or the last attempt's when no server took the
 // message, or one the message may have left with (no second copy is sent).
-func (x *xClient) sendOneway(ctx context.Context, serviceMethod string, args interface{}, send attemptFunc) error {
+func (x *xClient) sendOneway(ctx context.Context, serviceMethod string, args interface{}, send attemptCall) error {
 	tried := map[string]bool{}
 	var last error
 	rounds := 0
