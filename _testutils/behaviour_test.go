@@ -58,8 +58,12 @@ func start(t *testing.T, tr tu.Transport, opt client.Option) *env {
 	if network == "kcp" {
 		opt.Block = tu.KCPBlock()
 		// KCP runs on UDP: a closed server sends nothing, so heartbeats are
-		// how the client notices (as documented for the kcp network).
-		opt.Heartbeat, opt.HeartbeatInterval, opt.MaxWaitForHeartbeat = true, 100*time.Millisecond, time.Second
+		// how the client notices (as documented for the kcp network). The
+		// wait allows for a heartbeat queued behind a thousand calls in
+		// KCP's send window on a loaded machine (1 s was seen to run out
+		// under -race); a killed server is still noticed within the 5 s
+		// TestServerKilledMidCall allows.
+		opt.Heartbeat, opt.HeartbeatInterval, opt.MaxWaitForHeartbeat = true, 100*time.Millisecond, 3*time.Second
 	}
 	c := client.NewClient(opt)
 	if err := c.Connect(network, address); err != nil {
