@@ -117,7 +117,7 @@ done
 	echo
 	echo "REPS=$REPS DUR=$DUR FRAMEWORKS=\"$FRAMEWORKS\" SCENARIOS=\"$SCENARIOS\"; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
-	"$OUT/report" "$RESULTS" | awk '/^A\/B:|^Idle connections/ { p = 1 } p && /^$/ && last ~ /^\|/ { p = 0; print "" } p { print } { last = $0 }'
+	"$OUT/report" "$RESULTS" | awk '/^A\/B( idle)?:|^Idle connections/ { p = 1 } p && /^$/ && last ~ /^\|/ { p = 0; print "" } p { print } { last = $0 }'
 } >"$OUT/report.md"
 cat "$OUT/report.md"
 echo "results: $OUT" >&2

@@ -148,3 +148,18 @@ func TestIdleHTTPTarget(t *testing.T) {
 		})
 	}
 }
+
+func TestABIdleTable(t *testing.T) {
+	var rs []load.Result
+	for rep := 1; rep <= 3; rep++ {
+		rs = append(rs,
+			load.Result{Framework: "courier@A", Label: "idlehttp", Rep: rep, Mode: "idlehttp", Idle: 100, IdleRSSPerConn: 20 * 1024, IdleHeapPerConn: 16 * 1024},
+			load.Result{Framework: "courier@B", Label: "idlehttp", Rep: rep, Mode: "idlehttp", Idle: 100, IdleRSSPerConn: 19 * 1024, IdleHeapPerConn: 12 * 1024},
+		)
+	}
+	var buf bytes.Buffer
+	write(&buf, rs, 48)
+	if want := "| idlehttp | courier | 3 | 20.00 | 19.00 | 0.950 | 16.00 | 12.00 | 0.750 | 0 |"; !strings.Contains(buf.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, buf.String())
+	}
+}

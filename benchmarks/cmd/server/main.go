@@ -6,7 +6,7 @@
 // once both listen, and runs until SIGTERM/SIGINT or -maxlife elapses.
 // With -cpuprofile, the CPU profile covers the window between the load
 // generator's /begin and /end requests; -memprofile writes the allocation
-// profile at /end.
+// profile and -goroutines a goroutine dump at /end.
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"syscall"
@@ -31,16 +32,21 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "address to serve RPC on")
 	statsAddr := flag.String("stats", "127.0.0.1:0", "address to serve /stats, /begin, /end on")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the /begin../end window to this file")
-	memprofile := flag.String("memprofile", "", "write a heap profile (allocations since start) to this file at /end")
+	memprofile := flag.String("memprofile", "", "write a heap profile (allocations since start; in-use memory after a GC) to this file at /end")
+	goroutines := flag.String("goroutines", "", "write a goroutine dump (grouped by stack) to this file at /end")
+	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (e.g. 1: every allocation, for exact in-use bytes per idle connection; slows the server); 0 keeps the default")
 	maxlife := flag.Duration("maxlife", 30*time.Minute, "exit after this long, whatever happens")
 	flag.Parse()
-	if err := run(*name, *addr, *statsAddr, *cpuprofile, *memprofile, *maxlife); err != nil {
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
+	if err := run(*name, *addr, *statsAddr, *cpuprofile, *memprofile, *goroutines, *maxlife); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name, addr, statsAddr, cpuprofile, memprofile string, maxlife time.Duration) error {
+func run(name, addr, statsAddr, cpuprofile, memprofile, goroutines string, maxlife time.Duration) error {
 	f, err := fw.Get(name)
 	if err != nil {
 		return err
@@ -57,7 +63,7 @@ func run(name, addr, statsAddr, cpuprofile, memprofile string, maxlife time.Dura
 	if err != nil {
 		return err
 	}
-	prof := &profiler{path: cpuprofile, heapPath: memprofile}
+	prof := &profiler{path: cpuprofile, heapPath: memprofile, goroutinePath: goroutines}
 	hs := &http.Server{Handler: stats.Handler(stats.Hooks{Begin: prof.start, End: prof.stop}), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(sln) }()
 
@@ -81,13 +87,15 @@ func run(name, addr, statsAddr, cpuprofile, memprofile string, maxlife time.Dura
 	return result
 }
 
-// profiler runs at most one CPU profile at a time.
+// profiler runs at most one CPU profile at a time; at the first /end it
+// writes the heap profile and the goroutine dump when asked to.
 type profiler struct {
-	path     string
-	heapPath string
-	heapDone bool
-	mu       sync.Mutex
-	f        *os.File
+	path          string
+	heapPath      string
+	goroutinePath string
+	heapDone      bool
+	mu            sync.Mutex
+	f             *os.File
 }
 
 func (p *profiler) start() error {
@@ -120,6 +128,13 @@ func (p *profiler) stop() error {
 			return err
 		}
 	}
+	if p.goroutinePath != "" {
+		path := p.goroutinePath
+		p.goroutinePath = ""
+		if err := writeProfile(path, "goroutine", 1); err != nil {
+			return err
+		}
+	}
 	if p.f == nil {
 		return nil
 	}
@@ -129,12 +144,19 @@ func (p *profiler) stop() error {
 	return err
 }
 
+// writeHeap writes the allocation profile to path after a garbage
+// collection, so that its in-use samples are those of now.
 func writeHeap(path string) error {
+	runtime.GC()
+	return writeProfile(path, "allocs", 0)
+}
+
+func writeProfile(path, name string, debug int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+	if err := pprof.Lookup(name).WriteTo(f, debug); err != nil {
 		f.Close()
 		return err
 	}
