@@ -349,3 +349,54 @@ func TestHTTPInvokeCurl(t *testing.T) {
 		t.Fatalf("curl jsonrpc output %s, want %s", out, want)
 	}
 }
+
+// TestHTTPInvokeCancelledOnClose: a handler serving an HTTP invoke on the
+// rpcx port sees its context cancelled when the server closes the
+// connection, although the sniffed connection's context does not carry the
+// courier connection's cancellation (net/http cancels on the closed read).
+func TestHTTPInvokeCancelledOnClose(t *testing.T) {
+	s := NewServer()
+	started, cancelled := make(chan struct{}), make(chan error, 1)
+	if err := Handle(s, "Wait", "Wait", func(ctx context.Context, req *[]byte, res *[]byte) error {
+		close(started)
+		select {
+		case <-ctx.Done():
+			cancelled <- nil
+		case <-time.After(10 * time.Second):
+			cancelled <- errors.New("the handler's context was not cancelled within 10s of Close")
+		}
+		return ctx.Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.ServeListener("tcp", ln) }()
+	<-s.Started
+	hc := httpClient(t)
+	r := invokeReq(t, ln.Addr().String(), map[string]string{protocol.HeaderSerializeType: "0", protocol.HeaderServicePath: "Wait",
+		protocol.HeaderServiceMethod: "Wait", protocol.HeaderMessageID: "1"}, []byte("x"))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if res, err := hc.Do(r); err == nil {
+			res.Body.Close()
+		}
+	}()
+	select {
+	case <-started:
+	case <-done:
+		t.Fatal("the HTTP invoke ended before its handler started")
+	}
+	s.Close()
+	if err := <-cancelled; err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if err := <-errc; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("serve returned %v, want ErrServerClosed", err)
+	}
+}
