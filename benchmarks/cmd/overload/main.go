@@ -15,7 +15,7 @@
 // It prints a markdown report (the tables of benchmarks/RESULTS.md) with a
 // PASS/FAIL line per target and exits 1 if a target failed.
 //
-//	go run ./cmd/overload [-dur 3s] [-only 1,2,3,4] [-rounds 3] [-pair-only] [-cpuprofile f] [-mutexprofile f]
+//	go run ./cmd/overload [-dur 3s] [-only 1,2,3,4] [-rounds 3] [-slots 4 -hold 4ms] [-pair-only] [-cpuprofile f] [-mutexprofile f]
 package main
 
 import (
@@ -40,6 +40,8 @@ func run() {
 	dur := flag.Duration("dur", 3*time.Second, "measured window of each run (scenario 4 always runs 1s)")
 	only := flag.String("only", "1,2,3,4", "scenarios to run, comma-separated")
 	pairOnly := flag.Bool("pair-only", false, "scenario 1: only P2C and its baseline (for A/B runs)")
+	flag.IntVar(&capacityServer.capacity, "slots", capacityServer.capacity, "scenario 2: calls the server runs at once")
+	flag.DurationVar(&capacityServer.hold, "hold", capacityServer.hold, "scenario 2: how long each call holds its slot")
 	rounds := flag.Int("rounds", 3, "scenario 1: rounds of P2C and its baseline; scenario 2: rounds of the limiter row")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	mutexprofile := flag.String("mutexprofile", "", "write a mutex contention profile of the whole run to this file")
