@@ -19,7 +19,10 @@ var errDataHandlerPanicked = errors.New("server: data handler panicked")
 // (set by EnableFileTransfer / EnableStreamService): the observers see it
 // as a call of method "<token call's method>.data" of the service, on the
 // data connection, with the token call's request metadata, so that a
-// trace started by the client continues into it.
+// trace started by the client continues into it, and with the ctx the
+// observers made for the token call as its parent (its values, not its
+// cancellation), so that the data phase's span is a child of the token
+// call's span.
 type dataObs struct {
 	observers func() []CallObserverPlugin
 	service   string
@@ -31,6 +34,7 @@ type observedToken struct {
 	val    any
 	method string
 	meta   map[string]string // a copy of the token call's request metadata
+	parent context.Context   // the observers' ctx of the token call, uncancelled; nil: none
 }
 
 // observe makes d run the observers of obs around its handlers.
@@ -46,7 +50,11 @@ func (d *dataServer) tokenValue(ctx context.Context, method string, val any) any
 		return val
 	}
 	md, _ := ctx.Value(share.ReqMetaDataKey).(map[string]string)
-	return observedToken{val: val, method: method + ".data", meta: maps.Clone(md)}
+	ot := observedToken{val: val, method: method + ".data", meta: maps.Clone(md)}
+	if rc, ok := ctx.(*reqCtx); ok { // its parent is what StartCall returned, nothing of the request's own
+		ot.parent = context.WithoutCancel(rc.Context)
+	}
+	return ot
 }
 
 // run runs the handler of a token's value, between the observers'
@@ -66,7 +74,11 @@ func (d *dataServer) run(c net.Conn, val any) {
 	req := protocol.NewMessage()
 	req.SetMessageType(protocol.Request)
 	req.ServicePath, req.ServiceMethod, req.Metadata = o.service, ot.method, ot.meta
-	ctx := startCall(obs, context.Background(), c, req)
+	parent := ot.parent
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx := startCall(obs, parent, c, req)
 	err := errDataHandlerPanicked // unless the handler returns
 	defer func() { endCall(obs, ctx, req, nil, err) }()
 	d.handle(c, ot.val)

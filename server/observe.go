@@ -18,7 +18,9 @@ type CallObserverPlugin interface {
 	// AuthFunc and the PreHandleRequest hooks. ctx is the parent of the
 	// call's ctx; the ctx StartCall returns (ctx itself, or one derived
 	// from it) becomes that parent, so values it adds (a span) reach the
-	// handler. conn is the connection the request came on; req is valid
+	// handler. For the data phase of a file transfer or stream, ctx is the
+	// ctx the observers returned for its token call, without its
+	// cancellation (so a span there is the data phase's parent). conn is the connection the request came on; req is valid
 	// only during the call and must not be modified.
 	StartCall(ctx context.Context, conn net.Conn, req *protocol.Message) context.Context
 	// EndCall runs once per StartCall when the call's outcome is known:

@@ -224,14 +224,14 @@ func TestUnsampledAllocs(t *testing.T) {
 	req := protocol.NewMessage()
 	req.ServicePath, req.ServiceMethod = "Arith", "Mul"
 	req.Metadata = map[string]string{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"}
-	if n := testing.AllocsPerRun(200, func() {
+	if n := leastAllocs(func() {
 		ctx := sp.StartCall(context.Background(), conn, req)
 		sp.EndCall(ctx, req, nil, nil)
 	}); n > 3 {
 		t.Errorf("server hooks: %v allocations, want at most 3", n)
 	}
 	creq := protocol.NewMessage()
-	if n := testing.AllocsPerRun(200, func() {
+	if n := leastAllocs(func() {
 		info := client.CallInfo{ServicePath: "Arith", ServiceMethod: "Mul", FailMode: client.Failtry}
 		ctx := cp.StartCall(context.Background(), &info)
 		creq.ServicePath, creq.ServiceMethod, creq.Metadata = "Arith", "Mul", nil
@@ -244,4 +244,14 @@ func TestUnsampledAllocs(t *testing.T) {
 	if tp := creq.Metadata["traceparent"]; !strings.HasSuffix(tp, "-00") {
 		t.Errorf("client sent traceparent %q", tp)
 	}
+}
+
+// leastAllocs returns the least of three testing.AllocsPerRun of f, which
+// also counts what other goroutines allocate meanwhile.
+func leastAllocs(f func()) float64 {
+	n := testing.AllocsPerRun(200, f)
+	for range 2 {
+		n = min(n, testing.AllocsPerRun(200, f))
+	}
+	return n
 }

@@ -131,7 +131,15 @@ func (p *OpenTelemetryPlugin) StartCall(ctx context.Context, conn net.Conn, req 
 		st.Context = ctx
 		return st
 	}
+	local := localSpan(ctx)
 	ctx, sc := p.cfg.Extract(ctx, req.Metadata)
+	if local.IsValid() { // the data phase of a transfer: a child of its token call's span
+		if sc.IsValid() && sc.TraceID() == local.TraceID() {
+			sc = trace.SpanContext{}
+		} else if r := trace.SpanContextFromContext(ctx); !sc.IsValid() && r.IsRemote() && r.TraceID() == local.TraceID() {
+			ctx = trace.ContextWithSpanContext(ctx, local) // a propagator of its own put the caller's there
+		}
+	}
 	if sc.IsValid() {
 		if otelobs.SpanKey != nil {
 			st.parent.SC = sc
@@ -148,6 +156,18 @@ func (p *OpenTelemetryPlugin) StartCall(ctx context.Context, conn net.Conn, req 
 		st.cur = span
 	}
 	return otelobs.Started(st, sctx)
+}
+
+// localSpan returns the span context of this process that ctx holds, if
+// any: the server gives the data phase of a file transfer or stream the
+// ctx of its token call (see server.CallObserverPlugin), whose span is
+// then the parent rather than the client's attempt the metadata names. A
+// call's ctx holds none otherwise.
+func localSpan(ctx context.Context) trace.SpanContext {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsRemote() {
+		return sc
+	}
+	return trace.SpanContext{}
 }
 
 // peer is what the plugin keeps per connection: its address attributes
