@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"runtime"
@@ -78,15 +79,39 @@ func TestPeer2PeerXClientNoWatchGoroutine(t *testing.T) {
 		d    ServiceDiscovery
 		want int
 	}{{"peer2peer", p2p, 0}, {"multiple", multi, 1}} {
-		before := runtime.NumGoroutine()
+		// Counting the XClient's own goroutines, not all of them: those of
+		// earlier tests may still be ending meanwhile.
+		before := xclientGoroutines()
 		x := NewXClient("S", Failtry, RandomSelect, tc.d, DefaultOption)
-		// Goroutines of earlier tests may still be ending: at most none
-		// started, or at least one.
-		if got := runtime.NumGoroutine() - before; (tc.want == 0 && got > 0) || (tc.want > 0 && got < tc.want) {
-			x.Close()
-			t.Fatalf("%s: %d goroutines started, want %d", tc.name, got, tc.want)
+		if tc.want == 0 {
+			if got := xclientGoroutines() - before; got != 0 {
+				x.Close()
+				t.Fatalf("%s: %d goroutines started, want none", tc.name, got)
+			}
+		} else {
+			waitFor(t, 10*time.Second, "the watch goroutine", func() bool { return xclientGoroutines()-before == tc.want })
 		}
 		x.Close()
-		waitFor(t, 2*time.Second, "the watch goroutine to end", func() bool { return runtime.NumGoroutine() <= before })
+		waitFor(t, 10*time.Second, "the watch goroutine to end", func() bool { return xclientGoroutines() == before })
+	}
+}
+
+// xclientGoroutines counts the goroutines that run an xClient method or
+// were started by newXClient.
+func xclientGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n == len(buf) {
+			buf = make([]byte, 2*len(buf))
+			continue
+		}
+		count := 0
+		for _, g := range bytes.Split(buf[:n], []byte("\n\n")) {
+			if bytes.Contains(g, []byte("courier/client.(*xClient).")) || bytes.Contains(g, []byte("courier/client.newXClient")) {
+				count++
+			}
+		}
+		return count
 	}
 }
