@@ -95,7 +95,7 @@ func TestIntegrationRestart(t *testing.T) {
 		"fork":      func() error { arg, reply := 1, 0; return single.Fork(t.Context(), "Who", &arg, &reply) },
 	}
 	for name, op := range ops {
-		pollUntil(t, 3*time.Second, name+" after restart", func() bool { return op() == nil })
+		pollUntil(t, 10*time.Second, name+" after restart", func() bool { return op() == nil })
 	}
 	t.Logf("all operations succeed %v after the restart", time.Since(start).Round(time.Millisecond))
 
@@ -115,7 +115,7 @@ func TestIntegrationRestart(t *testing.T) {
 	a.restart()
 	b.stop()
 	before := a.svc.hits.Load()
-	pollUntil(t, 3*time.Second, "traffic back on a", func() bool { return call(pair) == nil && a.svc.hits.Load() > before })
+	pollUntil(t, 10*time.Second, "traffic back on a", func() bool { return call(pair) == nil && a.svc.hits.Load() > before })
 	for i := 0; i < 10; i++ {
 		if err := call(pair); err != nil {
 			t.Fatalf("with b down: %v", err)
@@ -149,7 +149,7 @@ func TestIntegrationDownServerDials(t *testing.T) {
 		t.Fatalf("%d dials", failedDials.Load())
 	}
 	n.restart()
-	pollUntil(t, 3*time.Second, "reconnect", func() bool {
+	pollUntil(t, 10*time.Second, "reconnect", func() bool {
 		arg, reply := 1, 0
 		return x.Call(t.Context(), "Who", &arg, &reply) == nil
 	})
