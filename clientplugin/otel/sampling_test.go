@@ -9,6 +9,7 @@ import (
 	testutils "github.com/courier-rpc/courier/_testutils"
 	"github.com/courier-rpc/courier/client"
 	clientotel "github.com/courier-rpc/courier/clientplugin/otel"
+	"github.com/courier-rpc/courier/internal/otelobs"
 	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/server"
 	serverotel "github.com/courier-rpc/courier/serverplugin/otel"
@@ -254,4 +255,36 @@ func leastAllocs(f func()) float64 {
 		n = min(n, testing.AllocsPerRun(200, f))
 	}
 	return n
+}
+
+// Without the API's span key (otelobs.SpanKey nil: a future API hid it)
+// the plugins fall back to the contexts Tracer.Start returns: the same
+// links, the handler's ctx with the server span, the data phase a child
+// of its token call's span.
+func TestTraceWithoutSpanKey(t *testing.T) {
+	key := otelobs.SpanKey
+	otelobs.SpanKey = nil
+	t.Cleanup(func() { otelobs.SpanKey = key }) // runs after the servers' cleanups
+	e := newEnv(t)
+	s := server.NewServer()
+	s.Plugins.Add(e.serverPlugin())
+	seen := &Seen{}
+	addr := serve(t, s, map[string]any{"Arith": seen})
+	xc := xclient(t, "Arith", client.Failtry, client.DefaultOption, e.clientPlugin(), addr)
+	if err := xc.Call(t.Context(), "Mul", &testutils.Args{A: 2, B: 3}, &testutils.Reply{}); err != nil {
+		t.Fatal(err)
+	}
+	spans := e.sr.Ended()
+	srv, cli := byKind(spans, trace.SpanKindServer), byKind(spans, trace.SpanKindClient)
+	if len(srv) != 1 || len(cli) != 2 {
+		t.Fatalf("%d server and %d client spans, want 1 and 2", len(srv), len(cli))
+	}
+	attempt, call := cli[0], cli[1]
+	if attempt.Parent().SpanID() != call.SpanContext().SpanID() || srv[0].Parent().SpanID() != attempt.SpanContext().SpanID() {
+		t.Fatalf("links: call %v, attempt %v (parent %v), server parent %v", call.SpanContext(), attempt.SpanContext(), attempt.Parent(), srv[0].Parent())
+	}
+	if _, sc := seen.get(); !sc.Equal(srv[0].SpanContext()) {
+		t.Fatalf("handler's span %v, server span %v", sc, srv[0].SpanContext())
+	}
+	testTraceTransfer(t, false)
 }
