@@ -317,6 +317,20 @@ func xcall(xc XClient) (int, error) {
 
 func goroutinesNow() int { return runtime.NumGoroutine() }
 
+// settledGoroutines returns the number of goroutines once it has not
+// changed for 300 ms, or the last count after limit.
+func settledGoroutines(limit time.Duration) int {
+	deadline := time.Now().Add(limit)
+	n, since := runtime.NumGoroutine(), time.Now()
+	for time.Since(since) < 300*time.Millisecond && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		if g := runtime.NumGoroutine(); g != n {
+			n, since = g, time.Now()
+		}
+	}
+	return n
+}
+
 // waitGoroutinesAtMost waits until at most n goroutines run.
 func waitGoroutinesAtMost(t *testing.T, n int, limit time.Duration) {
 	t.Helper()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -212,19 +213,40 @@ func TestPauseNeverPastDeadline(t *testing.T) {
 // first answer wins.
 func TestHedgesUpToN(t *testing.T) {
 	f := newFakeNet(4)
+	// Every server holds its answer until the third request arrived, so the
+	// call ends only after both hedges went out, however late their timers
+	// fire on a loaded machine (with servers answering after 200 ms, a
+	// first answer could beat them).
+	var arrived atomic.Int64
+	third := make(chan struct{})
 	for i := range 4 {
-		f.get(i).setBehaviour(slow(200 * time.Millisecond))
+		f.get(i).setBehaviour(func(ctx context.Context, c *fakeClient, method string, args, reply interface{}) error {
+			if arrived.Add(1) == 3 {
+				close(third)
+			}
+			select {
+			case <-third:
+				return answerID(ctx, c, method, args, reply)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
 	}
 	opt := DefaultOption
 	opt.Hedges = 2
 	opt.BackupLatency = 5 * time.Millisecond
 	x, _ := newFakeXClient(t, f, Failbackup, RoundRobin, opt)
 	var reply int
-	if err := x.Call(t.Context(), "Mul", 1, &reply); err != nil {
-		t.Fatal(err)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // fewer hedges: no answer
+	defer cancel()
+	if err := x.Call(ctx, "Mul", 1, &reply); err != nil {
+		t.Fatalf("%v after %d requests, %d hedges", err, f.totalHits(), x.Stats().Hedges)
 	}
 	if n, st := f.totalHits(), x.Stats(); n != 3 || st.Hedges != 2 {
 		t.Fatalf("%d requests, %d hedges; want 3 and 2", n, st.Hedges)
+	}
+	for i := range 4 {
+		f.get(i).setBehaviour(slow(200 * time.Millisecond))
 	}
 	opt.NonIdempotent = []string{"Mul"}
 	y, _ := newFakeXClient(t, f, Failbackup, RoundRobin, opt)
