@@ -15,6 +15,7 @@ import (
 	serverotel "github.com/courier-rpc/courier/serverplugin/otel"
 	"github.com/courier-rpc/courier/share"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -287,4 +288,41 @@ func TestTraceWithoutSpanKey(t *testing.T) {
 		t.Fatalf("handler's span %v, server span %v", sc, srv[0].SpanContext())
 	}
 	testTraceTransfer(t, false)
+}
+
+// Bag is a service that reports the baggage member "user" of its ctx.
+type Bag struct{ user chan string }
+
+// Mul reports the member and multiplies.
+func (b *Bag) Mul(ctx context.Context, a *testutils.Args, r *testutils.Reply) error {
+	b.user <- baggage.FromContext(ctx).Member("user").Value()
+	r.C = a.A * a.B
+	return nil
+}
+
+// The caller's baggage reaches the handler's ctx (W3C baggage in the
+// request metadata), with the default propagators, sampled or not.
+func TestBaggagePropagates(t *testing.T) {
+	for _, sampler := range []sdktrace.Sampler{sdktrace.AlwaysSample(), sdktrace.ParentBased(sdktrace.NeverSample())} {
+		tp, _ := tracerOf(t, sampler)
+		s := server.NewServer()
+		s.Plugins.Add(serverotel.New(serverotel.WithTracerProvider(tp)))
+		bag := &Bag{user: make(chan string, 1)}
+		addr := serve(t, s, map[string]any{"Arith": bag})
+		xc := xclient(t, "Arith", client.Failtry, client.DefaultOption, clientotel.New(clientotel.WithTracerProvider(tp)), addr)
+		m, err := baggage.NewMember("user", "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := baggage.New(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := xc.Call(baggage.ContextWithBaggage(t.Context(), b), "Mul", &testutils.Args{A: 2, B: 3}, &testutils.Reply{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-bag.user; got != "alice" {
+			t.Fatalf("%s: the handler's baggage user = %q, want alice", sampler.Description(), got)
+		}
+	}
 }
