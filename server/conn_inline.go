@@ -1,7 +1,6 @@
 package server
 
 import (
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -135,53 +134,23 @@ func (s *Server) runInline(c *conn, j job, m *method) bool {
 	return false
 }
 
-// watchdog finds handlers stuck on their connection's reader.
+// watchdog finds handlers stuck on their connection's reader. Its list
+// holds the connections with inline runs since the last tick.
 type watchdog struct {
-	s       *Server
-	mu      sync.Mutex
-	conns   []*conn // connections with inline runs since the last tick
-	running bool    // the goroutine runs
+	s    *Server
+	list tickedList[*conn]
 }
 
 // add puts c on the list, starting the goroutine if needed; c.watched was
 // set by the caller.
-func (w *watchdog) add(c *conn) {
-	w.mu.Lock()
-	w.conns = append(w.conns, c)
-	start := !w.running
-	w.running = true
-	w.mu.Unlock()
-	if start {
-		go w.loop()
-	}
-}
+func (w *watchdog) add(c *conn) { w.list.add(c, w.loop) }
 
-// loop ticks while connections are on the list.
+// loop ticks every inline grace period while connections are on the list.
 func (w *watchdog) loop() {
-	t := time.NewTicker(w.s.inlineGrace)
-	defer t.Stop()
-	var cs, keep []*conn
-	for range t.C {
-		now := time.Since(watchEpoch).Nanoseconds()
-		w.mu.Lock()
-		cs, w.conns = w.conns, cs[:0]
-		w.mu.Unlock()
-		keep = keep[:0]
-		for i, c := range cs {
-			if w.look(c, now) {
-				keep = append(keep, c)
-			}
-			cs[i] = nil
-		}
-		w.mu.Lock()
-		w.conns = append(w.conns, keep...)
-		if len(w.conns) == 0 {
-			w.running = false
-			w.mu.Unlock()
-			return
-		}
-		w.mu.Unlock()
-	}
+	var now int64
+	w.list.loop(w.s.inlineGrace,
+		func() { now = time.Since(watchEpoch).Nanoseconds() },
+		func(c **conn) bool { return w.look(*c, now) })
 }
 
 // watchEpoch is the origin of the watchdog's monotonic clock.

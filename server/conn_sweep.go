@@ -2,7 +2,6 @@ package server
 
 import (
 	"runtime/metrics"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -40,10 +39,8 @@ var aLongTimeAgo = time.Unix(1, 0)
 // connections are on its list; a connection joins it at a wait (waitRaw)
 // and leaves it when its wait is ended or it closes.
 type sweeper struct {
-	s       *Server
-	mu      sync.Mutex
-	conns   []sweptConn
-	running bool // the goroutine runs
+	s    *Server
+	list tickedList[sweptConn]
 
 	// smallStart says whether new goroutines start with minStartStack,
 	// as read at the sweeper's last tick (true before the first).
@@ -60,45 +57,11 @@ type sweptConn struct {
 
 // add puts c on the list, starting the goroutine if needed; c.swept was
 // set by the caller.
-func (w *sweeper) add(c *conn) {
-	w.mu.Lock()
-	w.conns = append(w.conns, sweptConn{c: c})
-	start := !w.running
-	w.running = true
-	w.mu.Unlock()
-	if start {
-		go w.loop()
-	}
-}
+func (w *sweeper) add(c *conn) { w.list.add(sweptConn{c: c}, w.loop) }
 
 // loop looks at the listed connections every sweep period while there are
-// any.
-func (w *sweeper) loop() {
-	t := time.NewTicker(sweepPeriod)
-	defer t.Stop()
-	var cs, keep []sweptConn
-	for range t.C {
-		w.readStartStack()
-		w.mu.Lock()
-		cs, w.conns = w.conns, cs[:0]
-		w.mu.Unlock()
-		keep = keep[:0]
-		for i := range cs {
-			if w.look(&cs[i]) {
-				keep = append(keep, cs[i])
-			}
-			cs[i] = sweptConn{}
-		}
-		w.mu.Lock()
-		w.conns = append(w.conns, keep...)
-		if len(w.conns) == 0 {
-			w.running = false
-			w.mu.Unlock()
-			return
-		}
-		w.mu.Unlock()
-	}
-}
+// any, reading the runtime's starting stack size first.
+func (w *sweeper) loop() { w.list.loop(sweepPeriod, w.readStartStack, w.look) }
 
 // readStartStack updates smallStart from runtime/metrics.
 func (w *sweeper) readStartStack() {
