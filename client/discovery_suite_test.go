@@ -417,15 +417,16 @@ func TestRegistryNoServerYet(t *testing.T) {
 		if got := d.GetServices(); len(got) != 0 {
 			t.Fatalf("no node yet, but lists %v", got)
 		}
+		// The registry client's own goroutines (gRPC streams and sub-
+		// connections for etcd) may still be starting: the baseline is the
+		// count once it holds still (or after 3 s: mDNS browses all the
+		// time); a goroutine per retry or poll keeps growing past it. It is
+		// taken before the idle period the kit's check measures.
+		gRun := settledGoroutines(3 * time.Second)
 		check := func() {}
 		if k.idle != nil {
 			check = k.idle(t, d)
 		}
-		// The registry client's own goroutines (gRPC streams and sub-
-		// connections for etcd) may still be starting: the baseline is the
-		// count once it holds still; a goroutine per retry or poll keeps
-		// growing past it.
-		gRun := settledGoroutines(5 * time.Second)
 		for i := 0; i < 20; i++ { // 2 s with nothing registered
 			time.Sleep(100 * time.Millisecond)
 			if g := goroutinesNow(); g > gRun+5 {
