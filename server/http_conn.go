@@ -93,11 +93,8 @@ func (s *Server) serveStream(nc net.Conn, rest io.Reader, greeting string) {
 	s.mu.Unlock()
 	defer s.connWG.Done()
 	s.stats.accepted.Add(1)
-	nc, ok := s.Plugins.DoPostConnAccept(nc)
+	nc, ok := s.postConnAccept(nc)
 	if !ok {
-		log.Debugf("server: %v: %s", ErrNotAccept, nc.RemoteAddr())
-		nc.Close()
-		s.stats.closed.Add(1)
 		return
 	}
 	c := newConn(s, nc)

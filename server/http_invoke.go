@@ -133,14 +133,26 @@ func httpStatusOf(err error) int {
 	return http.StatusBadRequest
 }
 
+// preReadHTTP runs the PreReadRequest plugins for an HTTP request. A
+// plugin error other than ErrReqReachLimit refuses the request: it is
+// answered 503 (the connection closed after it) and refused is true.
+// ErrReqReachLimit is returned for the caller to answer in its protocol.
+func (s *Server) preReadHTTP(ctx context.Context, w http.ResponseWriter) (limitErr error, refused bool) {
+	limitErr = s.Plugins.DoPreReadRequest(ctx)
+	if limitErr != nil && !errors.Is(limitErr, ErrReqReachLimit) {
+		w.Header().Set("Connection", "close")
+		protocol.WriteHTTPError(w, http.StatusServiceUnavailable, limitErr)
+		return limitErr, true
+	}
+	return limitErr, false
+}
+
 // serveInvoke runs one HTTP invoke request through the server's request
 // path and writes the answer.
 func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request, nc net.Conn) {
 	ctx := r.Context()
-	limitErr := s.Plugins.DoPreReadRequest(ctx)
-	if limitErr != nil && !errors.Is(limitErr, ErrReqReachLimit) {
-		w.Header().Set("Connection", "close")
-		protocol.WriteHTTPError(w, http.StatusServiceUnavailable, limitErr)
+	limitErr, refused := s.preReadHTTP(ctx, w)
+	if refused {
 		return
 	}
 	clear := s.bodyDeadline(w)

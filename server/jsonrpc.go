@@ -38,10 +38,8 @@ func (s *Server) serveJSONRPC(w http.ResponseWriter, r *http.Request, nc net.Con
 		return
 	}
 	ctx := r.Context()
-	limitErr := s.Plugins.DoPreReadRequest(ctx)
-	if limitErr != nil && !errors.Is(limitErr, ErrReqReachLimit) {
-		w.Header().Set("Connection", "close")
-		protocol.WriteHTTPError(w, http.StatusServiceUnavailable, limitErr)
+	limitErr, refused := s.preReadHTTP(ctx, w)
+	if refused {
 		return
 	}
 	max := s.limits.MaxMessageLength

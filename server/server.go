@@ -335,11 +335,8 @@ func (s *Server) serveConn(nc net.Conn) {
 			return
 		}
 	}
-	nc, ok := s.Plugins.DoPostConnAccept(nc)
+	nc, ok := s.postConnAccept(nc)
 	if !ok {
-		log.Debugf("server: %v: %s", ErrNotAccept, nc.RemoteAddr())
-		nc.Close()
-		s.stats.closed.Add(1)
 		return
 	}
 	c = newConn(s, nc)
@@ -486,3 +483,15 @@ func (s *Server) RunOnRestart() {
 
 // nowNano returns the current time in Unix nanoseconds.
 func nowNano() int64 { return time.Now().UnixNano() }
+
+// postConnAccept runs the PostConnAccept plugins on a new connection; a
+// connection they refuse is closed and counted, and ok is false.
+func (s *Server) postConnAccept(nc net.Conn) (_ net.Conn, ok bool) {
+	nc, ok = s.Plugins.DoPostConnAccept(nc)
+	if !ok {
+		log.Debugf("server: %v: %s", ErrNotAccept, nc.RemoteAddr())
+		nc.Close()
+		s.stats.closed.Add(1)
+	}
+	return nc, ok
+}
