@@ -65,68 +65,98 @@ func RunIdle(cfg IdleConfig) (Result, error) {
 	if err := first[0].Call(context.Background(), args, new(pb.BenchmarkMessage)); err != nil {
 		return Result{}, fmt.Errorf("first call: %w", err)
 	}
-	time.Sleep(cfg.Settle)
-	clientBefore := settledSelf()
-	before, err := stats.Fetch(cfg.StatsAddr, "stats")
+	m, err := measureIdle(cfg, func(int) (fw.Conn, error) {
+		c, err := f.Dial(cfg.Addr)
+		if err != nil {
+			return nil, err
+		}
+		return c, c.Call(context.Background(), args, new(pb.BenchmarkMessage))
+	})
+	defer closeAll(m.open)
 	if err != nil {
 		return Result{}, err
 	}
+	return m.result(cfg, "idle"), nil
+}
 
-	conns := make([]fw.Conn, cfg.N)
-	var next atomic.Int64
-	var okCount atomic.Int64
+// idleRun is what measureIdle saw: the connections left open, how many
+// made their call, the first error, the time taken to open them all, and
+// the server's and this process's snapshots before and after.
+type idleRun[C any] struct {
+	open                                     []C
+	ok                                       int
+	firstErr                                 error
+	connect                                  time.Duration
+	before, after, clientBefore, clientAfter stats.Snapshot
+}
+
+// measureIdle settles and reads the server's and this process's memory,
+// opens cfg.N connections with open(i) on cfg.Dialers goroutines (until
+// cfg.Timeout), settles again and reads both once more. open returns the
+// connection whenever one was made (it stays open, and is in the result,
+// for the caller to close) and an error when its call failed. The server's
+// second reading is "end" (a server run with -memprofile writes its heap
+// then). On an error from the stats endpoint the connections opened so
+// far are still returned.
+func measureIdle[C comparable](cfg IdleConfig, open func(i int) (C, error)) (idleRun[C], error) {
+	var m idleRun[C]
+	time.Sleep(cfg.Settle)
+	m.clientBefore = settledSelf()
+	var err error
+	if m.before, err = stats.Fetch(cfg.StatsAddr, "stats"); err != nil {
+		return m, err
+	}
+	conns := make([]C, cfg.N)
+	var next, okCount atomic.Int64
 	var errMu sync.Mutex
-	var firstErr error
 	deadline := time.Now().Add(cfg.Timeout)
 	t0 := time.Now()
 	var wg sync.WaitGroup
-	for d := 0; d < cfg.Dialers; d++ {
+	for range cfg.Dialers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			reply := new(pb.BenchmarkMessage)
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= cfg.N || time.Now().After(deadline) {
 					return
 				}
-				c, err := f.Dial(cfg.Addr)
-				if err == nil {
-					conns[i] = c
-					err = c.Call(context.Background(), args, reply)
-				}
+				c, err := open(i)
+				conns[i] = c
 				if err == nil {
 					okCount.Add(1)
-				} else {
-					errMu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					errMu.Unlock()
+					continue
 				}
+				errMu.Lock()
+				if m.firstErr == nil {
+					m.firstErr = err
+				}
+				errMu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	connect := time.Since(t0)
-	var open []fw.Conn
+	m.connect = time.Since(t0)
+	m.ok = int(okCount.Load())
+	var zero C
 	for _, c := range conns {
-		if c != nil {
-			open = append(open, c)
+		if c != zero {
+			m.open = append(m.open, c)
 		}
 	}
-	defer closeAll(open)
 	time.Sleep(cfg.Settle)
-	clientAfter := settledSelf()
-	after, err := stats.Fetch(cfg.StatsAddr, "end") // "end": a server run with -memprofile writes its heap now
-	if err != nil {
-		return Result{}, err
+	m.clientAfter = settledSelf()
+	m.after, err = stats.Fetch(cfg.StatsAddr, "end")
+	return m, err
+}
+
+// result is the run's Result in mode ("idle" or "idlehttp").
+func (m *idleRun[C]) result(cfg IdleConfig, mode string) Result {
+	res := idleResult(cfg, mode, m.ok, m.connect, m.before, m.after, m.clientBefore, m.clientAfter)
+	if m.firstErr != nil {
+		res.FirstError = m.firstErr.Error()
 	}
-	res := idleResult(cfg, "idle", int(okCount.Load()), connect, before, after, clientBefore, clientAfter)
-	if firstErr != nil {
-		res.FirstError = firstErr.Error()
-	}
-	return res, nil
+	return res
 }
 
 // idleResult is the Result of an idle run (mode "idle" or "idlehttp") in

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/courier-rpc/courier/benchmarks/internal/fw"
-	"github.com/courier-rpc/courier/benchmarks/internal/stats"
 	"github.com/courier-rpc/courier/benchmarks/pb"
 	"google.golang.org/protobuf/proto"
 )
@@ -73,68 +72,18 @@ func RunIdleHTTP(cfg IdleConfig) (Result, error) {
 		return Result{}, fmt.Errorf("first HTTP invoke: %w", err)
 	}
 	defer first.Close()
-	time.Sleep(cfg.Settle)
-	clientBefore := settledSelf()
-	before, err := stats.Fetch(cfg.StatsAddr, "stats")
-	if err != nil {
-		return Result{}, err
-	}
-
-	conns := make([]net.Conn, cfg.N)
-	var next atomic.Int64
-	var okCount atomic.Int64
-	var errMu sync.Mutex
-	var firstErr error
-	deadline := time.Now().Add(cfg.Timeout)
-	t0 := time.Now()
-	var wg sync.WaitGroup
-	for d := 0; d < cfg.Dialers; d++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= cfg.N || time.Now().After(deadline) {
-					return
-				}
-				nc, err := inv.open(uint64(i) + 1)
-				if err == nil {
-					conns[i] = nc
-					okCount.Add(1)
-					continue
-				}
-				errMu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				errMu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	connect := time.Since(t0)
-	open := []net.Conn{first}
-	for _, nc := range conns {
-		if nc != nil {
-			open = append(open, nc)
-		}
-	}
+	m, err := measureIdle(cfg, func(i int) (net.Conn, error) { return inv.open(uint64(i) + 1) })
+	open := append([]net.Conn{first}, m.open...)
 	defer closeConns(open)
-	time.Sleep(cfg.Settle)
-	clientAfter := settledSelf()
-	after, err := stats.Fetch(cfg.StatsAddr, "end") // "end": a server run with -memprofile writes its heap now
 	if err != nil {
 		return Result{}, err
 	}
 	closed := countClosed(open, cfg.Dialers)
 
-	ok := int(okCount.Load())
-	res := idleResult(cfg, "idlehttp", ok, connect, before, after, clientBefore, clientAfter)
+	ok, firstErr := m.ok, m.firstErr
+	res := m.result(cfg, "idlehttp")
 	res.IdleClosed = closed
 	res.Errors += uint64(closed)
-	if firstErr != nil {
-		res.FirstError = firstErr.Error()
-	}
 	switch {
 	case ok < cfg.N:
 		return res, fmt.Errorf("idlehttp: %d of %d HTTP invoke calls did not complete (first error: %v)", cfg.N-ok, cfg.N, firstErr)
