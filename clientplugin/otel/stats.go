@@ -8,6 +8,7 @@ import (
 	"github.com/courier-rpc/courier/client"
 	"github.com/courier-rpc/courier/internal/otelobs"
 	"github.com/courier-rpc/courier/internal/rpcobs"
+	"github.com/courier-rpc/courier/internal/xstats"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -15,12 +16,12 @@ import (
 // ErrNilXClient is returned by Instrument for a nil XClient.
 var ErrNilXClient = errors.New("otel: nil XClient")
 
-// xstats are the observable counters read from XClient.Stats() of the
+// statCounters are the observable counters read from XClient.Stats() of the
 // XClients given to Instrument: the XClient's decisions that no hook
 // sees (a budget refusal, an ejection, a server leaving selection).
-var xstats = []struct {
+var statCounters = []struct {
 	name, unit, desc string
-	get              func(*client.XClientStats) uint64
+	get              xstats.Getter
 }{
 	{"courier.client.transparent_retries", "{attempt}",
 		"Extra attempts on another server after a failure that provably did not run (a failed dial, an overloaded refusal); courier.client.retries counts them too when the refused request was sent.",
@@ -46,17 +47,12 @@ var xstats = []struct {
 }
 
 // instrumented are the XClients whose Stats() the plugin exports, and the
-// attribute option of each service path. Its mutex guards both; the
+// attribute option of each service path (attrs, guarded by mu); the
 // callback runs when a reader collects, never on a call's path.
 type instrumented struct {
+	xs    xstats.Set
 	mu    sync.Mutex
-	xs    []instrumentedX
 	attrs map[string]metric.ObserveOption
-}
-
-type instrumentedX struct {
-	x       client.XClient
-	service string
 }
 
 // Instrument adds the plugin to x's plugins (unless it is there already)
@@ -93,18 +89,12 @@ func hasPlugin(pc client.PluginContainer, p client.Plugin) bool {
 
 // add records x and reports whether it is new.
 func (in *instrumented) add(x client.XClient) bool {
-	service := ""
-	if i, ok := x.(client.Introspector); ok {
-		service = i.Introspect().ServicePath
+	service, added := in.xs.Add(x)
+	if !added {
+		return false
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	for _, i := range in.xs {
-		if i.x == x {
-			return false
-		}
-	}
-	in.xs = append(in.xs, instrumentedX{x: x, service: service})
 	if in.attrs == nil {
 		in.attrs = map[string]metric.ObserveOption{}
 	}
@@ -114,35 +104,24 @@ func (in *instrumented) add(x client.XClient) bool {
 	return true
 }
 
-// register creates the observable counters of xstats on m and the one
+// register creates the observable counters of statCounters on m and the one
 // callback that reads every instrumented XClient's Stats() once per
 // collection.
 func (in *instrumented) register(m metric.Meter) {
-	counters := make([]metric.Int64ObservableCounter, len(xstats))
-	obs := make([]metric.Observable, len(xstats))
-	for i, s := range xstats {
+	counters := make([]metric.Int64ObservableCounter, len(statCounters))
+	obs := make([]metric.Observable, len(statCounters))
+	getters := make([]xstats.Getter, len(statCounters))
+	for i, s := range statCounters {
 		counters[i] = otelobs.Must(m.Int64ObservableCounter(s.name, metric.WithUnit(s.unit), metric.WithDescription(s.desc)))
 		obs[i] = counters[i]
+		getters[i] = s.get
 	}
 	_ = otelobs.Must(m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		services, sums := in.xs.Sums(getters)
 		in.mu.Lock()
 		defer in.mu.Unlock()
-		sums := make(map[string][]uint64, 1)
-		order := make([]string, 0, 1)
-		for _, i := range in.xs {
-			st := i.x.Stats()
-			sum := sums[i.service]
-			if sum == nil {
-				sum = make([]uint64, len(xstats))
-				sums[i.service] = sum
-				order = append(order, i.service)
-			}
-			for j, s := range xstats {
-				sum[j] += s.get(&st)
-			}
-		}
-		for _, service := range order {
-			for j, v := range sums[service] {
+		for i, service := range services {
+			for j, v := range sums[i] {
 				o.ObserveInt64(counters[j], int64(v), in.attrs[service])
 			}
 		}

@@ -1,9 +1,8 @@
 package prometheus
 
 import (
-	"sync"
-
 	"github.com/courier-rpc/courier/client"
+	"github.com/courier-rpc/courier/internal/xstats"
 	prom "github.com/prometheus/client_golang/prometheus"
 )
 
@@ -34,33 +33,25 @@ var statDescs = func() []*prom.Desc {
 	return out
 }()
 
-// statsCollector exports the Stats() of the instrumented XClients at
-// scrape time, summed per service path. Its mutex guards xs.
-type statsCollector struct {
-	mu sync.Mutex
-	xs []instrumented
-}
+// statGetters are statNames' getters, in the same order.
+var statGetters = func() []xstats.Getter {
+	out := make([]xstats.Getter, len(statNames))
+	for i, s := range statNames {
+		out[i] = s.get
+	}
+	return out
+}()
 
-type instrumented struct {
-	x       client.XClient
-	service string
+// statsCollector exports the Stats() of the instrumented XClients at
+// scrape time, summed per service path.
+type statsCollector struct {
+	xs xstats.Set
 }
 
 // add records x and reports whether it is new.
 func (c *statsCollector) add(x client.XClient) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, i := range c.xs {
-		if i.x == x {
-			return false
-		}
-	}
-	service := ""
-	if in, ok := x.(client.Introspector); ok {
-		service = in.Introspect().ServicePath
-	}
-	c.xs = append(c.xs, instrumented{x: x, service: service})
-	return true
+	_, added := c.xs.Add(x)
+	return added
 }
 
 // Describe sends the descriptors of the counters.
@@ -72,25 +63,9 @@ func (c *statsCollector) Describe(ch chan<- *prom.Desc) {
 
 // Collect sends the counters' current values, one series per service.
 func (c *statsCollector) Collect(ch chan<- prom.Metric) {
-	c.mu.Lock()
-	xs := append([]instrumented(nil), c.xs...)
-	c.mu.Unlock()
-	sums := map[string][]uint64{}
-	var order []string
-	for _, i := range xs {
-		st := i.x.Stats()
-		sum := sums[i.service]
-		if sum == nil {
-			sum = make([]uint64, len(statNames))
-			sums[i.service] = sum
-			order = append(order, i.service)
-		}
-		for j, s := range statNames {
-			sum[j] += s.get(&st)
-		}
-	}
-	for _, service := range order {
-		for j, v := range sums[service] {
+	services, sums := c.xs.Sums(statGetters)
+	for i, service := range services {
+		for j, v := range sums[i] {
 			ch <- prom.MustNewConstMetric(statDescs[j], prom.CounterValue, float64(v), service)
 		}
 	}
