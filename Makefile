@@ -65,7 +65,7 @@ bench-cli-check: ## courier bench agrees within 10% with benchmarks/cmd/client, 
 bench-compare: ## courier vs rpcx vs grpc-go, interleaved (about 6 minutes; see benchmarks/README.md)
 	cd benchmarks && ./run.sh
 
-bench-overload: ## overload scenarios (slow server, 3x overload, retry storm, brown-out) vs rpcx (about 90 s)
+bench-overload: ## overload scenarios (slow server, 3x overload, retry storm, brown-out) vs rpcx (about 105 s)
 	cd benchmarks && $(GO) run ./cmd/overload
 
 bench: ## micro-benchmarks with -benchmem
