@@ -128,23 +128,9 @@ func (wrapped) Fields() []string { return []string{"x-trace"} }
 // has the server span.
 func TestTraceOwnPropagator(t *testing.T) {
 	e := newEnv(t)
-	s := server.NewServer()
-	s.Plugins.Add(serverotel.New(serverotel.WithTracerProvider(e.tp), serverotel.WithPropagators(wrapped{})))
-	seen := &Seen{}
-	addr := serve(t, s, map[string]any{"Arith": seen})
-	xc := xclient(t, "Arith", client.Failtry, client.DefaultOption,
-		clientotel.New(clientotel.WithTracerProvider(e.tp), clientotel.WithPropagators(wrapped{})), addr)
-	if err := xc.Call(t.Context(), "Mul", &testutils.Args{A: 2, B: 3}, &testutils.Reply{}); err != nil {
-		t.Fatal(err)
-	}
-	spans := e.sr.Ended()
-	srv, cli := byKind(spans, trace.SpanKindServer), byKind(spans, trace.SpanKindClient)
-	if len(srv) != 1 || len(cli) != 2 {
-		t.Fatalf("%d server and %d client spans, want 1 and 2", len(srv), len(cli))
-	}
-	attempt, call := cli[0], cli[1]
-	if attempt.Parent().SpanID() != call.SpanContext().SpanID() || srv[0].Parent().SpanID() != attempt.SpanContext().SpanID() ||
-		!srv[0].Parent().IsRemote() || srv[0].SpanContext().TraceID() != call.SpanContext().TraceID() {
+	seen, srv, attempt, call := linkedCall(t, e, serverotel.New(serverotel.WithTracerProvider(e.tp), serverotel.WithPropagators(wrapped{})),
+		clientotel.New(clientotel.WithTracerProvider(e.tp), clientotel.WithPropagators(wrapped{})))
+	if !srv[0].Parent().IsRemote() || srv[0].SpanContext().TraceID() != call.SpanContext().TraceID() {
 		t.Fatalf("links: call %v, attempt %v (parent %v), server %v (parent %v)",
 			call.SpanContext(), attempt.SpanContext(), attempt.Parent(), srv[0].SpanContext(), srv[0].Parent())
 	}
@@ -267,23 +253,7 @@ func TestTraceWithoutSpanKey(t *testing.T) {
 	otelobs.SpanKey = nil
 	t.Cleanup(func() { otelobs.SpanKey = key }) // runs after the servers' cleanups
 	e := newEnv(t)
-	s := server.NewServer()
-	s.Plugins.Add(e.serverPlugin())
-	seen := &Seen{}
-	addr := serve(t, s, map[string]any{"Arith": seen})
-	xc := xclient(t, "Arith", client.Failtry, client.DefaultOption, e.clientPlugin(), addr)
-	if err := xc.Call(t.Context(), "Mul", &testutils.Args{A: 2, B: 3}, &testutils.Reply{}); err != nil {
-		t.Fatal(err)
-	}
-	spans := e.sr.Ended()
-	srv, cli := byKind(spans, trace.SpanKindServer), byKind(spans, trace.SpanKindClient)
-	if len(srv) != 1 || len(cli) != 2 {
-		t.Fatalf("%d server and %d client spans, want 1 and 2", len(srv), len(cli))
-	}
-	attempt, call := cli[0], cli[1]
-	if attempt.Parent().SpanID() != call.SpanContext().SpanID() || srv[0].Parent().SpanID() != attempt.SpanContext().SpanID() {
-		t.Fatalf("links: call %v, attempt %v (parent %v), server parent %v", call.SpanContext(), attempt.SpanContext(), attempt.Parent(), srv[0].Parent())
-	}
+	seen, srv, _, _ := linkedCall(t, e, e.serverPlugin(), e.clientPlugin())
 	if _, sc := seen.get(); !sc.Equal(srv[0].SpanContext()) {
 		t.Fatalf("handler's span %v, server span %v", sc, srv[0].SpanContext())
 	}
@@ -325,4 +295,30 @@ func TestBaggagePropagates(t *testing.T) {
 			t.Fatalf("%s: the handler's baggage user = %q, want alice", sampler.Description(), got)
 		}
 	}
+}
+
+// linkedCall makes one Failtry call of Arith.Mul through a server with sp
+// and an XClient with cp, checks that it left one server span and two
+// client spans (the call and its attempt) linked call → attempt → server,
+// and returns the service and the spans.
+func linkedCall(t *testing.T, e *env, sp server.Plugin, cp client.Plugin) (seen *Seen, srv []sdktrace.ReadOnlySpan, attempt, call sdktrace.ReadOnlySpan) {
+	t.Helper()
+	s := server.NewServer()
+	s.Plugins.Add(sp)
+	seen = &Seen{}
+	addr := serve(t, s, map[string]any{"Arith": seen})
+	xc := xclient(t, "Arith", client.Failtry, client.DefaultOption, cp, addr)
+	if err := xc.Call(t.Context(), "Mul", &testutils.Args{A: 2, B: 3}, &testutils.Reply{}); err != nil {
+		t.Fatal(err)
+	}
+	spans := e.sr.Ended()
+	srv, cli := byKind(spans, trace.SpanKindServer), byKind(spans, trace.SpanKindClient)
+	if len(srv) != 1 || len(cli) != 2 {
+		t.Fatalf("%d server and %d client spans, want 1 and 2", len(srv), len(cli))
+	}
+	attempt, call = cli[0], cli[1]
+	if attempt.Parent().SpanID() != call.SpanContext().SpanID() || srv[0].Parent().SpanID() != attempt.SpanContext().SpanID() {
+		t.Fatalf("links: call %v, attempt %v (parent %v), server parent %v", call.SpanContext(), attempt.SpanContext(), attempt.Parent(), srv[0].Parent())
+	}
+	return seen, srv, attempt, call
 }
