@@ -84,8 +84,23 @@ type connEntry struct {
 	lastErr  error
 	failures int
 	retryAt  time.Time
-	breaker  Breaker
+	breaker  Breaker // set when the entry is made, never changed
 	removed  bool
+
+	// fast is client while it alone serves the key (no retired client
+	// draining, not removed, no CacheClientBuilder for its network), so
+	// that get and usable read it without c.mu; nil otherwise. It is
+	// written under c.mu by syncFastLocked after every change of the fields
+	// above.
+	fast atomic.Pointer[fastClient]
+}
+
+// fastClient is a connEntry's client as the lock-free path sees it:
+// valid while the builders registered are still those of when it was
+// stored (a builder registered later takes the key over).
+type fastClient struct {
+	client   RPCClient
+	builders *map[string]CacheClientBuilder
 }
 
 // dialFunc makes a connected client for a server key. published must be
@@ -98,8 +113,11 @@ type dialFunc func(key string, published func(RPCClient)) (RPCClient, error)
 // after failed dials, replaces clients that shut down or drain, and closes
 // the clients of servers that left discovery. It is safe for concurrent use.
 type connCache struct {
-	mu         sync.RWMutex
-	entries    map[string]*connEntry
+	mu      sync.RWMutex
+	entries map[string]*connEntry
+	// live mirrors entries (written under mu) for the lock-free path of
+	// get, usable and breaker, which runs on every call: key → *connEntry.
+	live       sync.Map
 	servers    map[string]string // the current discovery set; nil until the first retain
 	closed     bool
 	dial       dialFunc
@@ -123,14 +141,61 @@ func (c *connCache) entry(key string) *connEntry {
 			e.breaker = c.genBreaker(key)
 		}
 		c.entries[key] = e
+		c.live.Store(key, e)
 	}
 	return e
+}
+
+// syncFastLocked brings e.fast in line with e's other fields; the caller
+// holds c.mu.
+func (c *connCache) syncFastLocked(e *connEntry) {
+	if e.client == nil || len(e.retired) > 0 || e.removed || c.closed {
+		e.fast.Store(nil)
+		return
+	}
+	bs := builders.Load()
+	if bs != nil {
+		if network, _ := util.SplitNetworkAddress(e.key); (*bs)[network] != nil {
+			e.fast.Store(nil)
+			return
+		}
+	}
+	if f := e.fast.Load(); f == nil || f.client != e.client || f.builders != bs {
+		e.fast.Store(&fastClient{client: e.client, builders: bs})
+	}
+}
+
+// liveEntry returns the entry of key without taking c.mu, or nil.
+func (c *connCache) liveEntry(key string) *connEntry {
+	if v, ok := c.live.Load(key); ok {
+		return v.(*connEntry)
+	}
+	return nil
+}
+
+// fastClient returns key's client when the lock-free path may serve it:
+// the entry's only client, healthy, with no CacheClientBuilder registered
+// for its network since it was stored. nil sends the caller to the locked
+// path.
+func (c *connCache) fastClient(key string) RPCClient {
+	e := c.liveEntry(key)
+	if e == nil {
+		return nil
+	}
+	f := e.fast.Load()
+	if f == nil || f.builders != builders.Load() || !healthy(f.client) {
+		return nil
+	}
+	return f.client
 }
 
 // breaker returns the circuit breaker of key (nil without GenBreaker).
 func (c *connCache) breaker(key string) Breaker {
 	if c.genBreaker == nil {
 		return nil
+	}
+	if e := c.liveEntry(key); e != nil {
+		return e.breaker
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -143,6 +208,12 @@ func (c *connCache) breaker(key string) Breaker {
 // usable reports why key should not be selected now: its breaker is open
 // or it is waiting out a reconnect backoff. nil means usable.
 func (c *connCache) usable(key string) error {
+	if e := c.liveEntry(key); e != nil && e.fast.Load() != nil { // connected: no backoff
+		if b := e.breaker; b != nil && !b.Ready() {
+			return fmt.Errorf("%w: %s", ErrBreakerOpen, key)
+		}
+		return nil
+	}
 	c.mu.RLock()
 	e := c.entries[key]
 	var b Breaker
@@ -164,6 +235,9 @@ func (c *connCache) usable(key string) error {
 // arrive while a dial is in flight wait for it (or for ctx) and share its
 // result; during a backoff get fails at once with ErrServerUnavailable.
 func (c *connCache) get(ctx context.Context, key, servicePath, serviceMethod string) (RPCClient, error) {
+	if cl := c.fastClient(key); cl != nil {
+		return cl, nil
+	}
 	network, _ := util.SplitNetworkAddress(key)
 	if b := builderOf(network); b != nil {
 		return c.fromBuilder(b, key, servicePath, serviceMethod)
@@ -193,6 +267,7 @@ func (c *connCache) get(ctx context.Context, key, servicePath, serviceMethod str
 	}
 	e := c.entry(key)
 	toClose := c.sweep(e)
+	c.syncFastLocked(e)
 	var ch chan struct{}
 	switch {
 	case e.client != nil:
@@ -269,6 +344,7 @@ func (c *connCache) runDial(e *connEntry, ch chan struct{}) {
 			e.client, e.failures, e.lastErr = cl, 0, nil
 			close(ch)
 			e.dialing = nil
+			c.syncFastLocked(e)
 		}
 		c.mu.Unlock()
 	}
@@ -294,6 +370,7 @@ func (c *connCache) runDial(e *connEntry, ch chan struct{}) {
 		close(ch)
 		e.dialing = nil
 	}
+	c.syncFastLocked(e)
 	c.mu.Unlock()
 	if toClose != nil {
 		_ = toClose.Close()
@@ -336,12 +413,14 @@ func (c *connCache) retain(servers map[string]string) {
 		}
 		e.removed = true
 		delete(c.entries, k)
+		c.live.Delete(k)
 		if e.client != nil {
 			toClose = append(toClose, e.client)
 			e.client = nil
 		}
 		toClose = append(toClose, e.retired...)
 		e.retired = nil
+		c.syncFastLocked(e)
 	}
 	c.mu.Unlock()
 	closeAll(toClose)
@@ -363,8 +442,10 @@ func (c *connCache) close() {
 			e.client = nil
 		}
 		toClose = append(toClose, e.retired...)
+		c.syncFastLocked(e)
 	}
 	c.entries = map[string]*connEntry{}
+	c.live.Clear()
 	c.mu.Unlock()
 	closeAll(toClose)
 	c.wg.Wait()

@@ -175,3 +175,31 @@ func TestCacheClientBuilder(t *testing.T) {
 		t.Fatalf("generated %d deleted %d", b.gen, b.del)
 	}
 }
+
+// TestCacheClientBuilderLater checks that a CacheClientBuilder registered
+// after the cache dialed a server of its network takes the server's calls
+// over: the lock-free path must not keep serving the cached client.
+func TestCacheClientBuilderLater(t *testing.T) {
+	f := newFakeNet(1)
+	dialed := &fakeServer{key: "latebuilder@10.9.9.9:1", id: 41, behave: answerID}
+	built := f.get(0) // id 0
+	f.mu.Lock()
+	f.servers[dialed.key] = dialed
+	f.mu.Unlock()
+	x, _ := newFakeXClient(t, f, Failfast, RandomSelect, DefaultOption, &KVPair{Key: dialed.key})
+	var reply int
+	for range 3 {
+		if err := x.Call(t.Context(), "Mul", 1, &reply); err != nil || reply != 41 {
+			t.Fatalf("before the builder: reply %d, err %v", reply, err)
+		}
+	}
+	b := &mapBuilder{newClient: func() RPCClient { return &fakeClient{net: f, srv: built} }}
+	RegisterCacheClientBuilder("latebuilder", b)
+	t.Cleanup(func() { RegisterCacheClientBuilder("latebuilder", nil) })
+	if err := x.Call(t.Context(), "Mul", 1, &reply); err != nil || reply != 0 {
+		t.Fatalf("after the builder: reply %d, err %v; want the builder's client (0)", reply, err)
+	}
+	if b.gen != 1 {
+		t.Fatalf("builder generated %d clients, want 1", b.gen)
+	}
+}

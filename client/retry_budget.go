@@ -35,7 +35,8 @@ type RetryBudget struct {
 
 	// Deposit, on every call, takes no lock: it adds to the newest slot
 	// with an atomic add and takes mu only when the window has to move on
-	// (once per slot length). Moving the window and withdrawing are under mu.
+	// (at most once per slot length). Moving the window and withdrawing are
+	// under mu.
 	mu    sync.Mutex
 	slots [budgetSlots]budgetSlot
 	head  atomic.Int64 // index (in slotLen units since start) of the newest slot; written under mu
@@ -91,16 +92,27 @@ func (b *RetryBudget) advanceLocked(idx int64) *budgetSlot {
 	return &b.slots[idx%budgetSlots]
 }
 
-// Deposit records one call. It takes no lock unless the window moves on.
+// depositClockEvery is how often Deposit reads the clock: on every
+// depositClockEvery-th call counted in a slot.
+const depositClockEvery = 16
+
+// Deposit records one call. It adds to the newest slot without a lock and
+// reads the clock only on every depositClockEvery-th call of a slot (a
+// clock read costs more than the rest of Deposit), moving the window on
+// when it has to. So up to depositClockEvery-1 calls made after a pause are
+// counted in the slot before the pause: they leave the window early, never
+// late, and the budget errs on the side of fewer retries. TryWithdraw
+// always reads the clock.
 func (b *RetryBudget) Deposit() {
-	idx := b.index()
-	if idx == b.head.Load() {
-		b.slots[idx%budgetSlots].calls.Add(1)
+	head := b.head.Load()
+	if b.slots[head%budgetSlots].calls.Add(1)%depositClockEvery != 0 {
 		return
 	}
-	b.mu.Lock()
-	b.advanceLocked(idx).calls.Add(1)
-	b.mu.Unlock()
+	if idx := b.index(); idx != head {
+		b.mu.Lock()
+		b.advanceLocked(idx)
+		b.mu.Unlock()
+	}
 }
 
 // TryWithdraw takes one extra attempt from the budget; false means the

@@ -39,6 +39,35 @@ func TestRetryBudget(t *testing.T) {
 	})
 }
 
+// TestRetryBudgetDepositAfterPause checks the bound of Deposit's sparse
+// clock reads: after a pause longer than the window, of the calls made
+// since, at most depositClockEvery are counted too early (and leave the
+// window), never more, and none is counted late.
+func TestRetryBudgetDepositAfterPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := NewRetryBudget(1, 0, 10*time.Second) // one extra attempt per call, no floor
+		for range 50 {
+			b.Deposit()
+		}
+		time.Sleep(25 * time.Second) // the 50 calls leave the window
+		const n = 100
+		for range n {
+			b.Deposit()
+		}
+		allowed := 0
+		for b.TryWithdraw() {
+			allowed++
+		}
+		if allowed < n-depositClockEvery || allowed > n {
+			t.Fatalf("after the pause: allowed %d, want between %d and %d", allowed, n-depositClockEvery, n)
+		}
+		time.Sleep(11 * time.Second) // and these leave it too: none is counted late
+		if b.TryWithdraw() {
+			t.Fatal("calls older than the window still counted")
+		}
+	})
+}
+
 func TestExponentialBackoff(t *testing.T) {
 	bo := ExponentialBackoff(10*time.Millisecond, 50*time.Millisecond)
 	for n := 1; n <= 40; n++ {
