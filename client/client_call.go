@@ -369,7 +369,7 @@ func (client *Client) send(rc *rpcCall, m *protocol.Message) error {
 		seq = client.seq.Add(2)
 	}
 	m.SetSeq(seq)
-	if client.Plugins != nil {
+	if hasBeforeEncode(client.Plugins) {
 		if err := client.Plugins.DoClientBeforeEncode(m); err != nil {
 			return fmt.Errorf("client: before encode plugin: %w", err)
 		}

@@ -189,3 +189,42 @@ func TestConnFactories(t *testing.T) {
 		}
 	}
 }
+
+// codecHookPlugin counts the encode and decode hooks.
+type codecHookPlugin struct{ before, after atomic.Int64 }
+
+func (p *codecHookPlugin) ClientBeforeEncode(*protocol.Message) error { p.before.Add(1); return nil }
+func (p *codecHookPlugin) ClientAfterDecode(*protocol.Message) error  { p.after.Add(1); return nil }
+
+// TestXClientCodecHooksAddedLater checks that the encode and decode hooks
+// of a plugin added to an XClient after its connection was made run on
+// that connection: the connection skips the hooks only while its
+// XClient's container has none.
+func TestXClientCodecHooksAddedLater(t *testing.T) {
+	s := startTestServer(t, "memu", nil)
+	d, err := NewPeer2PeerDiscovery("memu@"+s.addr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := NewXClient("S", Failfast, RandomSelect, d, DefaultOption)
+	defer x.Close()
+	call := func() {
+		t.Helper()
+		if err := x.Call(context.Background(), "Echo", &echoArgs{}, new(ignored)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call() // connects, with no plugin
+	p := &codecHookPlugin{}
+	x.GetPlugins().Add(p)
+	call()
+	call()
+	if p.before.Load() != 2 || p.after.Load() != 2 {
+		t.Fatalf("before %d, after %d; want 2 and 2", p.before.Load(), p.after.Load())
+	}
+	x.GetPlugins().Remove(p)
+	call()
+	if p.before.Load() != 2 || p.after.Load() != 2 {
+		t.Fatalf("after Remove: before %d, after %d; want 2 and 2", p.before.Load(), p.after.Load())
+	}
+}

@@ -250,7 +250,7 @@ func readError(err error, idle time.Duration) error {
 // next frame into (msg itself, or a fresh one when msg was handed over).
 func (client *Client) dispatch(msg *protocol.Message) *protocol.Message {
 	var hookErr error
-	if client.Plugins != nil {
+	if hasAfterDecode(client.Plugins) { // the flag costs two barriers per response: only for hooks
 		client.inReader.Store(true)
 		hookErr = client.Plugins.DoClientAfterDecode(msg)
 		client.inReader.Store(false)

@@ -202,7 +202,7 @@ func (x *xClient) throughBreaker(ctx context.Context, b Breaker, key, serviceMet
 // directly, since making the method value would allocate on every call.
 func (x *xClient) selectWrap(sel Selector) SelectFunc {
 	plugins := x.GetPlugins()
-	if pc, ok := plugins.(*pluginContainer); ok && len(pc.Hooks().wrapSelect) == 0 {
+	if h := hooksOf(plugins); h != nil && len(h.wrapSelect) == 0 {
 		return nil
 	}
 	return plugins.DoWrapSelect(sel.Select)

@@ -96,28 +96,49 @@ type BreakerObserverPlugin interface {
 	BreakerStateChanged(servicePath, server string, open bool)
 }
 
-// observerSource is implemented by this package's plugin containers: they
+// hookSource is implemented by this package's plugin containers: they
 // answer from their per-hook snapshot.
-type observerSource interface {
-	callObservers() []CallObserverPlugin
-	attemptObservers() []AttemptObserverPlugin
+type hookSource interface{ hookSet() *hooks }
+
+func (c *pluginContainer) hookSet() *hooks { return c.Hooks() }
+
+func (p *connPlugins) hookSet() *hooks { return hooksOf(p.c()) }
+
+// hooksOf returns pc's per-hook snapshot: nil for a nil container or one
+// of another package, whose plugins must be asked one by one.
+func hooksOf(pc PluginContainer) *hooks {
+	if s, ok := pc.(hookSource); ok {
+		return s.hookSet()
+	}
+	return nil
 }
 
-func (c *pluginContainer) callObservers() []CallObserverPlugin { return c.Hooks().callObs }
+// hasBeforeEncode reports whether pc may have ClientBeforeEncode hooks
+// (a container of another package is always asked).
+func hasBeforeEncode(pc PluginContainer) bool {
+	if pc == nil {
+		return false
+	}
+	h := hooksOf(pc)
+	return h == nil || len(h.beforeEncode) > 0
+}
 
-func (c *pluginContainer) attemptObservers() []AttemptObserverPlugin { return c.Hooks().attemptObs }
-
-func (p *connPlugins) callObservers() []CallObserverPlugin { return callObserversOf(p.c()) }
-
-func (p *connPlugins) attemptObservers() []AttemptObserverPlugin { return attemptObserversOf(p.c()) }
+// hasAfterDecode reports whether pc may have ClientAfterDecode hooks.
+func hasAfterDecode(pc PluginContainer) bool {
+	if pc == nil {
+		return false
+	}
+	h := hooksOf(pc)
+	return h == nil || len(h.afterDecode) > 0
+}
 
 // callObserversOf returns the CallObserverPlugins of pc (nil: none).
 func callObserversOf(pc PluginContainer) []CallObserverPlugin {
 	if pc == nil {
 		return nil
 	}
-	if s, ok := pc.(observerSource); ok {
-		return s.callObservers()
+	if h := hooksOf(pc); h != nil {
+		return h.callObs
 	}
 	var out []CallObserverPlugin
 	for _, p := range pc.All() {
@@ -133,8 +154,8 @@ func attemptObserversOf(pc PluginContainer) []AttemptObserverPlugin {
 	if pc == nil {
 		return nil
 	}
-	if s, ok := pc.(observerSource); ok {
-		return s.attemptObservers()
+	if h := hooksOf(pc); h != nil {
+		return h.attemptObs
 	}
 	var out []AttemptObserverPlugin
 	for _, p := range pc.All() {
