@@ -81,9 +81,13 @@ func (x *xClient) Call(ctx context.Context, serviceMethod string, args interface
 	}
 	fn, clone := x.callFns(serviceMethod, args, reply)
 	var err error
-	if reply == nil { // oneway: see sendOneway
+	switch {
+	case reply == nil: // oneway: see sendOneway
 		err = x.sendOneway(ctx, serviceMethod, args, fn)
-	} else {
+	case clone == nil: // not Failbackup: invoke's retry loop, called here (one frame less, see attempt)
+		x.deposit()
+		err = x.retryLoop(ctx, serviceMethod, args, fn)
+	default:
 		err = x.invoke(ctx, serviceMethod, args, fn, clone)
 	}
 	if perr := plugins.DoPostCall(ctx, x.servicePath, serviceMethod, args, reply, err); perr != nil && err == nil {
