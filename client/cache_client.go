@@ -173,11 +173,11 @@ func (c *connCache) liveEntry(key string) *connEntry {
 	return nil
 }
 
-// fastClient returns key's client when the lock-free path may serve it:
+// fastGet returns key's client when the lock-free path may serve it:
 // the entry's only client, healthy, with no CacheClientBuilder registered
 // for its network since it was stored. nil sends the caller to the locked
 // path.
-func (c *connCache) fastClient(key string) RPCClient {
+func (c *connCache) fastGet(key string) RPCClient {
 	e := c.liveEntry(key)
 	if e == nil {
 		return nil
@@ -235,7 +235,7 @@ func (c *connCache) usable(key string) error {
 // arrive while a dial is in flight wait for it (or for ctx) and share its
 // result; during a backoff get fails at once with ErrServerUnavailable.
 func (c *connCache) get(ctx context.Context, key, servicePath, serviceMethod string) (RPCClient, error) {
-	if cl := c.fastClient(key); cl != nil {
+	if cl := c.fastGet(key); cl != nil {
 		return cl, nil
 	}
 	network, _ := util.SplitNetworkAddress(key)

@@ -163,10 +163,10 @@ func (x *xClient) runAttempt(ctx context.Context, key, serviceMethod string, fn 
 		}
 		return &notRunError{err} // no connection: nothing was sent
 	}
-	switch c, ok := cl.(*Client); {
-	case fn.fn != nil:
+	if fn.fn != nil {
 		return fn.fn(ctx, cl)
-	case ok && !c.trace:
+	}
+	if c, ok := cl.(*Client); ok && !c.trace {
 		return c.call(ctx, x.servicePath, fn.method, fn.args, fn.reply)
 	}
 	return cl.Call(ctx, x.servicePath, fn.method, fn.args, fn.reply)

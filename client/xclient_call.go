@@ -84,7 +84,7 @@ func (x *xClient) Call(ctx context.Context, serviceMethod string, args interface
 	switch {
 	case reply == nil: // oneway: see sendOneway
 		err = x.sendOneway(ctx, serviceMethod, args, fn)
-	case clone == nil: // not Failbackup: invoke's retry loop, called here (one frame less, see attempt)
+	case x.failMode != Failbackup: // invoke's retry loop, called here: one frame less (see attempt)
 		x.deposit()
 		err = x.retryLoop(ctx, serviceMethod, args, fn)
 	default:
