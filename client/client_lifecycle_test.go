@@ -24,7 +24,9 @@ func TestClientTimeoutLateResponse(t *testing.T) {
 	c := dialTest(t, s, DefaultOption)
 	before := c.pendingLen()
 
-	ctx, cancel := context.WithTimeout(sleepMsCtx(context.Background(), 200), 20*time.Millisecond)
+	// The handler sleeps 1 s: the 20 ms deadline still passes first on a
+	// heavily loaded machine (with 200 ms a stall of 180 ms let the reply win).
+	ctx, cancel := context.WithTimeout(sleepMsCtx(context.Background(), 1000), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	err := c.Call(ctx, "S", "Sleep", &echoArgs{A: 1}, new(ignored))
