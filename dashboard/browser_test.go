@@ -69,8 +69,18 @@ func (p page) confirm() {
 
 func (p page) toggle(key string) {
 	p.t.Helper()
-	p.do(chromedp.Click(chromedp.CSS(rowSel("Arith", key) + " button.toggle")))
+	p.clickRow(key, "toggle")
 	p.confirm()
+}
+
+// clickRow clicks the button of class button in the Arith row of key. The
+// table is re-rendered as the state updates arrive, so the button is
+// found and clicked in one evaluation: a node looked up first and clicked
+// afterwards may be gone by then ("Could not find node with given id").
+func (p page) clickRow(key, button string) {
+	p.t.Helper()
+	sel := rowSel("Arith", key) + " button." + button
+	p.waitJS("the "+button+" button of "+key, fmt.Sprintf(`(() => { const b = document.querySelector(%q); if (!b) return false; b.click(); return true })()`, sel), 5*time.Second)
 }
 
 func (p page) rowState(key string) string {
@@ -177,7 +187,7 @@ func TestBrowserEtcd(t *testing.T) {
 func weightScenario(t *testing.T, p page, servers []*testServer) {
 	for i, w := range []int{3, 1, 1} {
 		key := servers[i].key
-		p.do(chromedp.Click(chromedp.CSS(rowSel("Arith", key) + " button.edit")))
+		p.clickRow(key, "edit")
 		p.waitJS("edit dialog", `document.getElementById("edit-dialog").open`, 5*time.Second)
 		p.do(chromedp.SetValue(chromedp.ID("edit-weight"), strconv.Itoa(w)), chromedp.Click(chromedp.ID("edit-save")))
 		p.confirm()
@@ -222,7 +232,7 @@ func split(servers []*testServer, d time.Duration) []float64 {
 // argument.
 func callScenario(t *testing.T, p page, servers []*testServer) {
 	key := servers[1].key
-	p.do(chromedp.Click(chromedp.CSS(rowSel("Arith", key) + " button.open")))
+	p.clickRow(key, "open")
 	p.waitJS("methods from reflection", `[...document.querySelectorAll("#call-method option")].some(o => o.value === "Mul")`, 10*time.Second)
 	p.waitJS("per-method charts", `document.querySelectorAll('#charts .charts-method[data-method="Arith/Mul"] svg').length === 2`, 10*time.Second)
 	p.do(chromedp.SetValue(chromedp.ID("call-method"), "Mul"),
