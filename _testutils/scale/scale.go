@@ -251,17 +251,25 @@ func (r *run) waitAll(idx []int, present bool) error {
 func (r *run) latencies(from map[string]int64, at func(*recorder, int) int64) Dist {
 	var ds []time.Duration
 	for k, t0 := range from {
-		i := r.keys.lookup(k)
-		if i < 0 {
-			continue
+		if d, ok := r.latency(k, t0, at); ok {
+			ds = append(ds, d)
 		}
-		last := int64(0)
-		for _, rec := range r.recs {
-			last = max(last, at(rec, i))
-		}
-		ds = append(ds, time.Duration(last-t0))
 	}
 	return newDist(ds)
+}
+
+// latency is the time from t0 until the last client's at-time of key;
+// false for an unknown key.
+func (r *run) latency(key string, t0 int64, at func(*recorder, int) int64) (time.Duration, bool) {
+	i := r.keys.lookup(key)
+	if i < 0 {
+		return 0, false
+	}
+	last := int64(0)
+	for _, rec := range r.recs {
+		last = max(last, at(rec, i))
+	}
+	return time.Duration(last - t0), true
 }
 
 // memory takes the heap with every server known to every client.
@@ -307,17 +315,17 @@ func rate(a, b registryStats, d time.Duration) float64 {
 }
 
 // singles registers and then deregisters (Stop) one server at a time in
-// this process, measuring each change's propagation to every client.
+// this process, measuring each change's propagation to every client. Each
+// change is measured as soon as every client reflects it: a later single
+// may get the same port, hence the same key, as an earlier one.
 func (r *run) singles() error {
 	cfg := childConfig{Registry: r.cfg.Registry, Addrs: r.cfg.Addrs, Base: r.cfg.Base, Service: service, TTL: r.cfg.TTL}
-	reg := make(map[string]int64, r.cfg.Singles)
-	dereg := make(map[string]int64, r.cfg.Singles)
+	var reg, dereg []time.Duration
 	for i := 0; i < r.cfg.Singles; i++ {
 		h, t0, err := startHosted(cfg)
 		if err != nil {
 			return err
 		}
-		reg[h.key] = t0
 		idx, err := r.indexOf(map[string]int64{h.key: t0})
 		if err == nil {
 			err = r.waitAll(idx, true)
@@ -326,14 +334,20 @@ func (r *run) singles() error {
 			h.stop()
 			return err
 		}
-		dereg[h.key] = time.Now().UnixNano()
+		if d, ok := r.latency(h.key, t0, func(rec *recorder, i int) int64 { return rec.seenAt(i) }); ok {
+			reg = append(reg, d)
+		}
+		t1 := time.Now().UnixNano()
 		h.stop()
 		if err := r.waitAll(idx, false); err != nil {
 			return err
 		}
+		if d, ok := r.latency(h.key, t1, func(rec *recorder, i int) int64 { return rec.goneAt(i) }); ok {
+			dereg = append(dereg, d)
+		}
 	}
-	r.res.Single = r.latencies(reg, func(rec *recorder, i int) int64 { return rec.seenAt(i) })
-	r.res.Deregister = r.latencies(dereg, func(rec *recorder, i int) int64 { return rec.goneAt(i) })
+	r.res.Single = newDist(reg)
+	r.res.Deregister = newDist(dereg)
 	return nil
 }
 
