@@ -204,7 +204,7 @@ func (r *run) burst() error {
 	r.res.BurstClientCPU = processCPU() - cpu0
 	after := readStats(r.cfg.Registry, r.cfg.Addrs)
 	r.res.BurstRate = rate(before, after, r.res.BurstAll)
-	r.res.Burst = r.latencies(regs, func(rec *recorder, i int) int64 { return rec.seenAt(i) })
+	r.res.Burst = r.latencies(regs, (*recorder).seenAt)
 	return nil
 }
 
@@ -334,7 +334,7 @@ func (r *run) singles() error {
 			h.stop()
 			return err
 		}
-		if d, ok := r.latency(h.key, t0, func(rec *recorder, i int) int64 { return rec.seenAt(i) }); ok {
+		if d, ok := r.latency(h.key, t0, (*recorder).seenAt); ok {
 			reg = append(reg, d)
 		}
 		t1 := time.Now().UnixNano()
@@ -342,7 +342,7 @@ func (r *run) singles() error {
 		if err := r.waitAll(idx, false); err != nil {
 			return err
 		}
-		if d, ok := r.latency(h.key, t1, func(rec *recorder, i int) int64 { return rec.goneAt(i) }); ok {
+		if d, ok := r.latency(h.key, t1, (*recorder).goneAt); ok {
 			dereg = append(dereg, d)
 		}
 	}
@@ -370,7 +370,7 @@ func (r *run) killOne() error {
 		return err
 	}
 	r.res.Killed = len(keys)
-	r.res.Kill = r.latencies(killed, func(rec *recorder, i int) int64 { return rec.goneAt(i) })
+	r.res.Kill = r.latencies(killed, (*recorder).goneAt)
 	return nil
 }
 
