@@ -115,7 +115,20 @@ func (client *Client) call(ctx context.Context, servicePath, serviceMethod strin
 		endAttempt(obs, actx, nil, err)
 		return err
 	}
-	res, err := client.wait(ctx, rc)
+	// wait's body, here: a caller waits for its reply one frame less deep
+	// (wait is too large to be inlined).
+	if done := ctx.Done(); done != nil {
+		select {
+		case <-rc.ready:
+		case <-done:
+			err = client.abandon(ctx, rc)
+			endAttempt(obs, actx, nil, err)
+			return err
+		}
+	} else {
+		<-rc.ready
+	}
+	res, err := client.received(rc)
 	if err != nil {
 		endAttempt(obs, actx, nil, err)
 		return err
@@ -419,24 +432,32 @@ func (client *Client) unregister(rc *rpcCall) bool {
 }
 
 // wait waits for a synchronous call's response and returns it (owned by the
-// caller, who frees it) or the failure. rc goes back to the pool.
+// caller, who frees it) or the failure. rc goes back to the pool. call
+// has its own copy of this wait (one frame less on a waiting caller's
+// stack).
 func (client *Client) wait(ctx context.Context, rc *rpcCall) (*protocol.Message, error) {
-	done := ctx.Done()
-	if done == nil {
-		<-rc.ready // a ctx that never ends: a plain receive is cheaper than a select
-		return client.received(rc)
-	}
-	select {
-	case <-rc.ready:
-	case <-done:
-		if !client.unregister(rc) {
-			<-rc.ready // being completed right now
-			protocol.FreeMsg(rc.resp)
+	if done := ctx.Done(); done != nil {
+		select {
+		case <-rc.ready:
+		case <-done:
+			return nil, client.abandon(ctx, rc)
 		}
-		putSyncCall(rc)
-		return nil, ctx.Err()
+	} else {
+		<-rc.ready // a ctx that never ends: a plain receive is cheaper than a select
 	}
 	return client.received(rc)
+}
+
+// abandon gives up on rc for ctx's end: unless the reader is completing it
+// right now (its response is then freed), it is taken out of pending. rc
+// goes back to the pool; the result is ctx.Err().
+func (client *Client) abandon(ctx context.Context, rc *rpcCall) error {
+	if !client.unregister(rc) {
+		<-rc.ready // being completed right now
+		protocol.FreeMsg(rc.resp)
+	}
+	putSyncCall(rc)
+	return ctx.Err()
 }
 
 // received returns the response (or failure) handed to the signalled rc

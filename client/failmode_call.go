@@ -102,10 +102,12 @@ func countsAsFailure(err error) bool {
 // date. A breaker that refuses the call gives an error wrapping
 // ErrBreakerOpen; a failed dial one that ProvablyNotRun recognises.
 //
-// A caller waiting for its reply has attempt and runAttempt on its stack
-// between XClient.Call and the client's call: the garbage collector scans
-// every waiting caller's frames on every cycle, so the chain is kept short
-// (at c=5000 scanning stacks was about 5 % of the client's CPU).
+// A caller waiting for its reply has XClient.Call, retryLoop and attempt
+// on its stack above the client's call: the garbage collector scans every
+// waiting caller's frames on every cycle, and a caller woken after a long
+// wait finds each frame it returns through cold in the cache, so the chain
+// is kept short (at c=5000 scanning stacks was about 5 % of the client's
+// CPU).
 func (x *xClient) attempt(ctx context.Context, key, serviceMethod string, fn attemptCall) error {
 	_, sel, _ := x.snapshot()
 	obs, _ := sel.(CallObserver)
@@ -119,10 +121,16 @@ func (x *xClient) attempt(ctx context.Context, key, serviceMethod string, fn att
 		start = time.Now()
 	}
 	var err error
-	if b := x.cache.breaker(key); b == nil {
-		err = x.runAttempt(ctx, key, serviceMethod, &fn) // no closure: nothing allocated per call
-	} else {
+	if b := x.cache.breaker(key); b != nil {
 		err = x.throughBreaker(ctx, b, key, serviceMethod, fn)
+	} else if cl, cerr := x.connected(ctx, key, serviceMethod); cerr != nil {
+		err = cerr
+	} else if c, ok := cl.(*Client); ok && fn.fn == nil && !c.trace {
+		// runAttempt's plain call, made here: the caller waits for its
+		// reply one frame less deep.
+		err = c.call(ctx, x.servicePath, fn.method, fn.args, fn.reply)
+	} else {
+		err = fn.runOn(ctx, x.servicePath, cl) // no closure: nothing allocated per call
 	}
 	if x.option.Sticky {
 		x.keepSticky(key, err)
@@ -151,25 +159,39 @@ func (x *xClient) keepSticky(key string, err error) {
 	}
 }
 
-// runAttempt gets key's client (dialing if needed) and runs fn on it. A
-// failure to get a connection is marked as not run (nothing was sent). A
-// plain call on this package's Client without tracing goes straight to
-// its call, one frame less on every waiting caller's stack.
+// runAttempt gets key's client (dialing if needed) and runs fn on it.
 func (x *xClient) runAttempt(ctx context.Context, key, serviceMethod string, fn *attemptCall) error {
+	cl, err := x.connected(ctx, key, serviceMethod)
+	if err != nil {
+		return err
+	}
+	return fn.runOn(ctx, x.servicePath, cl)
+}
+
+// connected returns key's client, dialing it if needed. A failure is
+// marked as not run (nothing was sent), unless the XClient is closed.
+func (x *xClient) connected(ctx context.Context, key, serviceMethod string) (RPCClient, error) {
 	cl, err := x.cache.get(ctx, key, x.servicePath, serviceMethod)
 	if err != nil {
 		if errors.Is(err, ErrXClientShutdown) {
-			return err
+			return nil, err
 		}
-		return &notRunError{err} // no connection: nothing was sent
+		return nil, &notRunError{err} // no connection: nothing was sent
 	}
+	return cl, nil
+}
+
+// runOn runs the attempt on cl: fn, or the plain call (on this package's
+// Client without tracing straight to its call, one frame less on every
+// waiting caller's stack).
+func (fn *attemptCall) runOn(ctx context.Context, servicePath string, cl RPCClient) error {
 	if fn.fn != nil {
 		return fn.fn(ctx, cl)
 	}
 	if c, ok := cl.(*Client); ok && !c.trace {
-		return c.call(ctx, x.servicePath, fn.method, fn.args, fn.reply)
+		return c.call(ctx, servicePath, fn.method, fn.args, fn.reply)
 	}
-	return cl.Call(ctx, x.servicePath, fn.method, fn.args, fn.reply)
+	return cl.Call(ctx, servicePath, fn.method, fn.args, fn.reply)
 }
 
 // throughBreaker runs the attempt through breaker b: b sees only failures
