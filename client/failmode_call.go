@@ -102,24 +102,15 @@ func countsAsFailure(err error) bool {
 // date. A breaker that refuses the call gives an error wrapping
 // ErrBreakerOpen; a failed dial one that ProvablyNotRun recognises.
 //
-// A caller waiting for its reply has XClient.Call, retryLoop and attempt
-// on its stack above the client's call: the garbage collector scans every
+// A caller waiting for its reply has every frame between XClient.Call and
+// the client's call on its stack: the garbage collector scans every
 // waiting caller's frames on every cycle, and a caller woken after a long
 // wait finds each frame it returns through cold in the cache, so the chain
 // is kept short (at c=5000 scanning stacks was about 5 % of the client's
-// CPU).
+// CPU). XClient.Call makes the usual first attempt itself (see
+// directClient); attempt makes the others.
 func (x *xClient) attempt(ctx context.Context, key, serviceMethod string, fn attemptCall) error {
-	_, sel, _ := x.snapshot()
-	obs, _ := sel.(CallObserver)
-	if obs != nil {
-		obs.Begin(key)
-	}
-	// Timed only for those who read the time (two clock reads per call).
-	timed := obs != nil || x.outliers.active()
-	var start time.Time
-	if timed {
-		start = time.Now()
-	}
+	a := x.attemptBegun(key)
 	var err error
 	if b := x.cache.breaker(key); b != nil {
 		err = x.throughBreaker(ctx, b, key, serviceMethod, fn)
@@ -132,19 +123,67 @@ func (x *xClient) attempt(ctx context.Context, key, serviceMethod string, fn att
 	} else {
 		err = fn.runOn(ctx, x.servicePath, cl) // no closure: nothing allocated per call
 	}
+	x.attemptDone(ctx, key, a, err)
+	return err
+}
+
+// attemptStart is what an attempt's end needs of its beginning.
+type attemptStart struct {
+	obs   CallObserver // the selector, when it observes calls
+	timed bool         // the attempt is timed (someone reads the time)
+	start time.Time
+}
+
+// attemptBegun tells the selector (if it is a CallObserver) that an
+// attempt on key begins and starts its clock when someone reads it.
+func (x *xClient) attemptBegun(key string) attemptStart {
+	_, sel, _ := x.snapshot()
+	obs, _ := sel.(CallObserver)
+	if obs != nil {
+		obs.Begin(key)
+	}
+	// Timed only for those who read the time (two clock reads per call).
+	a := attemptStart{obs: obs, timed: obs != nil || x.outliers.active()}
+	if a.timed {
+		a.start = time.Now()
+	}
+	return a
+}
+
+// attemptDone records the end of an attempt on key that gave err: the
+// sticky server, the selector's and the outlier detector's view, the count.
+func (x *xClient) attemptDone(ctx context.Context, key string, a attemptStart, err error) {
 	if x.option.Sticky {
 		x.keepSticky(key, err)
 	}
 	var rtt time.Duration
-	if timed {
-		rtt = time.Since(start)
+	if a.timed {
+		rtt = time.Since(a.start)
 	}
-	if obs != nil {
-		obs.End(key, rtt, err)
+	if a.obs != nil {
+		a.obs.End(key, rtt, err)
 	}
 	x.stats.attempts.Add(1)
 	x.observe(ctx, key, rtt, err)
-	return err
+}
+
+// directClient picks the server of a call's first attempt and returns it
+// with its connected Client when XClient.Call may call that Client itself:
+// no breaker, a Client of this package without tracing, already connected.
+// Otherwise c is nil and key is the server picked ("" when picking failed:
+// retryLoop picks again and reports why).
+func (x *xClient) directClient(ctx context.Context, serviceMethod string, args interface{}) (key string, c *Client) {
+	key, err := x.pick(ctx, serviceMethod, args, nil)
+	if err != nil {
+		return "", nil
+	}
+	if x.cache.genBreaker != nil {
+		return key, nil
+	}
+	if c, ok := x.cache.fastGet(key).(*Client); ok && !c.trace {
+		return key, c
+	}
+	return key, nil
 }
 
 // keepSticky makes key the sticky server after a success and forgets it

@@ -139,7 +139,7 @@ func (x *xClient) invoke(ctx context.Context, serviceMethod string, args interfa
 	if x.failMode == Failbackup {
 		return x.hedge(ctx, serviceMethod, args, clone)
 	}
-	return x.retryLoop(ctx, serviceMethod, args, fn)
+	return x.retryLoop(ctx, serviceMethod, args, fn, "", nil)
 }
 
 // retryLoop runs Failover, Failtry and Failfast. A failure that provably
@@ -150,33 +150,36 @@ func (x *xClient) invoke(ctx context.Context, serviceMethod string, args interfa
 // Failtry (on the same one), never for a non-idempotent method. Every
 // retry draws from the budget and pauses (see pause) first, except the
 // transparent one.
-func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args interface{}, fn attemptCall) error {
+//
+// key, when not "", is the server of the first attempt; first, when not
+// nil, is that attempt made already by the caller (XClient.Call), with
+// the error it gave in *first.
+func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args interface{}, fn attemptCall, key string, first *error) error {
+	var last error
+	if first != nil {
+		last = *first
+		if classify(ctx, last) == classDone { // the usual end: nothing else to set up
+			return finalErr(ctx, last)
+		}
+	}
 	retries, transparent := x.retries(), 1
 	if x.failMode == Failfast {
 		retries = 0
 	}
-	var tried map[string]bool // made on the first retry: a call that succeeds at once allocates nothing here
-	var last error
-	key, elsewhere := "", false
+	var tried map[string]bool              // made on the first retry: a call that succeeds at once allocates nothing here
+	elsewhere, made := false, first != nil // made: the caller made the first attempt
 	for n := 0; ; n++ {
-		if key == "" {
-			pickFn := x.pickAgain
-			if elsewhere { // a transparent retry goes to another server or nowhere
-				pickFn = x.pick
-			}
-			k, err := pickFn(ctx, serviceMethod, args, tried)
-			if errors.Is(err, errAllTried) {
-				return last
-			}
-			if err != nil {
-				if last != nil {
-					return fmt.Errorf("%w (after: %w)", err, last)
+		if !made {
+			if key == "" {
+				k, ok, err := x.nextKey(ctx, serviceMethod, args, tried, elsewhere, last)
+				if !ok {
+					return err
 				}
-				return err
+				key = k
 			}
-			key = k
+			last = x.attempt(ctx, key, serviceMethod, fn)
 		}
-		last = x.attempt(ctx, key, serviceMethod, fn)
+		made = false
 		class := classify(ctx, last)
 		if class == classDone {
 			return finalErr(ctx, last)
@@ -213,6 +216,28 @@ func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args inte
 		}
 		x.stats.retries.Add(1)
 	}
+}
+
+// nextKey picks the server of retryLoop's next attempt: not one in tried,
+// starting over when every usable one was tried, except for a transparent
+// retry (elsewhere), which goes to another server or nowhere. When none is
+// left, ok is false and err is what the call returns (last, or why
+// nothing could be picked).
+func (x *xClient) nextKey(ctx context.Context, serviceMethod string, args interface{}, tried map[string]bool, elsewhere bool, last error) (key string, ok bool, err error) {
+	pickFn := x.pickAgain
+	if elsewhere {
+		pickFn = x.pick
+	}
+	key, err = pickFn(ctx, serviceMethod, args, tried)
+	switch {
+	case errors.Is(err, errAllTried):
+		return "", false, last
+	case err != nil && last != nil:
+		return "", false, fmt.Errorf("%w (after: %w)", err, last)
+	case err != nil:
+		return "", false, err
+	}
+	return key, true, nil
 }
 
 // pickAgain picks a server not in tried, starting over (any server) when

@@ -86,7 +86,17 @@ func (x *xClient) Call(ctx context.Context, serviceMethod string, args interface
 		err = x.sendOneway(ctx, serviceMethod, args, fn)
 	case x.failMode != Failbackup: // invoke's retry loop, called here: one frame less (see attempt)
 		x.deposit()
-		err = x.retryLoop(ctx, serviceMethod, args, fn)
+		key, c := x.directClient(ctx, serviceMethod, args)
+		if c == nil {
+			err = x.retryLoop(ctx, serviceMethod, args, fn, key, nil)
+			break
+		}
+		// The first attempt, made here: the caller waits for its reply
+		// right below this frame, not three frames deeper.
+		a := x.attemptBegun(key)
+		err = c.call(ctx, x.servicePath, serviceMethod, args, reply)
+		x.attemptDone(ctx, key, a, err)
+		err = x.retryLoop(ctx, serviceMethod, args, fn, key, &err) // retries, if it needs any
 	default:
 		err = x.invoke(ctx, serviceMethod, args, fn, clone)
 	}

@@ -260,7 +260,8 @@ func TestIntegrationSelectors(t *testing.T) {
 
 // TestIntegrationRetries is scenario 18 against real servers: a handler
 // that kills its connection is retried Retries times (N+1 hits), a service
-// error is not retried, for Call and Go alike.
+// error is not retried, for Call and Go alike, and for a Call on a
+// connection made before (whose first attempt XClient.Call makes itself).
 func TestIntegrationRetries(t *testing.T) {
 	nd := startNode(t, 0, "")
 	for _, tc := range []struct {
@@ -275,13 +276,19 @@ func TestIntegrationRetries(t *testing.T) {
 		{client.Failfast, "Kill", 3, 1},
 		{client.Failover, "Fail", 3, 1},
 	} {
-		for _, async := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%v/%s/%d/go=%v", tc.fm, tc.method, tc.retries, async), func(t *testing.T) {
+		for _, mode := range []string{"call", "go", "warm"} {
+			async, warm := mode == "go", mode == "warm"
+			t.Run(fmt.Sprintf("%v/%s/%d/%s", tc.fm, tc.method, tc.retries, mode), func(t *testing.T) {
 				opt := client.DefaultOption
 				opt.Retries = tc.retries
 				x, _ := newXC(t, tc.fm, client.RandomSelect, opt, nd)
-				nd.svc.hits.Store(0)
 				a, reply := 1, 0
+				if warm { // connected first: Call makes the first attempt itself (directClient)
+					if err := x.Call(t.Context(), "Who", &a, &reply); err != nil {
+						t.Fatal(err)
+					}
+				}
+				nd.svc.hits.Store(0)
 				var err error
 				if async {
 					call, gerr := x.Go(t.Context(), tc.method, &a, &reply, nil)
