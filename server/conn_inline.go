@@ -22,7 +22,8 @@ import (
 // same connection). One watchdog goroutine per server ticks every grace
 // period (WithInlineGrace, default DefaultInlineGrace) while connections
 // run handlers inline; a connection joins its list at an inline run and
-// leaves it at a tick that finds it reading. When a tick finds the same
+// leaves it at a tick that finds it reading with no inline run since the
+// tick before. When a tick finds the same
 // inline run in progress as a look at least one grace period earlier did,
 // that handler has run for at least one period: a new goroutine takes
 // over reading the connection (writing the replies the batch holds), and
@@ -156,12 +157,14 @@ func (w *watchdog) loop() {
 // watchEpoch is the origin of the watchdog's monotonic clock.
 var watchEpoch = time.Now()
 
-// look checks one connection at a tick (now, in ns since watchEpoch) and reports whether it stays on the list: it takes over reading
-// when the inline run it saw at a look at least one grace period ago is
-// still in progress, and drops a connection that reads. Ticks can come
-// close together (a ticker delivers a late tick and then the next one on
-// time; on a busy machine the watchdog runs late), so the time between
-// looks is measured, not assumed.
+// look checks one connection at a tick (now, in ns since watchEpoch) and
+// reports whether it stays on the list: it takes over reading when the
+// inline run it saw at a look at least one grace period ago is still in
+// progress, and drops a connection that reads and ran no handler inline
+// since the previous look. Ticks can come close together (a ticker
+// delivers a late tick and then the next one on time; on a busy machine
+// the watchdog runs late), so the time between looks is measured, not
+// assumed.
 func (w *watchdog) look(c *conn, now int64) bool {
 	runs := c.runs.Load()
 	last := c.lastRuns.Swap(runs)
@@ -179,6 +182,14 @@ func (w *watchdog) look(c *conn, now int64) bool {
 			go w.s.takeOver(c)
 			return false
 		}
+	}
+	if runs != last {
+		// Reading now, but it ran handlers since the last look: it stays
+		// on the list. Dropped at every tick that finds it reading, a
+		// connection at low load was added again by its next call,
+		// which restarted the watchdog (a new goroutine, and a thread
+		// woken for it) about once per period.
+		return true
 	}
 	c.watched.Store(false)
 	// An inline run may have started after the load above and seen c
