@@ -116,7 +116,7 @@ func (x *xClient) attempt(ctx context.Context, key, serviceMethod string, fn att
 		err = x.throughBreaker(ctx, b, key, serviceMethod, fn)
 	} else if cl, cerr := x.connected(ctx, key, serviceMethod); cerr != nil {
 		err = cerr
-	} else if c, ok := cl.(*Client); ok && fn.fn == nil && !c.trace {
+	} else if c := untraced(cl); c != nil && fn.fn == nil {
 		// runAttempt's plain call, made here: the caller waits for its
 		// reply one frame less deep.
 		err = c.call(ctx, x.servicePath, fn.method, fn.args, fn.reply)
@@ -180,10 +180,16 @@ func (x *xClient) directClient(ctx context.Context, serviceMethod string, args i
 	if x.cache.genBreaker != nil {
 		return key, nil
 	}
-	if c, ok := x.cache.fastGet(key).(*Client); ok && !c.trace {
-		return key, c
+	return key, untraced(x.cache.fastGet(key))
+}
+
+// untraced returns cl when it is this package's Client without trace
+// logging, whose call an XClient may make directly (nil otherwise).
+func untraced(cl RPCClient) *Client {
+	if c, ok := cl.(*Client); ok && !c.trace {
+		return c
 	}
-	return key, nil
+	return nil
 }
 
 // keepSticky makes key the sticky server after a success and forgets it
@@ -227,7 +233,7 @@ func (fn *attemptCall) runOn(ctx context.Context, servicePath string, cl RPCClie
 	if fn.fn != nil {
 		return fn.fn(ctx, cl)
 	}
-	if c, ok := cl.(*Client); ok && !c.trace {
+	if c := untraced(cl); c != nil {
 		return c.call(ctx, servicePath, fn.method, fn.args, fn.reply)
 	}
 	return cl.Call(ctx, servicePath, fn.method, fn.args, fn.reply)

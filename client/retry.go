@@ -139,7 +139,7 @@ func (x *xClient) invoke(ctx context.Context, serviceMethod string, args interfa
 	if x.failMode == Failbackup {
 		return x.hedge(ctx, serviceMethod, args, clone)
 	}
-	return x.retryLoop(ctx, serviceMethod, args, fn, "", nil)
+	return x.retryLoop(ctx, serviceMethod, args, fn, "", false, nil)
 }
 
 // retryLoop runs Failover, Failtry and Failfast. A failure that provably
@@ -151,23 +151,17 @@ func (x *xClient) invoke(ctx context.Context, serviceMethod string, args interfa
 // retry draws from the budget and pauses (see pause) first, except the
 // transparent one.
 //
-// key, when not "", is the server of the first attempt; first, when not
-// nil, is that attempt made already by the caller (XClient.Call), with
-// the error it gave in *first.
-func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args interface{}, fn attemptCall, key string, first *error) error {
-	var last error
-	if first != nil {
-		last = *first
-		if classify(ctx, last) == classDone { // the usual end: nothing else to set up
-			return finalErr(ctx, last)
-		}
-	}
+// key, when not "", is the server of the first attempt; made says the
+// caller (XClient.Call) made that attempt already, and first is the error
+// it gave.
+func (x *xClient) retryLoop(ctx context.Context, serviceMethod string, args interface{}, fn attemptCall, key string, made bool, first error) error {
+	last := first
 	retries, transparent := x.retries(), 1
 	if x.failMode == Failfast {
 		retries = 0
 	}
-	var tried map[string]bool              // made on the first retry: a call that succeeds at once allocates nothing here
-	elsewhere, made := false, first != nil // made: the caller made the first attempt
+	var tried map[string]bool // made on the first retry: a call that succeeds at once allocates nothing here
+	elsewhere := false
 	for n := 0; ; n++ {
 		if !made {
 			if key == "" {

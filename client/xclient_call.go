@@ -88,7 +88,7 @@ func (x *xClient) Call(ctx context.Context, serviceMethod string, args interface
 		x.deposit()
 		key, c := x.directClient(ctx, serviceMethod, args)
 		if c == nil {
-			err = x.retryLoop(ctx, serviceMethod, args, fn, key, nil)
+			err = x.retryLoop(ctx, serviceMethod, args, fn, key, false, nil)
 			break
 		}
 		// The first attempt, made here: the caller waits for its reply
@@ -96,7 +96,7 @@ func (x *xClient) Call(ctx context.Context, serviceMethod string, args interface
 		a := x.attemptBegun(key)
 		err = c.call(ctx, x.servicePath, serviceMethod, args, reply)
 		x.attemptDone(ctx, key, a, err)
-		err = x.retryLoop(ctx, serviceMethod, args, fn, key, &err) // retries, if it needs any
+		err = x.retryLoop(ctx, serviceMethod, args, fn, key, true, err) // retries, if it needs any
 	default:
 		err = x.invoke(ctx, serviceMethod, args, fn, clone)
 	}
