@@ -79,6 +79,7 @@ type conn struct {
 	flushing   bool          // the flush token: a flush is scheduled or running
 	wbusy      bool          // the write token: a flush or an inline write is writing
 	wbuf       []byte        // encoding buffer; used only by the holder of wbusy
+	wdeadline  time.Time     // the write deadline last set (writeDeadline); used only by the holder of wbusy
 	stop       chan struct{} // closed by close(); made on first use (stopChan)
 
 	// The read side, owned by the connection's current reader: br is nil
@@ -362,14 +363,23 @@ func (s *Server) setReadDeadline(c *conn, deadlineSet *bool) time.Time {
 	return time.Time{}
 }
 
-// frameBuffered reports whether the whole next frame is already buffered.
+// frameBuffered reports whether the whole next frame is already read: in
+// c.br, or in the head bytes behind it that waitFrame read on waking up
+// (after an idle wait c.br holds nothing yet and the frame is all in the
+// head buffer). A header split between the two counts as not read.
 func (c *conn) frameBuffered() bool {
-	if c.br.Buffered() < protocol.HeaderSize {
+	inBr, inHead := c.br.Buffered(), int(c.headW-c.headR)
+	var hdr []byte
+	switch {
+	case inBr >= protocol.HeaderSize:
+		hdr, _ = c.br.Peek(protocol.HeaderSize)
+	case inBr == 0 && inHead >= protocol.HeaderSize:
+		hdr = c.headBuf()[c.headR:c.headW]
+	default:
 		return false
 	}
-	hdr, _ := c.br.Peek(protocol.HeaderSize)
 	n, _ := protocol.FrameLength(hdr)
-	return c.br.Buffered() >= n
+	return inBr+inHead >= n
 }
 
 func (c *conn) logReadError(err error) {

@@ -236,9 +236,7 @@ func (c *conn) write(batch []outItem) error {
 	}
 	var werr error
 	if len(buf) > 0 || vec != nil {
-		if wt := c.s.writeTimeout; wt > 0 {
-			_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
-		}
+		c.writeDeadline()
 		if vec == nil {
 			_, werr = c.nc.Write(buf)
 		} else {
@@ -261,6 +259,29 @@ func (c *conn) write(batch []outItem) error {
 		c.release(it)
 	}
 	return werr
+}
+
+// writeSlack is how much later than the write timeout a write deadline
+// may be set, so that it need not be set again for every write.
+const writeSlack = 4 // a quarter of the timeout
+
+// writeDeadline makes sure the write about to start has at least the
+// server's write timeout to finish, and at most a quarter more: it moves
+// the deadline (to now + 1.25 × the timeout) only when less than the
+// timeout is left, so a connection writing often sets it about once per
+// quarter timeout instead of at every write (each set re-arms a runtime
+// timer). The caller holds the write (wbusy).
+func (c *conn) writeDeadline() {
+	wt := c.s.writeTimeout
+	if wt <= 0 {
+		return
+	}
+	now := time.Now()
+	if c.wdeadline.Sub(now) >= wt {
+		return
+	}
+	c.wdeadline = now.Add(wt + wt/writeSlack)
+	_ = c.nc.SetWriteDeadline(c.wdeadline)
 }
 
 // drop releases an item that will not be written.

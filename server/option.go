@@ -40,7 +40,9 @@ func WithReadTimeout(readTimeout time.Duration) OptionFn {
 }
 
 // WithWriteTimeout bounds each write of a batch of responses; a connection
-// whose peer does not read for that long is closed. Default
+// whose peer does not read for that long is closed. A write gets at least
+// writeTimeout and at most a quarter more (the deadline is moved only
+// when less than writeTimeout is left, not at every write). Default
 // DefaultWriteTimeout (30s); 0 means no deadline.
 func WithWriteTimeout(writeTimeout time.Duration) OptionFn {
 	return func(s *Server) { s.writeTimeout = writeTimeout }
