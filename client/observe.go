@@ -107,6 +107,15 @@ func (p *connPlugins) hookSet() *hooks { return hooksOf(p.c()) }
 // hooksOf returns pc's per-hook snapshot: nil for a nil container or one
 // of another package, whose plugins must be asked one by one.
 func hooksOf(pc PluginContainer) *hooks {
+	// The two containers of this package first: a concrete type check is
+	// a compare, the interface assertion below a lookup (it runs several
+	// times per call).
+	switch c := pc.(type) {
+	case *pluginContainer:
+		return c.Hooks()
+	case *connPlugins:
+		return c.hookSet()
+	}
 	if s, ok := pc.(hookSource); ok {
 		return s.hookSet()
 	}

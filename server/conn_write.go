@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"net"
 	"runtime"
 	"time"
@@ -243,7 +244,7 @@ func (c *conn) write(batch []outItem) error {
 			if mark < len(buf) {
 				vec = append(vec, buf[mark:])
 			}
-			_, werr = vec.WriteTo(c.nc)
+			werr = writeBuffers(c.nc, vec)
 		}
 	}
 	if cap(buf) <= maxKeptWriteBuf {
@@ -259,6 +260,17 @@ func (c *conn) write(batch []outItem) error {
 		c.release(it)
 	}
 	return werr
+}
+
+// writeBuffers writes vec with one writev. Its own function so that only
+// this rare path pays for vec escaping (WriteTo takes a pointer, which
+// would move write's vec to the heap at every write); not inlined, or
+// the escape would move back into write.
+//
+//go:noinline
+func writeBuffers(w io.Writer, vec net.Buffers) error {
+	_, err := vec.WriteTo(w)
+	return err
 }
 
 // writeSlack is how much later than the write timeout a write deadline
