@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/courier-rpc/courier/internal/cacheline"
 	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/share"
 )
@@ -92,19 +93,26 @@ type Client struct {
 	trace   bool   // share.Trace at NewClient
 	remote  string // Conn.RemoteAddr().String(), set by start before any call
 
-	seq atomic.Uint64
+	closing  atomic.Bool   // Close was called (set under mu)
+	shutdown atomic.Bool   // the connection is dead, pending calls failed (set under mu)
+	draining atomic.Bool   // the server sent its drain notice
+	done     chan struct{} // closed on shutdown
 
+	// The fields above are read by every call and written once or at
+	// shutdown; each group below is written by every call (registration
+	// by the caller and the reader, the queue by the callers). Padding
+	// keeps the groups on cache lines of their own, so that one call's
+	// writes do not evict what the other cores' calls read.
+	_ cacheline.Pad
+
+	seq      atomic.Uint64
 	mu       sync.Mutex // guards the fields below and ServerMessageChan
 	pending  map[uint64]*rpcCall
 	started  bool        // Connect began (set before dialing, cleared if the dial fails)
-	closing  atomic.Bool // Close was called (set under mu)
-	shutdown atomic.Bool // the connection is dead, pending calls failed (set under mu)
 	shutErr  error       // what calls fail with after shutdown (wraps ErrShutdown)
-
-	draining atomic.Bool
-	done     chan struct{} // closed on shutdown
-	wg       sync.WaitGroup
 	inReader atomic.Bool // the reader goroutine is running user code
+
+	_ cacheline.Pad
 
 	// write side (see "Who owns what" in client_io.go)
 	wmu     sync.Mutex
@@ -114,6 +122,9 @@ type Client struct {
 	wbusy   bool    // a caller is writing (the flusher)
 	wconn   net.Conn
 
+	_ cacheline.Pad
+
+	wg       sync.WaitGroup
 	dropped  atomic.Uint64 // notifications dropped because the channel was full
 	lastWarn atomic.Int64  // unix nanos of the last drop warning
 }

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/courier-rpc/courier/internal/cacheline"
 )
 
 // Defaults of the retry budget every XClient gets when Option.RetryBudget
@@ -32,6 +34,10 @@ type RetryBudget struct {
 	floor   float64 // extra attempts always allowed per window
 	slotLen time.Duration
 	start   time.Time // slot 0 begins here; slots are counted on the monotonic clock
+
+	// The fields above are read by every call, the slots written by every
+	// call: a line of their own for the first (see Client's padding).
+	_ cacheline.Pad
 
 	// Deposit, on every call, takes no lock: it adds to the newest slot
 	// with an atomic add and takes mu only when the window has to move on

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/courier-rpc/courier/internal/cacheline"
 	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/share"
 	"github.com/courier-rpc/courier/util"
@@ -77,7 +78,13 @@ type xClient struct {
 	health   *healthChecker // nil: no health checking (Option.HealthCheck)
 	nonIdem  atomic.Pointer[map[string]bool]
 	hedgeLat sync.Map // serviceMethod -> *latencyWindow (Option.HedgeQuantile)
-	stats    xStats
+
+	// Counters every call adds to, from every core, padded onto cache
+	// lines of their own so that they do not evict the fields around them,
+	// which every call reads.
+	_     cacheline.Pad
+	stats xStats
+	_     cacheline.Pad
 
 	codecs    *share.CodecTable
 	cache     *connCache

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/courier-rpc/courier/internal/cacheline"
 	"github.com/courier-rpc/courier/log"
 	"github.com/courier-rpc/courier/protocol"
 	"github.com/courier-rpc/courier/share"
@@ -69,14 +70,13 @@ type Server struct {
 	limits          protocol.Limits
 	codecs          *share.CodecTable
 
-	pool     WorkerPool // custom or WithPool; nil: workers
-	ownPool  bool
-	workers  *pool[job]
-	regMu    sync.Mutex
-	reg      atomic.Pointer[registry]
-	state    atomic.Int32
-	inflight atomic.Int64
-	seq      atomic.Uint64
+	pool    WorkerPool // custom or WithPool; nil: workers
+	ownPool bool
+	workers *pool[job]
+	regMu   sync.Mutex
+	reg     atomic.Pointer[registry]
+	state   atomic.Int32
+	seq     atomic.Uint64
 
 	baseCtx    context.Context
 	cancelBase context.CancelFunc
@@ -92,9 +92,17 @@ type Server struct {
 	hooksOnce   sync.Once
 	doneCh      chan struct{} // closed when Shutdown/Close completed
 
-	stats serverStats
-	adm   *admission                 // concurrency gate; nil: none (admission.go)
-	cors  atomic.Pointer[corsPolicy] // SetCORS; nil: no CORS handling
+	// Counters every request writes, from every reader, padded onto cache
+	// lines of their own: sharing a line with the fields every request
+	// reads (registry, state, plugins, options), each write would evict
+	// those from the other cores' caches.
+	_        cacheline.Pad
+	inflight atomic.Int64
+	stats    serverStats
+	_        cacheline.Pad
+
+	adm  *admission                 // concurrency gate; nil: none (admission.go)
+	cors atomic.Pointer[corsPolicy] // SetCORS; nil: no CORS handling
 
 	httpSide httpSide // the net/http server of sniffed HTTP connections
 

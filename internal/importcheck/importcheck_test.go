@@ -50,8 +50,9 @@ type rule struct {
 
 // leaves import nothing of ours. errors (MultiError) is one too: rpcx's
 // client returns it from Broadcast; internal/pluginset is the plugin list
-// both server and client containers are built on.
-var leaves = []string{"protocol", "codec", "log", "util", "util/memconn", "util/wsconn", "errors", "internal/pluginset"}
+// both server and client containers are built on, internal/cacheline the
+// padding both use against false sharing.
+var leaves = []string{"protocol", "codec", "log", "util", "util/memconn", "util/wsconn", "errors", "internal/pluginset", "internal/cacheline"}
 
 var rules = []rule{
 	{pkg: "protocol"},
@@ -62,6 +63,7 @@ var rules = []rule{
 	{pkg: "util/wsconn"},
 	{pkg: "errors"},
 	{pkg: "internal/pluginset"},
+	{pkg: "internal/cacheline"},
 	{pkg: "share", ours: leaves},
 	{pkg: "server", ours: append(slices.Clone(leaves), "share"), tree: true, never: []string{"client"}},
 	{pkg: "client", ours: append(slices.Clone(leaves), "share"), tree: true, never: []string{"server"}},
