@@ -101,11 +101,11 @@ func (m *Message) SetPayloadBuffer(b []byte) {
 
 // Clone returns a deep copy of m, including its metadata and payload.
 func (m Message) Clone() *Message {
-	h := Header{magicNumber}
+	c := NewMessage()
 	if m.Header != nil {
-		h = *m.Header
+		*c.Header = *m.Header
 	}
-	c := &Message{Header: &h, ServicePath: m.ServicePath, ServiceMethod: m.ServiceMethod}
+	c.ServicePath, c.ServiceMethod = m.ServicePath, m.ServiceMethod
 	if len(m.Metadata) > 0 {
 		c.Metadata = make(map[string]string, len(m.Metadata))
 		for k, v := range m.Metadata {

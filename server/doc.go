@@ -131,7 +131,7 @@
 //
 //	WithReadTimeout        0 (no idle limit between frames)
 //	WithFrameTimeout       30s for one frame once its first byte arrived; also bounds TLS handshakes
-//	WithWriteTimeout       30s per batch write
+//	WithWriteTimeout       30s per batch write (at most a quarter more: the deadline moves only when less is left)
 //	WithTCPKeepAlivePeriod 3 minutes
 //	WithMaxMessageLength   16 MiB (protocol.DefaultMaxMessageLength)
 //	WithMaxMetadataEntries 1024
