@@ -19,7 +19,18 @@ import (
 // SendRaw, heartbeat) takes one from a pool and waits on ready; the reader
 // hands it the response message. An asynchronous one (Go) is completed by
 // the reader, which decodes the reply and sends Call on Done.
+//
+// Its size is a multiple of 64 bytes, so that the calls of different
+// callers, written by the caller and by the reader on other cores, never
+// share a cache line (objects of such a size class start on line
+// boundaries; the 224-byte class its fields need alone would not).
 type rpcCall struct {
+	callFields
+	_ [(64 - unsafe.Sizeof(callFields{})%64) % 64]byte
+}
+
+// callFields are rpcCall's fields, without its padding.
+type callFields struct {
 	Call
 
 	seq     uint64
@@ -52,7 +63,11 @@ var (
 	resMetaKey interface{} = share.ResMetaDataKey
 )
 
-var syncCalls = sync.Pool{New: func() any { return &rpcCall{ready: make(chan struct{}, 1)} }}
+var syncCalls = sync.Pool{New: func() any {
+	rc := new(rpcCall)
+	rc.ready = make(chan struct{}, 1)
+	return rc
+}}
 
 func getSyncCall() *rpcCall { return syncCalls.Get().(*rpcCall) }
 
@@ -153,7 +168,8 @@ func (client *Client) Go(ctx context.Context, servicePath, serviceMethod string,
 	if client.trace {
 		log.Infof("client: go %s.%s to %s", servicePath, serviceMethod, client.RemoteAddr())
 	}
-	rc := &rpcCall{async: true}
+	rc := new(rpcCall)
+	rc.async = true
 	call := &rc.Call
 	call.ServicePath, call.ServiceMethod = servicePath, serviceMethod
 	call.Args, call.Reply = args, reply

@@ -63,3 +63,10 @@ func TestHotFieldsOnOwnLines(t *testing.T) {
 		"start": {unsafe.Offsetof(b.start), unsafe.Sizeof(b.start)},
 	})
 }
+
+// A call fills whole cache lines (see rpcCall).
+func TestRPCCallIsLineMultiple(t *testing.T) {
+	if n := unsafe.Sizeof(rpcCall{}); n%64 != 0 {
+		t.Errorf("rpcCall is %d bytes, not a multiple of 64", n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"unsafe"
 )
 
 // Message is one frame: a request, a response, a heartbeat or a server
@@ -36,7 +37,8 @@ type Message struct {
 // NewMessage returns a message with the magic number set and everything
 // else zero.
 func NewMessage() *Message {
-	b := &messageBlock{hdr: Header{magicNumber}}
+	b := new(messageBlock)
+	b.hdr = Header{magicNumber}
 	b.msg.Header = &b.hdr
 	return &b.msg
 }
@@ -46,7 +48,17 @@ func NewMessage() *Message {
 // line, with other small objects: the headers of messages that other
 // goroutines on other cores write. Next to its message, the header is on
 // the lines its reader touches anyway.
+//
+// Its size is a multiple of 64 bytes: objects of such a size class start
+// on cache-line boundaries, so two messages (one decoded by a reader, the
+// other read by a caller on another core) never share a line.
 type messageBlock struct {
+	messageFields
+	_ [(64 - unsafe.Sizeof(messageFields{})%64) % 64]byte
+}
+
+// messageFields are messageBlock's fields, without its padding.
+type messageFields struct {
 	hdr Header
 	msg Message
 }

@@ -434,3 +434,14 @@ func TestCompressorsCopiedAtResolve(t *testing.T) {
 		t.Fatalf("decode: %v %q", err, got.Payload)
 	}
 }
+
+// A message and its header fill whole cache lines (see messageBlock).
+func TestMessageBlockIsLineMultiple(t *testing.T) {
+	if n := unsafe.Sizeof(messageBlock{}); n%64 != 0 {
+		t.Errorf("messageBlock is %d bytes, not a multiple of 64", n)
+	}
+	m := NewMessage()
+	if d := uintptr(unsafe.Pointer(m)) - uintptr(unsafe.Pointer(m.Header)); d != unsafe.Offsetof(messageFields{}.msg) {
+		t.Errorf("NewMessage's header is %d bytes before its message, want %d (one block)", d, unsafe.Offsetof(messageFields{}.msg))
+	}
+}
