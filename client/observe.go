@@ -96,28 +96,16 @@ type BreakerObserverPlugin interface {
 	BreakerStateChanged(servicePath, server string, open bool)
 }
 
-// hookSource is implemented by this package's plugin containers: they
-// answer from their per-hook snapshot.
-type hookSource interface{ hookSet() *hooks }
-
-func (c *pluginContainer) hookSet() *hooks { return c.Hooks() }
-
-func (p *connPlugins) hookSet() *hooks { return hooksOf(p.c()) }
-
 // hooksOf returns pc's per-hook snapshot: nil for a nil container or one
-// of another package, whose plugins must be asked one by one.
+// of another package, whose plugins must be asked one by one. It runs
+// several times per call: this package's two containers are told apart by
+// concrete type (a compare), not by an interface assertion (a lookup).
 func hooksOf(pc PluginContainer) *hooks {
-	// The two containers of this package first: a concrete type check is
-	// a compare, the interface assertion below a lookup (it runs several
-	// times per call).
 	switch c := pc.(type) {
 	case *pluginContainer:
 		return c.Hooks()
 	case *connPlugins:
-		return c.hookSet()
-	}
-	if s, ok := pc.(hookSource); ok {
-		return s.hookSet()
+		return hooksOf(c.c()) // the XClient's current container
 	}
 	return nil
 }

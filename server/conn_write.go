@@ -273,8 +273,8 @@ func writeBuffers(w io.Writer, vec net.Buffers) error {
 	return err
 }
 
-// writeSlack is how much later than the write timeout a write deadline
-// may be set, so that it need not be set again for every write.
+// writeSlack sets how far beyond the write timeout a write deadline is
+// put (timeout / writeSlack), so that it need not be moved at every write.
 const writeSlack = 4 // a quarter of the timeout
 
 // writeDeadline makes sure the write about to start has at least the
