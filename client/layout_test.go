@@ -7,22 +7,17 @@ import (
 	"github.com/courier-rpc/courier/internal/cacheline"
 )
 
-// field is a field's offset and size in its struct.
-type field struct{ off, size uintptr }
+// field is a field's byte range in its struct.
+func field(off, size uintptr) cacheline.Field { return cacheline.Field{Off: off, Size: size} }
 
 // checkApart fails unless every field of read is at least a cache line
 // (64 bytes) from the byte range hot.
-func checkApart(t *testing.T, what string, hot field, read map[string]field) {
+func checkApart(t *testing.T, what string, hot cacheline.Field, read map[string]cacheline.Field) {
 	t.Helper()
-	for name, f := range read {
-		if gap := cacheline.Gap(hot.off, hot.size, f.off, f.size); gap < 64 {
-			t.Errorf("%s: %s is %d bytes from fields every call writes, want at least 64", what, name, gap)
-		}
+	if near := cacheline.Near(hot, read); len(near) > 0 {
+		t.Errorf("%s: %v within 64 bytes of fields every call writes", what, near)
 	}
 }
-
-// span is the byte range from field first to the end of field last.
-func span(first, last field) field { return field{first.off, last.off + last.size - first.off} }
 
 // The fields every call writes (registration, the write queue, the
 // XClient's counters, the retry budget's slots) stay a cache line away
@@ -30,37 +25,37 @@ func span(first, last field) field { return field{first.off, last.off + last.siz
 // Client from each other.
 func TestHotFieldsOnOwnLines(t *testing.T) {
 	var c Client
-	read := map[string]field{
-		"Plugins":  {unsafe.Offsetof(c.Plugins), unsafe.Sizeof(c.Plugins)},
-		"option":   {unsafe.Offsetof(c.option), unsafe.Sizeof(c.option)},
-		"codecs":   {unsafe.Offsetof(c.codecs), unsafe.Sizeof(c.codecs)},
-		"remote":   {unsafe.Offsetof(c.remote), unsafe.Sizeof(c.remote)},
-		"closing":  {unsafe.Offsetof(c.closing), unsafe.Sizeof(c.closing)},
-		"shutdown": {unsafe.Offsetof(c.shutdown), unsafe.Sizeof(c.shutdown)},
-		"draining": {unsafe.Offsetof(c.draining), unsafe.Sizeof(c.draining)},
-		"done":     {unsafe.Offsetof(c.done), unsafe.Sizeof(c.done)},
+	read := map[string]cacheline.Field{
+		"Plugins":  field(unsafe.Offsetof(c.Plugins), unsafe.Sizeof(c.Plugins)),
+		"option":   field(unsafe.Offsetof(c.option), unsafe.Sizeof(c.option)),
+		"codecs":   field(unsafe.Offsetof(c.codecs), unsafe.Sizeof(c.codecs)),
+		"remote":   field(unsafe.Offsetof(c.remote), unsafe.Sizeof(c.remote)),
+		"closing":  field(unsafe.Offsetof(c.closing), unsafe.Sizeof(c.closing)),
+		"shutdown": field(unsafe.Offsetof(c.shutdown), unsafe.Sizeof(c.shutdown)),
+		"draining": field(unsafe.Offsetof(c.draining), unsafe.Sizeof(c.draining)),
+		"done":     field(unsafe.Offsetof(c.done), unsafe.Sizeof(c.done)),
 	}
-	calls := span(field{unsafe.Offsetof(c.seq), unsafe.Sizeof(c.seq)}, field{unsafe.Offsetof(c.inReader), unsafe.Sizeof(c.inReader)})
-	queue := span(field{unsafe.Offsetof(c.wmu), unsafe.Sizeof(c.wmu)}, field{unsafe.Offsetof(c.wconn), unsafe.Sizeof(c.wconn)})
+	calls := cacheline.Span(field(unsafe.Offsetof(c.seq), unsafe.Sizeof(c.seq)), field(unsafe.Offsetof(c.inReader), unsafe.Sizeof(c.inReader)))
+	queue := cacheline.Span(field(unsafe.Offsetof(c.wmu), unsafe.Sizeof(c.wmu)), field(unsafe.Offsetof(c.wconn), unsafe.Sizeof(c.wconn)))
 	checkApart(t, "Client registration", calls, read)
 	checkApart(t, "Client write queue", queue, read)
-	checkApart(t, "Client write queue", queue, map[string]field{"registration": calls})
+	checkApart(t, "Client write queue", queue, map[string]cacheline.Field{"registration": calls})
 
 	var x xClient
-	checkApart(t, "XClient counters", field{unsafe.Offsetof(x.stats), unsafe.Sizeof(x.stats)}, map[string]field{
-		"plugins":  {unsafe.Offsetof(x.plugins), unsafe.Sizeof(x.plugins)},
-		"snap":     {unsafe.Offsetof(x.snap), unsafe.Sizeof(x.snap)},
-		"budget":   {unsafe.Offsetof(x.budget), unsafe.Sizeof(x.budget)},
-		"nonIdem":  {unsafe.Offsetof(x.nonIdem), unsafe.Sizeof(x.nonIdem)},
-		"codecs":   {unsafe.Offsetof(x.codecs), unsafe.Sizeof(x.codecs)},
-		"cache":    {unsafe.Offsetof(x.cache), unsafe.Sizeof(x.cache)},
-		"failMode": {unsafe.Offsetof(x.failMode), unsafe.Sizeof(x.failMode)},
+	checkApart(t, "XClient counters", field(unsafe.Offsetof(x.stats), unsafe.Sizeof(x.stats)), map[string]cacheline.Field{
+		"plugins":  field(unsafe.Offsetof(x.plugins), unsafe.Sizeof(x.plugins)),
+		"snap":     field(unsafe.Offsetof(x.snap), unsafe.Sizeof(x.snap)),
+		"budget":   field(unsafe.Offsetof(x.budget), unsafe.Sizeof(x.budget)),
+		"nonIdem":  field(unsafe.Offsetof(x.nonIdem), unsafe.Sizeof(x.nonIdem)),
+		"codecs":   field(unsafe.Offsetof(x.codecs), unsafe.Sizeof(x.codecs)),
+		"cache":    field(unsafe.Offsetof(x.cache), unsafe.Sizeof(x.cache)),
+		"failMode": field(unsafe.Offsetof(x.failMode), unsafe.Sizeof(x.failMode)),
 	})
 
 	var b RetryBudget
-	checkApart(t, "RetryBudget slots", field{unsafe.Offsetof(b.slots), unsafe.Sizeof(b.slots)}, map[string]field{
-		"ratio": {unsafe.Offsetof(b.ratio), unsafe.Sizeof(b.ratio)},
-		"start": {unsafe.Offsetof(b.start), unsafe.Sizeof(b.start)},
+	checkApart(t, "RetryBudget slots", field(unsafe.Offsetof(b.slots), unsafe.Sizeof(b.slots)), map[string]cacheline.Field{
+		"ratio": field(unsafe.Offsetof(b.ratio), unsafe.Sizeof(b.ratio)),
+		"start": field(unsafe.Offsetof(b.start), unsafe.Sizeof(b.start)),
 	})
 }
 
