@@ -256,55 +256,71 @@ func deliver(call *Call) {
 // response returns the header map (with XErrorMessage) and the service
 // error. Other errors are those of Call.
 func (client *Client) SendRaw(ctx context.Context, r *protocol.Message) (map[string]string, []byte, error) {
-	if client.draining.Load() {
-		return nil, nil, ErrDraining
-	}
-	if err := ctx.Err(); err != nil {
+	res, err := client.SendRawMessage(ctx, r)
+	if res == nil {
 		return nil, nil, err
 	}
+	headers := rawHeaders(res)
+	payload := append([]byte(nil), res.Payload...)
+	if err != nil {
+		headers[XErrorMessage] = err.Error()
+	}
+	protocol.FreeMsg(res)
+	return headers, payload, err
+}
+
+// SendRawMessage is SendRaw without the header map and the payload copy:
+// it returns the response message itself, which the caller owns and may
+// give back with protocol.FreeMsg once done with it (its Payload and
+// Metadata go with it). An error response returns the message and the
+// service error; a oneway r returns nil, nil once the frame is queued;
+// other errors return a nil message. Proxies, gateways and load
+// generators use it to pass responses on without rebuilding them.
+func (client *Client) SendRawMessage(ctx context.Context, r *protocol.Message) (*protocol.Message, error) {
+	if client.draining.Load() {
+		return nil, ErrDraining
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if r == nil || r.Header == nil {
-		return nil, nil, fmt.Errorf("client: send raw: message without header")
+		return nil, fmt.Errorf("client: send raw: message without header")
 	}
 	md, err := requestMetadata(ctx, r.Metadata)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	m := protocol.GetPooledMsg()
 	*m.Header = *r.Header
 	m.ServicePath, m.ServiceMethod = r.ServicePath, r.ServiceMethod
 	m.Metadata, m.Payload = md, r.Payload
 	actx, obs := client.startAttempt(ctx, m) // obs nil: no observers
-	if r.IsOneway() {
-		err = client.transmit(nil, m)
-		protocol.FreeMsg(m)
-		endAttempt(obs, actx, nil, err)
-		return nil, nil, err
+	var rc *rpcCall                          // nil: oneway
+	if !r.IsOneway() {
+		rc = getSyncCall()
 	}
-	rc := getSyncCall()
 	err = client.transmit(rc, m)
 	protocol.FreeMsg(m)
-	if err != nil {
-		putSyncCall(rc)
+	if rc == nil || err != nil {
+		if rc != nil {
+			putSyncCall(rc)
+		}
 		endAttempt(obs, actx, nil, err)
-		return nil, nil, err
+		return nil, err
 	}
 	res, err := client.wait(ctx, rc)
 	if err != nil {
 		endAttempt(obs, actx, nil, err)
-		return nil, nil, err
+		return nil, err
 	}
-	defer protocol.FreeMsg(res)
-	defer func() { endAttempt(obs, actx, res, err) }()
-	headers := rawHeaders(res)
-	payload := append([]byte(nil), res.Payload...)
 	if dst, ok := ctx.Value(resMetaKey).(map[string]string); ok {
 		client.copyResMeta(dst, res.Metadata)
 	}
 	if res.MessageStatusType() == protocol.Error {
 		err = serviceErrorOf(res, client.errFunc)
-		headers[XErrorMessage] = err.Error()
 	}
-	return headers, payload, err
+	endAttempt(obs, actx, res, err)
+	return res, err
 }
 
 // newRequest encodes args with the option's codec into a pooled request;

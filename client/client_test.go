@@ -247,6 +247,55 @@ func TestClientSendRaw(t *testing.T) {
 	}
 }
 
+func TestClientSendRawMessage(t *testing.T) {
+	s := startTestServer(t, "memu", nil)
+	c := dialTest(t, s, DefaultOption)
+	ctx := context.Background()
+
+	req := protocol.NewMessage()
+	req.SetSerializeType(protocol.JSON)
+	req.ServicePath, req.ServiceMethod = "S", "Meta"
+	req.Metadata = map[string]string{"a": "1"}
+	req.Payload = []byte(`{"A":1}`)
+	res, err := c.SendRawMessage(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Payload) != `{"A":1}` || res.ServiceMethod != "Meta" || res.Metadata["a"] != "1" ||
+		res.MessageStatusType() != protocol.Normal || res.SerializeType() != protocol.JSON || res.Seq() == 0 {
+		t.Fatalf("response %v", res)
+	}
+	protocol.FreeMsg(res)
+	if req.Seq() != 0 || len(req.Metadata) != 1 {
+		t.Fatal("SendRawMessage modified the caller's message")
+	}
+
+	req.ServiceMethod = "Error"
+	res, err = c.SendRawMessage(ctx, req)
+	if !IsServiceError(err) || err.Error() != "boom" || res == nil || res.MessageStatusType() != protocol.Error {
+		t.Fatalf("error response: %v %v", res, err)
+	}
+
+	req.ServiceMethod = "Oneway"
+	req.SetOneway(true)
+	if res, err := c.SendRawMessage(ctx, req); err != nil || res != nil {
+		t.Fatalf("oneway: %v %v", res, err)
+	}
+	<-s.onewayCh
+	if res, err := c.SendRawMessage(ctx, &protocol.Message{}); err == nil || res != nil {
+		t.Fatalf("message without header: %v %v", res, err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	req.SetOneway(false)
+	if res, err := c.SendRawMessage(cctx, req); !errors.Is(err, context.Canceled) || res != nil {
+		t.Fatalf("cancelled context: %v %v", res, err)
+	}
+	if n := c.pendingLen(); n != 0 {
+		t.Fatalf("pending %d", n)
+	}
+}
+
 func TestClientMetadata(t *testing.T) {
 	s := startTestServer(t, "memu", nil)
 	c := dialTest(t, s, DefaultOption)

@@ -45,7 +45,9 @@ stderr when stderr is a terminal; otherwise a plain line is printed every
 --interval. At the end it prints the latency distribution (HDR histogram:
 p50, p90, p99, p99.9, max), errors by code, or all of it as JSON with
 -o json. A first call checks the target before the load starts: if it
-fails, bench exits with that call's exit code.
+fails, bench exits with that call's exit code. Every call has its own
+--timeout deadline, sent to the server as a program's deadline is; a call
+that runs out of it counts as a deadline_exceeded error.
 
 ` + exitCodesHelp,
 		Example: `  courier bench --addr tcp@127.0.0.1:8972 -c 100 --conns 4 -d 10s Arith.Mul '{"A":6,"B":7}'

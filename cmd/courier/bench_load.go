@@ -160,8 +160,17 @@ func (b *bencher) run(ctx context.Context) *benchResult {
 		calls: b.calls.Load(), errors: b.errors.Load(), elapsed: elapsed}
 }
 
+// call makes one call on worker w's connection with its own deadline
+// (--timeout, sent to the server as rpcx does). The response goes back to
+// the pool unread (SendRawMessage: no header map, no payload copy), so the
+// tool costs the client about what a program's own calls do.
 func (b *bencher) call(ctx context.Context, w int) error {
-	_, _, err := b.clients[w%len(b.clients)].SendRaw(ctx, b.req)
+	ctx, cancel := context.WithTimeout(ctx, b.f.conn.timeout)
+	defer cancel()
+	res, err := b.clients[w%len(b.clients)].SendRawMessage(ctx, b.req)
+	if res != nil {
+		protocol.FreeMsg(res)
+	}
 	return err
 }
 

@@ -72,6 +72,24 @@ func TestBenchOpenLoop(t *testing.T) {
 	}
 }
 
+// TestBenchCallDeadline: every call has its own --timeout deadline, on the
+// wire too; the calls that run out of it count as deadline_exceeded and
+// the others still succeed.
+func TestBenchCallDeadline(t *testing.T) {
+	ts := startServer(t)
+	r := cli(t, "", "bench", "-a", ts.addr, "-t", "100ms", "-c", "2", "-n", "20", "-o", "json", "--progress", "none", "Meta.Slow")
+	var res benchJSON
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &res) != nil {
+		t.Fatalf("bench: %+v", r)
+	}
+	if res.Calls != 20 || res.Errors != 10 || res.ErrorsByCode["deadline_exceeded"] != 10 {
+		t.Fatalf("result %+v", res)
+	}
+	if res.ElapsedSec > 5 {
+		t.Fatalf("10 slow calls of 100 ms took %.1fs", res.ElapsedSec)
+	}
+}
+
 func TestBenchErrors(t *testing.T) {
 	ts := startServer(t)
 	r := cli(t, "", "bench", "-a", ts.addr, "-d", "1s", "Arith.Div", `{"A":1,"B":0}`)

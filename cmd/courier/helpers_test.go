@@ -116,6 +116,20 @@ func (m *Meta) Flaky(_ context.Context, _ *struct{}, _ *struct{}) error {
 	return nil
 }
 
+// Slow hangs on every second call until the call's deadline (which must
+// have crossed the wire) passes; it fails after 10 s without one.
+func (m *Meta) Slow(ctx context.Context, _ *struct{}, _ *struct{}) error {
+	if m.oneway.Add(1)%2 == 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Second):
+			return errors.New("slow: the call came without a deadline")
+		}
+	}
+	return nil
+}
+
 // testServer is a courier server on loopback (TLS with the config given) with Arith, Meta, Reflection
 // and the Health service (Arith serving, Meta set not serving).
 type testServer struct {
