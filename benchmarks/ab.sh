@@ -12,7 +12,7 @@
 #   REPS [6]              repetitions
 #   DUR [3s], WARMUP [1s] measured window and warm-up of each run
 #   FRAMEWORKS ["courier-x"]  frameworks to run in both builds
-#   SCENARIOS ["c100"]    scenarios (see run.sh), e.g. "c1 c100 c1000 idle10k";
+#   SCENARIOS ["c100"]    scenarios (see run.sh), e.g. "c1 c100 dl100 c1000 idle10k";
 #                         idlehttp needs FRAMEWORKS=courier and a REV_A with -http
 #   IDLE [10000]          connections of idle10k and idlehttp
 #   OUT [mktemp -d]       where binaries, results.jsonl and report.md go
@@ -57,6 +57,7 @@ flags_of() {
 	case $1 in
 	c1) echo "-c 1 -pool 1" ;;
 	c100) echo "-c 100 -pool 10" ;;
+	dl100) echo "-c 100 -pool 10 -deadline 5s" ;;
 	c1000) echo "-c 1000 -pool 10" ;;
 	c5000) echo "-c 5000 -pool 10" ;;
 	payload1m) echo "-c 10 -pool 10 -payload 1048576" ;;

@@ -9,7 +9,8 @@
 #   DUR [5s]            measured window of each load run
 #   WARMUP [1s]         warm-up before each window
 #   FRAMEWORKS ["floor courier-x courier-typed courier rpcx grpc"]
-#   SCENARIOS ["c1 c100 c1000 c5000 idle10k payload1m"]; also "open100" and
+#   SCENARIOS ["c1 c100 c1000 c5000 idle10k payload1m"]; also "open100",
+#                       "dl100" (c100 with a 5 s deadline on every call) and
 #                       "idlehttp" (courier and rpcx only: the HTTP gateway)
 #   IDLE [10000]        connections held by idle10k
 #   IDLEHTTP [10000]    HTTP keep-alive connections held by idlehttp
@@ -100,6 +101,7 @@ scenario_flags() {
 	case $1 in
 	c1) echo "-c 1 -pool 1" ;;
 	c100) echo "-c 100 -pool 10" ;;
+	dl100) echo "-c 100 -pool 10 -deadline 5s" ;;
 	c1000) echo "-c 1000 -pool 10" ;;
 	c5000) echo "-c 5000 -pool 10" ;;
 	payload1m) echo "-c 10 -pool 10 -payload 1048576" ;;

@@ -31,6 +31,7 @@ func main() {
 		warmup   = flag.Duration("warmup", time.Second, "unmeasured load before the window")
 		rate     = flag.Float64("rate", 0, "open loop: total calls per second (latency from intended start); 0: closed loop")
 		payload  = flag.Int("payload", 0, "bytes in Field4 (e.g. 1048576); 0: the 581-byte message")
+		deadline = flag.Duration("deadline", 0, "give every call its own deadline this far ahead (sent to the server by courier and grpc); 0: none")
 		idle     = flag.Int("idle", 0, "idle mode: hold this many connections open and report server memory per connection")
 		idleHTTP = flag.Bool("http", false, "with -idle: each connection makes its one call as an HTTP invoke (POST with X-RPCX-* headers) and stays open as an HTTP/1.1 keep-alive connection (courier, rpcx)")
 		asJSON   = flag.Bool("json", false, "print the result as one JSON line on stdout")
@@ -53,7 +54,7 @@ func main() {
 	} else {
 		res, err = load.Run(load.Config{
 			Framework: *name, Addr: *addr, StatsAddr: *st, Label: *label, Rep: *rep,
-			C: *c, Pool: *pool, Duration: *d, N: *n, Warmup: *warmup, Rate: *rate, Payload: *payload,
+			C: *c, Pool: *pool, Duration: *d, N: *n, Warmup: *warmup, Rate: *rate, Payload: *payload, Deadline: *deadline,
 			OnWindow: profileWindow(*cpuprof),
 		})
 	}

@@ -37,6 +37,11 @@ type Config struct {
 	Warmup   time.Duration // unmeasured load before the window
 	Rate     float64       // total calls per second; 0 means closed loop
 	Payload  int           // bytes of Field4; 0 keeps the 581-byte message
+	// Deadline, when > 0, gives every call its own deadline this far
+	// ahead (context.WithTimeout), as programs that set deadlines do; the
+	// frameworks that send deadlines (courier, grpc-go) carry it to the
+	// server.
+	Deadline time.Duration
 
 	// OnWindow, when set, is called as the measured window opens (true) and
 	// closes (false), e.g. to profile the client over the window.
@@ -58,8 +63,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("%w: pool must be >= 1", ErrBadConfig)
 	case c.Duration <= 0:
 		return fmt.Errorf("%w: duration must be > 0 (runs are always bounded)", ErrBadConfig)
-	case c.Rate < 0 || c.Payload < 0 || c.Warmup < 0:
-		return fmt.Errorf("%w: negative rate, payload or warmup", ErrBadConfig)
+	case c.Rate < 0 || c.Payload < 0 || c.Warmup < 0 || c.Deadline < 0:
+		return fmt.Errorf("%w: negative rate, payload, warmup or deadline", ErrBadConfig)
 	}
 	if c.Drain <= 0 {
 		c.Drain = 30 * time.Second
@@ -253,6 +258,16 @@ func Run(cfg Config) (Result, error) {
 	return res, nil
 }
 
+// call makes one call, with its own deadline when the config asks for one.
+func (r *runner) call(ctx context.Context, conn fw.Conn, args, reply *pb.BenchmarkMessage) error {
+	if r.cfg.Deadline <= 0 {
+		return conn.Call(ctx, args, reply)
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Deadline)
+	defer cancel()
+	return conn.Call(ctx, args, reply)
+}
+
 func us(d time.Duration) float64 { return float64(d) / 1e3 }
 
 // worker is one caller. In open-loop mode it owns 1/C of the rate, its
@@ -292,7 +307,7 @@ func (r *runner) worker(w int) {
 		} else {
 			start = r.now()
 		}
-		err := conn.Call(ctx, args, reply)
+		err := r.call(ctx, conn, args, reply)
 		end := r.now()
 		if ph != 1 {
 			continue

@@ -59,6 +59,7 @@ func TestRunEveryFramework(t *testing.T) {
 				{"closed loop bounded by n", Config{C: 4, Pool: 2, N: 300, Duration: 10 * time.Second, Warmup: 50 * time.Millisecond}, 300},
 				{"open loop bounded by time", Config{C: 4, Pool: 1, Rate: 200, Duration: 500 * time.Millisecond}, 0},
 				{"large payload", Config{C: 2, Pool: 2, N: 10, Duration: 10 * time.Second, Payload: 1 << 20}, 10},
+				{"a deadline per call", Config{C: 4, Pool: 2, N: 100, Duration: 10 * time.Second, Deadline: 5 * time.Second}, 100},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +119,7 @@ func TestBadConfig(t *testing.T) {
 		{"no pool", Config{Framework: "rpcx", C: 1, Duration: time.Second}},
 		{"unbounded", Config{Framework: "rpcx", C: 1, Pool: 1}},
 		{"negative rate", Config{Framework: "rpcx", C: 1, Pool: 1, Duration: time.Second, Rate: -1}},
+		{"negative deadline", Config{Framework: "rpcx", C: 1, Pool: 1, Duration: time.Second, Deadline: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
