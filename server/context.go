@@ -15,10 +15,11 @@ import (
 // reqCtx is the ctx of one request: one allocation that answers the
 // server's context keys itself instead of a chain of context.WithValue.
 // Its parent is the connection's ctx (cancelled when the connection closes
-// or the server is closed), or a deadline ctx derived from it when the
-// client sent a deadline.
+// or the server is closed). A deadline the client sent is its own (see
+// deadline.go): a timer exists only once someone waits on it.
 type reqCtx struct {
 	context.Context
+	dl          lazyDeadline
 	s           *Server
 	conn        net.Conn
 	reqMeta     map[string]string

@@ -115,8 +115,11 @@
 // SendMessage), StartRequestContextKey (int64 Unix nanoseconds). When the
 // client sent a deadline (share.DeadlineKey, or rpcx's
 // share.ServerTimeout, in milliseconds) the ctx has that deadline, capped
-// by WithMaxDeadline. The ctx is cancelled when the connection closes and
-// when the server is closed or its Shutdown times out.
+// by WithMaxDeadline, and is cancelled when the handler returns; its
+// timer is made only when something waits on ctx.Done() (or asks Err
+// after the deadline), so a deadline costs a handler that never waits
+// nothing but its metadata. The ctx is cancelled when the connection
+// closes and when the server is closed or its Shutdown times out.
 //
 // # Errors
 //

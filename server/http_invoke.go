@@ -268,9 +268,8 @@ func (s *Server) handleSync(parent context.Context, nc net.Conn, req *protocol.M
 	now := time.Now()
 	rc := &reqCtx{Context: parent, s: s, conn: nc, reqMeta: req.Metadata, start: now.UnixNano(), callPlugins: s.callPlugins()}
 	if d, ok := s.requestTimeout(req.Metadata); ok {
-		dctx, cancel := context.WithDeadline(parent, now.Add(d))
-		defer cancel()
-		rc.Context = dctx
+		rc.setDeadline(now.Add(d))
+		defer rc.endDeadline()
 	}
 	obs := s.observers()
 	if obs != nil {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -141,9 +140,8 @@ func (s *Server) serveRequest(j job) {
 	now := time.Now()
 	rc := &reqCtx{Context: c.ctx, s: s, conn: c.nc, reqMeta: req.Metadata, start: now.UnixNano(), callPlugins: s.callPlugins()}
 	if d, ok := s.requestTimeout(req.Metadata); ok {
-		dctx, cancel := context.WithDeadline(c.ctx, now.Add(d))
-		defer cancel()
-		rc.Context = dctx
+		rc.setDeadline(now.Add(d))
+		defer rc.endDeadline()
 	}
 	if !req.IsOneway() {
 		rc.res = newResponse(req)

@@ -1,0 +1,185 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// newDeadlineCtx is a request ctx with its own deadline d from now.
+func newDeadlineCtx(parent context.Context, d time.Duration) *reqCtx {
+	rc := &reqCtx{Context: parent}
+	rc.setDeadline(time.Now().Add(d))
+	return rc
+}
+
+func timerMade(rc *reqCtx) bool {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.dl.timed != nil
+}
+
+// A deadline nobody waits on costs no timer, and still reads right.
+func TestDeadlineWithoutWaiting(t *testing.T) {
+	rc := newDeadlineCtx(context.Background(), time.Hour)
+	if dl, ok := rc.Deadline(); !ok || time.Until(dl) < 59*time.Minute {
+		t.Fatalf("Deadline %v %v", dl, ok)
+	}
+	if err := rc.Err(); err != nil {
+		t.Fatalf("Err before the deadline: %v", err)
+	}
+	if timerMade(rc) {
+		t.Fatal("Deadline and Err made a timer")
+	}
+	rc.endDeadline()
+	if !errors.Is(rc.Err(), context.Canceled) {
+		t.Fatalf("Err after the request ended: %v", rc.Err())
+	}
+	select {
+	case <-rc.Done():
+	default:
+		t.Fatal("Done open after the request ended")
+	}
+}
+
+// Past the deadline Err says so without anyone having called Done, and
+// Done is closed with it.
+func TestDeadlinePassedBeforeDone(t *testing.T) {
+	rc := newDeadlineCtx(context.Background(), time.Millisecond)
+	time.Sleep(5 * time.Millisecond)
+	if !errors.Is(rc.Err(), context.DeadlineExceeded) {
+		t.Fatalf("Err %v, want deadline exceeded", rc.Err())
+	}
+	select {
+	case <-rc.Done():
+	default:
+		t.Fatal("Err is set but Done is open")
+	}
+	rc.endDeadline()
+	if !errors.Is(rc.Err(), context.DeadlineExceeded) {
+		t.Fatalf("Err after the end %v, want still deadline exceeded", rc.Err())
+	}
+}
+
+// Done, asked for before the deadline, closes at it; every caller gets
+// the same channel.
+func TestDeadlineDoneCloses(t *testing.T) {
+	rc := newDeadlineCtx(context.Background(), 30*time.Millisecond)
+	chans := make([]<-chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i := range chans {
+		wg.Go(func() { chans[i] = rc.Done() })
+	}
+	wg.Wait()
+	for _, ch := range chans[1:] {
+		if ch != chans[0] {
+			t.Fatal("Done returned different channels")
+		}
+	}
+	start := time.Now()
+	select {
+	case <-chans[0]:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done never closed")
+	}
+	if el := time.Since(start); el < 20*time.Millisecond {
+		t.Fatalf("Done closed after %v, before the deadline", el)
+	}
+	if !errors.Is(rc.Err(), context.DeadlineExceeded) {
+		t.Fatalf("Err %v", rc.Err())
+	}
+	rc.endDeadline()
+}
+
+// The end of the request cancels a timer made before it, and contexts
+// derived from the request's ctx follow it (through AfterFunc, without a
+// goroutine of their own).
+func TestDeadlineEndCancelsDerived(t *testing.T) {
+	rc := newDeadlineCtx(context.Background(), time.Hour)
+	before := runtime.NumGoroutine()
+	children := make([]context.Context, 50)
+	for i := range children {
+		var cancel context.CancelFunc
+		children[i], cancel = context.WithCancel(rc)
+		defer cancel()
+	}
+	if n := runtime.NumGoroutine() - before; n >= len(children) {
+		t.Fatalf("%d derived contexts started %d goroutines", len(children), n)
+	}
+	child := children[0]
+	if !timerMade(rc) {
+		t.Fatal("a derived context did not make the timer")
+	}
+	rc.endDeadline()
+	select {
+	case <-child.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("derived context not cancelled when the request ended")
+	}
+	if !errors.Is(child.Err(), context.Canceled) || !errors.Is(rc.Err(), context.Canceled) {
+		t.Fatalf("errors %v, %v", child.Err(), rc.Err())
+	}
+}
+
+// The parent (the connection's ctx) still cancels the request's ctx, and
+// an earlier parent deadline wins.
+func TestDeadlineParent(t *testing.T) {
+	parent, cancel := context.WithCancel(context.Background())
+	rc := newDeadlineCtx(parent, time.Hour)
+	done := rc.Done()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("parent cancel did not reach the request ctx")
+	}
+	if !errors.Is(rc.Err(), context.Canceled) {
+		t.Fatalf("Err %v", rc.Err())
+	}
+
+	parent, cancel = context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rc = newDeadlineCtx(parent, time.Hour)
+	pd, _ := parent.Deadline()
+	if dl, ok := rc.Deadline(); !ok || !dl.Equal(pd) {
+		t.Fatalf("Deadline %v, want the parent's %v", dl, pd)
+	}
+	parentCancelled, stop := context.WithCancel(context.Background())
+	stop()
+	rc = newDeadlineCtx(parentCancelled, time.Hour)
+	if !errors.Is(rc.Err(), context.Canceled) {
+		t.Fatalf("Err with a cancelled parent: %v", rc.Err())
+	}
+	select {
+	case <-rc.Done():
+	default:
+		t.Fatal("Err set, Done open")
+	}
+}
+
+// Without a deadline of its own the request ctx is its parent's.
+func TestNoDeadline(t *testing.T) {
+	parent, cancel := context.WithCancel(context.Background())
+	rc := &reqCtx{Context: parent}
+	if _, ok := rc.Deadline(); ok {
+		t.Fatal("deadline without one")
+	}
+	if rc.Done() != parent.Done() {
+		t.Fatal("Done is not the parent's")
+	}
+	rc.endDeadline()
+	if rc.Err() != nil {
+		t.Fatal("endDeadline cancelled a ctx without a deadline")
+	}
+	fired := make(chan struct{})
+	rc.AfterFunc(func() { close(fired) })
+	cancel()
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("AfterFunc did not run on the parent's cancel")
+	}
+}
