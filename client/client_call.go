@@ -198,7 +198,7 @@ func (client *Client) goStart(ctx context.Context, rc *rpcCall) error {
 	if err != nil {
 		return err
 	}
-	rc.Metadata = m.Metadata
+	rc.Metadata = sentMetadata(m)
 	rc.actx, rc.obs = client.startAttempt(ctx, m) // obs nil: no observers
 	// rpcx: a call without a reply is oneway, done once queued.
 	if rc.Reply == nil {
@@ -286,20 +286,19 @@ func (client *Client) SendRawMessage(ctx context.Context, r *protocol.Message) (
 	if r == nil || r.Header == nil {
 		return nil, fmt.Errorf("client: send raw: message without header")
 	}
-	md, err := requestMetadata(ctx, r.Metadata)
-	if err != nil {
+	m := protocol.GetPooledMsg()
+	if err := setRequestMetadata(ctx, m, r.Metadata); err != nil {
+		protocol.FreeMsg(m)
 		return nil, err
 	}
-	m := protocol.GetPooledMsg()
 	*m.Header = *r.Header
-	m.ServicePath, m.ServiceMethod = r.ServicePath, r.ServiceMethod
-	m.Metadata, m.Payload = md, r.Payload
+	m.ServicePath, m.ServiceMethod, m.Payload = r.ServicePath, r.ServiceMethod, r.Payload
 	actx, obs := client.startAttempt(ctx, m) // obs nil: no observers
 	var rc *rpcCall                          // nil: oneway
 	if !r.IsOneway() {
 		rc = getSyncCall()
 	}
-	err = client.transmit(rc, m)
+	err := client.transmit(rc, m)
 	protocol.FreeMsg(m)
 	if rc == nil || err != nil {
 		if rc != nil {
@@ -353,8 +352,7 @@ func (client *Client) newRequest(ctx context.Context, servicePath, serviceMethod
 	} else {
 		m.Payload = payload
 	}
-	md, err := requestMetadata(ctx, nil)
-	if err != nil {
+	if err := setRequestMetadata(ctx, m, nil); err != nil {
 		protocol.FreeMsg(m)
 		return nil, err
 	}
@@ -362,32 +360,45 @@ func (client *Client) newRequest(ctx context.Context, servicePath, serviceMethod
 	m.SetCompressType(client.option.CompressType)
 	m.SetHeartbeat(heartbeat)
 	m.ServicePath, m.ServiceMethod = servicePath, serviceMethod
-	m.Metadata = md
 	return m, nil
 }
 
-// requestMetadata returns the metadata to send: the caller's map from ctx
-// (or base), plus DeadlineKey when ctx has a deadline, in a new map so the
-// caller's map is never modified.
-func requestMetadata(ctx context.Context, base map[string]string) (map[string]string, error) {
+// setRequestMetadata gives m the metadata to send: the caller's map from
+// ctx (or base), which is only read, and DeadlineKey when ctx has a
+// deadline, as m's extra entry (no map is built for it). A deadline that
+// has passed is context.DeadlineExceeded.
+func setRequestMetadata(ctx context.Context, m *protocol.Message, base map[string]string) error {
 	md := base
 	if v, ok := ctx.Value(reqMetaKey).(map[string]string); ok {
 		md = v
 	}
+	m.Metadata = md
 	dl, ok := ctx.Deadline()
 	if !ok {
-		return md, nil
+		return nil
 	}
 	rem := time.Until(dl)
 	if rem <= 0 {
-		return nil, context.DeadlineExceeded
+		return context.DeadlineExceeded
 	}
-	out := make(map[string]string, len(md)+1)
-	for k, v := range md {
-		out[k] = v
+	m.SetExtraMetadata(share.DeadlineKey, strconv.FormatInt(deadlineMillis(rem), 10))
+	return nil
+}
+
+// sentMetadata returns the metadata m sends as one map (Call.Metadata):
+// m.Metadata itself, or, with an extra entry (the deadline), a copy with
+// it.
+func sentMetadata(m *protocol.Message) map[string]string {
+	k, v := m.ExtraMetadata()
+	if k == "" {
+		return m.Metadata
 	}
-	out[share.DeadlineKey] = strconv.FormatInt(deadlineMillis(rem), 10)
-	return out, nil
+	md := make(map[string]string, len(m.Metadata)+1)
+	for mk, mv := range m.Metadata {
+		md[mk] = mv
+	}
+	md[k] = v
+	return md
 }
 
 // deadlineMillis rounds a remaining time budget up to whole milliseconds,

@@ -361,9 +361,20 @@ func TestDeadlineMillis(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	md, err := requestMetadata(ctx, map[string]string{"x": "y"})
-	if got, _ := strconv.ParseInt(md[share.DeadlineKey], 10, 64); err != nil || got < 3590000 || got > 3600000 || md["x"] != "y" {
-		t.Fatalf("metadata %v, err %v", md, err)
+	m := protocol.NewMessage()
+	caller := map[string]string{"x": "y"}
+	err := setRequestMetadata(ctx, m, caller)
+	k, v := m.ExtraMetadata()
+	if got, _ := strconv.ParseInt(v, 10, 64); err != nil || k != share.DeadlineKey || got < 3590000 || got > 3600000 || m.Metadata["x"] != "y" {
+		t.Fatalf("metadata %v + %s=%s, err %v", m.Metadata, k, v, err)
+	}
+	if len(caller) != 1 {
+		t.Fatalf("the caller's map was changed: %v", caller)
+	}
+	past, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	if err := setRequestMetadata(past, protocol.NewMessage(), nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("past deadline: %v", err)
 	}
 }
 

@@ -28,6 +28,10 @@ type Message struct {
 
 	data []byte // read buffer reused across Decode calls
 
+	// extra is one more metadata entry to send (SetExtraMetadata); the
+	// empty key: none.
+	extraKey, extraValue string
+
 	// Last decoded service path and method. They survive Reset, so a pooled
 	// message that decodes the same names again allocates no strings.
 	lastPath, lastMethod string
@@ -52,9 +56,12 @@ func NewMessage() *Message {
 // Its size is a multiple of 64 bytes: objects of such a size class start
 // on cache-line boundaries, so two messages (one decoded by a reader, the
 // other read by a caller on another core) never share a line.
+//
+// The padding comes first: a zero-length last field would itself be
+// padded (so that no pointer to it points past the block).
 type messageBlock struct {
-	messageFields
 	_ [(64 - unsafe.Sizeof(messageFields{})%64) % 64]byte
+	messageFields
 }
 
 // messageFields are messageBlock's fields, without its padding.
@@ -94,7 +101,22 @@ func (m *Message) Reset() {
 	m.Metadata = nil
 	m.Payload = nil
 	m.data = m.data[:0]
+	m.extraKey, m.extraValue = "", ""
 }
+
+// SetExtraMetadata gives m one more metadata entry to send, without a map
+// to build for it: it is encoded after Metadata's entries (an entry of
+// Metadata with the same key is left out), it is not in Metadata, and
+// Reset and Decode clear it. A second call replaces the entry; an empty
+// key removes it. The client sends a call's deadline (share.DeadlineKey)
+// this way instead of copying the caller's metadata into a new map.
+func (m *Message) SetExtraMetadata(key, value string) {
+	m.extraKey, m.extraValue = key, value
+}
+
+// ExtraMetadata returns the entry SetExtraMetadata set (an empty key when
+// there is none).
+func (m *Message) ExtraMetadata() (key, value string) { return m.extraKey, m.extraValue }
 
 // PayloadBuffer returns the message's reusable buffer, emptied, to encode a
 // payload into (hand the result to SetPayloadBuffer). It is the buffer
@@ -127,6 +149,7 @@ func (m Message) Clone() *Message {
 	if m.Payload != nil {
 		c.Payload = append([]byte(nil), m.Payload...)
 	}
+	c.extraKey, c.extraValue = m.extraKey, m.extraValue
 	return c
 }
 
@@ -247,7 +270,7 @@ func (m *Message) appendHead(dst []byte, withRoom bool) (head, payload []byte, e
 		payload = z
 	}
 
-	metaLen := metadataLen(m.Metadata)
+	metaLen := m.metadataLen()
 	total := 4 + len(m.ServicePath) + 4 + len(m.ServiceMethod) + 4 + metaLen + 4 + len(payload)
 	if total > math.MaxUint32 || metaLen > math.MaxUint32 {
 		return dst, nil, ErrFieldTooLong
@@ -263,17 +286,32 @@ func (m *Message) appendHead(dst []byte, withRoom bool) (head, payload []byte, e
 	dst = appendString(dst, m.ServiceMethod)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(metaLen))
 	for k, v := range m.Metadata {
+		if m.extraKey != "" && k == m.extraKey {
+			continue
+		}
 		dst = appendString(dst, k)
 		dst = appendString(dst, v)
+	}
+	if m.extraKey != "" {
+		dst = appendString(dst, m.extraKey)
+		dst = appendString(dst, m.extraValue)
 	}
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
 	return dst, payload, nil
 }
 
-func metadataLen(md map[string]string) int {
+// metadataLen is the encoded length of m's metadata entries: Metadata's
+// and the extra entry, which replaces Metadata's entry of its key.
+func (m *Message) metadataLen() int {
 	n := 0
-	for k, v := range md {
+	for k, v := range m.Metadata {
 		n += 8 + len(k) + len(v)
+	}
+	if m.extraKey != "" {
+		if v, ok := m.Metadata[m.extraKey]; ok {
+			n -= 8 + len(m.extraKey) + len(v)
+		}
+		n += 8 + len(m.extraKey) + len(m.extraValue)
 	}
 	return n
 }
@@ -442,6 +480,7 @@ func (m *Message) parseBody(data []byte, lim *Limits) error {
 		field []byte
 		err   error
 	)
+	m.extraKey, m.extraValue = "", ""
 	if field, data, err = cut(data, "service path"); err != nil {
 		return err
 	}
@@ -568,8 +607,12 @@ func (m Message) String() string {
 	if m.Header != nil {
 		h = *m.Header
 	}
-	fmt.Fprintf(&b, "seq=%d type=%d hb=%t oneway=%t status=%d ser=%s path=%s method=%s meta=%v payload=%dB",
+	fmt.Fprintf(&b, "seq=%d type=%d hb=%t oneway=%t status=%d ser=%s path=%s method=%s meta=%v",
 		h.Seq(), h.MessageType(), h.IsHeartbeat(), h.IsOneway(), h.MessageStatusType(), h.SerializeType(),
-		m.ServicePath, m.ServiceMethod, m.Metadata, len(m.Payload))
+		m.ServicePath, m.ServiceMethod, m.Metadata)
+	if m.extraKey != "" {
+		fmt.Fprintf(&b, "+%s:%s", m.extraKey, m.extraValue)
+	}
+	fmt.Fprintf(&b, " payload=%dB", len(m.Payload))
 	return b.String()
 }

@@ -445,3 +445,61 @@ func TestMessageBlockIsLineMultiple(t *testing.T) {
 		t.Errorf("NewMessage's header is %d bytes before its message, want %d (one block)", d, unsafe.Offsetof(messageFields{}.msg))
 	}
 }
+
+// The extra metadata entry goes on the wire beside Metadata's, replaces
+// Metadata's entry of its key, and does not outlive Reset or Decode.
+func TestExtraMetadata(t *testing.T) {
+	roundTrip := func(m *Message) map[string]string {
+		t.Helper()
+		enc, err := m.AppendTo(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := NewMessage()
+		if err := got.Decode(bytes.NewReader(enc)); err != nil {
+			t.Fatal(err)
+		}
+		if k, _ := got.ExtraMetadata(); k != "" {
+			t.Fatalf("decoded message has an extra entry %q", k)
+		}
+		return got.Metadata
+	}
+	m := NewMessage()
+	m.ServicePath, m.ServiceMethod, m.Payload = "S", "M", []byte("p")
+	m.SetExtraMetadata("dl", "150")
+	if md := roundTrip(m); len(md) != 1 || md["dl"] != "150" {
+		t.Fatalf("extra alone: %v", md)
+	}
+	caller := map[string]string{"a": "1", "dl": "9999"}
+	m.Metadata = caller
+	if md := roundTrip(m); len(md) != 2 || md["a"] != "1" || md["dl"] != "150" {
+		t.Fatalf("extra beside Metadata: %v", md)
+	}
+	if len(caller) != 2 || caller["dl"] != "9999" {
+		t.Fatalf("encoding changed the caller's map: %v", caller)
+	}
+	if s := m.String(); !strings.Contains(s, "+dl:150") {
+		t.Fatalf("String %q lacks the extra entry", s)
+	}
+	c := m.Clone()
+	if k, v := c.ExtraMetadata(); k != "dl" || v != "150" {
+		t.Fatalf("Clone's extra entry %q=%q", k, v)
+	}
+	m.SetExtraMetadata("", "")
+	if md := roundTrip(m); md["dl"] != "9999" {
+		t.Fatalf("removed extra: %v", md)
+	}
+	m.SetExtraMetadata("dl", "7")
+	m.Reset()
+	if k, _ := m.ExtraMetadata(); k != "" {
+		t.Fatal("Reset kept the extra entry")
+	}
+	c.Metadata = nil
+	enc, _ := NewMessage().AppendTo(nil)
+	if err := c.Decode(bytes.NewReader(enc)); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := c.ExtraMetadata(); k != "" {
+		t.Fatal("Decode kept the extra entry")
+	}
+}
