@@ -198,16 +198,23 @@ func TestClientGo(t *testing.T) {
 	})
 }
 
-func TestClientSendRaw(t *testing.T) {
+// rawTestSetup dials the test server and returns a raw JSON request for
+// S.Meta with metadata a=1.
+func rawTestSetup(t *testing.T) (*testServer, *Client, *protocol.Message) {
+	t.Helper()
 	s := startTestServer(t, "memu", nil)
 	c := dialTest(t, s, DefaultOption)
-	ctx := context.Background()
-
 	req := protocol.NewMessage()
 	req.SetSerializeType(protocol.JSON)
 	req.ServicePath, req.ServiceMethod = "S", "Meta"
 	req.Metadata = map[string]string{"a": "1"}
 	req.Payload = []byte(`{"A":1}`)
+	return s, c, req
+}
+
+func TestClientSendRaw(t *testing.T) {
+	s, c, req := rawTestSetup(t)
+	ctx := context.Background()
 	h, payload, err := c.SendRaw(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -248,15 +255,8 @@ func TestClientSendRaw(t *testing.T) {
 }
 
 func TestClientSendRawMessage(t *testing.T) {
-	s := startTestServer(t, "memu", nil)
-	c := dialTest(t, s, DefaultOption)
+	s, c, req := rawTestSetup(t)
 	ctx := context.Background()
-
-	req := protocol.NewMessage()
-	req.SetSerializeType(protocol.JSON)
-	req.ServicePath, req.ServiceMethod = "S", "Meta"
-	req.Metadata = map[string]string{"a": "1"}
-	req.Payload = []byte(`{"A":1}`)
 	res, err := c.SendRawMessage(ctx, req)
 	if err != nil {
 		t.Fatal(err)

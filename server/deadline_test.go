@@ -22,6 +22,29 @@ func timerMade(rc *reqCtx) bool {
 	return rc.dl.timed != nil
 }
 
+// wantEnded checks that ctx's Err is want and its Done is closed now.
+func wantEnded(t *testing.T, ctx context.Context, want error) {
+	t.Helper()
+	if err := ctx.Err(); !errors.Is(err, want) {
+		t.Fatalf("Err %v, want %v", err, want)
+	}
+	select {
+	case <-ctx.Done():
+	default:
+		t.Fatalf("Err is %v but Done is open", want)
+	}
+}
+
+// within waits up to 5 s for ch to close.
+func within(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal(what)
+	}
+}
+
 // A deadline nobody waits on costs no timer, and still reads right.
 func TestDeadlineWithoutWaiting(t *testing.T) {
 	rc := newDeadlineCtx(context.Background(), time.Hour)
@@ -35,33 +58,17 @@ func TestDeadlineWithoutWaiting(t *testing.T) {
 		t.Fatal("Deadline and Err made a timer")
 	}
 	rc.endDeadline()
-	if !errors.Is(rc.Err(), context.Canceled) {
-		t.Fatalf("Err after the request ended: %v", rc.Err())
-	}
-	select {
-	case <-rc.Done():
-	default:
-		t.Fatal("Done open after the request ended")
-	}
+	wantEnded(t, rc, context.Canceled)
 }
 
 // Past the deadline Err says so without anyone having called Done, and
-// Done is closed with it.
+// Done is closed with it; the end of the request does not change that.
 func TestDeadlinePassedBeforeDone(t *testing.T) {
 	rc := newDeadlineCtx(context.Background(), time.Millisecond)
 	time.Sleep(5 * time.Millisecond)
-	if !errors.Is(rc.Err(), context.DeadlineExceeded) {
-		t.Fatalf("Err %v, want deadline exceeded", rc.Err())
-	}
-	select {
-	case <-rc.Done():
-	default:
-		t.Fatal("Err is set but Done is open")
-	}
+	wantEnded(t, rc, context.DeadlineExceeded)
 	rc.endDeadline()
-	if !errors.Is(rc.Err(), context.DeadlineExceeded) {
-		t.Fatalf("Err after the end %v, want still deadline exceeded", rc.Err())
-	}
+	wantEnded(t, rc, context.DeadlineExceeded)
 }
 
 // Done, asked for before the deadline, closes at it; every caller gets
@@ -80,17 +87,11 @@ func TestDeadlineDoneCloses(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	select {
-	case <-chans[0]:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Done never closed")
-	}
+	within(t, chans[0], "Done never closed")
 	if el := time.Since(start); el < 20*time.Millisecond {
 		t.Fatalf("Done closed after %v, before the deadline", el)
 	}
-	if !errors.Is(rc.Err(), context.DeadlineExceeded) {
-		t.Fatalf("Err %v", rc.Err())
-	}
+	wantEnded(t, rc, context.DeadlineExceeded)
 	rc.endDeadline()
 }
 
@@ -109,19 +110,13 @@ func TestDeadlineEndCancelsDerived(t *testing.T) {
 	if n := runtime.NumGoroutine() - before; n >= len(children) {
 		t.Fatalf("%d derived contexts started %d goroutines", len(children), n)
 	}
-	child := children[0]
 	if !timerMade(rc) {
 		t.Fatal("a derived context did not make the timer")
 	}
 	rc.endDeadline()
-	select {
-	case <-child.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("derived context not cancelled when the request ended")
-	}
-	if !errors.Is(child.Err(), context.Canceled) || !errors.Is(rc.Err(), context.Canceled) {
-		t.Fatalf("errors %v, %v", child.Err(), rc.Err())
-	}
+	within(t, children[0].Done(), "derived context not cancelled when the request ended")
+	wantEnded(t, children[0], context.Canceled)
+	wantEnded(t, rc, context.Canceled)
 }
 
 // The parent (the connection's ctx) still cancels the request's ctx, and
@@ -131,14 +126,8 @@ func TestDeadlineParent(t *testing.T) {
 	rc := newDeadlineCtx(parent, time.Hour)
 	done := rc.Done()
 	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("parent cancel did not reach the request ctx")
-	}
-	if !errors.Is(rc.Err(), context.Canceled) {
-		t.Fatalf("Err %v", rc.Err())
-	}
+	within(t, done, "parent cancel did not reach the request ctx")
+	wantEnded(t, rc, context.Canceled)
 
 	parent, cancel = context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -147,17 +136,10 @@ func TestDeadlineParent(t *testing.T) {
 	if dl, ok := rc.Deadline(); !ok || !dl.Equal(pd) {
 		t.Fatalf("Deadline %v, want the parent's %v", dl, pd)
 	}
-	parentCancelled, stop := context.WithCancel(context.Background())
+
+	cancelled, stop := context.WithCancel(context.Background())
 	stop()
-	rc = newDeadlineCtx(parentCancelled, time.Hour)
-	if !errors.Is(rc.Err(), context.Canceled) {
-		t.Fatalf("Err with a cancelled parent: %v", rc.Err())
-	}
-	select {
-	case <-rc.Done():
-	default:
-		t.Fatal("Err set, Done open")
-	}
+	wantEnded(t, newDeadlineCtx(cancelled, time.Hour), context.Canceled)
 }
 
 // Without a deadline of its own the request ctx is its parent's.
@@ -177,9 +159,5 @@ func TestNoDeadline(t *testing.T) {
 	fired := make(chan struct{})
 	rc.AfterFunc(func() { close(fired) })
 	cancel()
-	select {
-	case <-fired:
-	case <-time.After(5 * time.Second):
-		t.Fatal("AfterFunc did not run on the parent's cancel")
-	}
+	within(t, fired, "AfterFunc did not run on the parent's cancel")
 }
