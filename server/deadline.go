@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,17 +12,24 @@ import (
 // handlers never wait on their ctx. reqCtx answers Deadline from the time
 // and makes the timer the first time Done or Err needs it (a handler that
 // selects on ctx.Done(), calls another server with ctx, or derives a
-// context from it); from then on the derived context answers. When the
-// request ends its ctx is cancelled as before, timer or not.
+// context from it); from then on the derived context answers. Contexts
+// derived from the request's follow it through AfterFunc (no goroutine
+// each), and context.Cause falls back to Err. When the request ends its
+// ctx is cancelled as before, timer or not.
 
 // lazyDeadline is the deadline part of a reqCtx. at is set before the
-// request's ctx is shared and not changed after; the rest is guarded by
-// the reqCtx's mu.
+// request's ctx is shared and not changed after; timed is made under the
+// reqCtx's mu.
 type lazyDeadline struct {
-	at     time.Time          // zero: the request has no deadline of its own
-	timed  context.Context    // WithDeadline(parent, at), once made
-	cancel context.CancelFunc // of timed
-	ended  bool               // the request ended: timed is (or is made) cancelled
+	at    time.Time                    // zero: the request has no deadline of its own
+	timed atomic.Pointer[timedContext] // WithDeadline(parent, at), once made
+	ended atomic.Bool                  // the request ended: timed is (or is made) cancelled
+}
+
+// timedContext is a request's deadline made a context.
+type timedContext struct {
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // setDeadline gives the request the deadline at.
@@ -53,13 +61,20 @@ func (c *reqCtx) Err() error {
 	if c.dl.at.IsZero() {
 		return c.Context.Err()
 	}
-	c.mu.Lock()
-	t, ended := c.dl.timed, c.dl.ended
-	c.mu.Unlock()
-	if t == nil && !ended && time.Now().Before(c.dl.at) && c.Context.Err() == nil {
+	if t := c.dl.timed.Load(); t != nil {
+		return t.ctx.Err()
+	}
+	if !c.deadlineSettled() {
 		return nil
 	}
 	return c.timedCtx().Err()
+}
+
+// deadlineSettled reports, before the timer exists, whether the ctx
+// would be done by now: the deadline passed, the request ended or the
+// parent is done.
+func (c *reqCtx) deadlineSettled() bool {
+	return c.dl.ended.Load() || !time.Now().Before(c.dl.at) || c.Context.Err() != nil
 }
 
 // AfterFunc runs f in its own goroutine once the ctx is done and returns
@@ -74,28 +89,36 @@ func (c *reqCtx) AfterFunc(f func()) func() bool {
 
 // timedCtx returns the deadline's context, making it on first use.
 func (c *reqCtx) timedCtx() context.Context {
+	if t := c.dl.timed.Load(); t != nil {
+		return t.ctx
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.dl.timed == nil {
-		c.dl.timed, c.dl.cancel = context.WithDeadline(c.Context, c.dl.at)
-		if c.dl.ended {
-			c.dl.cancel()
+	t := c.dl.timed.Load()
+	if t == nil {
+		t = new(timedContext)
+		t.ctx, t.cancel = context.WithDeadline(c.Context, c.dl.at)
+		if c.dl.ended.Load() { // endDeadline ran before: see there
+			t.cancel()
 		}
+		c.dl.timed.Store(t)
 	}
-	return c.dl.timed
+	return t.ctx
 }
 
 // endDeadline cancels a request's ctx when its deadline was its own: the
-// request is over, whoever still holds the ctx sees it done.
+// request is over, whoever still holds the ctx sees it done. ended is set
+// before mu is taken, so a timedCtx that makes the timer after this
+// cancels it itself.
 func (c *reqCtx) endDeadline() {
 	if c.dl.at.IsZero() {
 		return
 	}
+	c.dl.ended.Store(true)
 	c.mu.Lock()
-	c.dl.ended = true
-	cancel := c.dl.cancel
+	t := c.dl.timed.Load()
 	c.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if t != nil {
+		t.cancel()
 	}
 }

@@ -17,9 +17,7 @@ func newDeadlineCtx(parent context.Context, d time.Duration) *reqCtx {
 }
 
 func timerMade(rc *reqCtx) bool {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return rc.dl.timed != nil
+	return rc.dl.timed.Load() != nil
 }
 
 // wantEnded checks that ctx's Err is want and its Done is closed now.
@@ -69,6 +67,38 @@ func TestDeadlinePassedBeforeDone(t *testing.T) {
 	wantEnded(t, rc, context.DeadlineExceeded)
 	rc.endDeadline()
 	wantEnded(t, rc, context.DeadlineExceeded)
+}
+
+// context.Cause sees the deadline (and the end of the request), whether
+// or not anything made the timer before.
+func TestDeadlineCause(t *testing.T) {
+	type key struct{}
+	// A cancelable parent, as the connection's ctx is: Cause reads the
+	// nearest cancelCtx it finds through Value.
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+	defer cancel()
+	rc := newDeadlineCtx(parent, time.Millisecond)
+	time.Sleep(5 * time.Millisecond)
+	if err := context.Cause(rc); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Cause past the deadline, no timer before: %v", err)
+	}
+	if rc.Value(key{}) != "v" {
+		t.Fatal("the parent's values are lost through the deadline's context")
+	}
+	rc = newDeadlineCtx(parent, time.Hour)
+	if err := context.Cause(rc); err != nil {
+		t.Fatalf("Cause before the deadline: %v", err)
+	}
+	if timerMade(rc) {
+		t.Fatal("a Value lookup before the deadline made the timer")
+	}
+	rc.endDeadline()
+	if err := context.Cause(rc); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Cause after the request ended: %v", err)
+	}
+	if rc.Value(key{}) != "v" {
+		t.Fatal("parent value lost after the end")
+	}
 }
 
 // Done, asked for before the deadline, closes at it; every caller gets
