@@ -87,6 +87,10 @@ type conn struct {
 	// idleRead holds the bytes read on waking up that br has not taken.
 	idleRead
 	brShared bool // br reads more than the connection (CONNECT with bytes behind it): never pooled
+	// readAt is when the reader took the frames it is decoding off the
+	// network (see readStamp): every request of one read gets that time,
+	// one clock read per read instead of per request.
+	readAt time.Time
 
 	// detached is set by serveHTTPConn, on the accepting goroutine, when
 	// net/http takes the connection over: that goroutine then neither
@@ -249,7 +253,12 @@ func (s *Server) end(c *conn) {
 func (s *Server) readLoop(c *conn, resumed bool, limitErr error) loopExit {
 	deadlineSet := s.readTimeout > 0
 	for {
+		// fresh: the next frame was not in the buffers, so it is read from
+		// the network now (by nextFrame or the decode), or it just was (an
+		// idle connection resumed by idleRead).
+		fresh := resumed || c.readAt.IsZero()
 		if !resumed {
+			fresh = fresh || c.br == nil || !c.frameBuffered()
 			var exit loopExit
 			var ok bool
 			if limitErr, exit, ok = s.nextFrame(c, &deadlineSet); !ok {
@@ -270,6 +279,9 @@ func (s *Server) readLoop(c *conn, resumed bool, limitErr error) loopExit {
 				return exitClose
 			}
 			continue
+		}
+		if fresh {
+			c.readAt = time.Now()
 		}
 		s.stats.requests.Add(1)
 		c.lastST.Store(uint32(req.SerializeType()))
@@ -312,13 +324,13 @@ func (s *Server) readLoop(c *conn, resumed bool, limitErr error) loopExit {
 		if s.inlineGrace > 0 && s.workers != nil {
 			// Run it here (see runInline).
 			if m := s.loadRegistry().lookup(req.ServicePath, req.ServiceMethod); inlineAllowed(m) {
-				if !s.runInline(c, job{c: c, req: req, gate: gate, m: m}, m) {
+				if !s.runInline(c, job{c: c, req: req, gate: gate, m: m, at: c.readAt}, m) {
 					return exitHandedOff
 				}
 				continue
 			}
 		}
-		s.dispatch(job{c: c, req: req, gate: gate})
+		s.dispatch(job{c: c, req: req, gate: gate, at: c.readAt})
 	}
 }
 

@@ -24,11 +24,13 @@ var (
 	// it to Server.SendMessage to notify that client.
 	RemoteConnContextKey = &contextKey{"remote-conn"}
 	// StartRequestContextKey holds the time the request was read, as an
-	// int64 of Unix nanoseconds (as in rpcx).
+	// int64 of Unix nanoseconds (as in rpcx): the requests that arrived in
+	// one read share the time of that read.
 	StartRequestContextKey = &contextKey{"start-parse-request"}
 	// StartSendRequestContextKey holds the time the response was handed to
 	// the connection's writer, as an int64 of Unix nanoseconds; it is set
-	// once the handler has returned (0 before).
+	// once the handler has returned (0 before) when something reads it
+	// then: PreWriteResponse or PostWriteResponse plugins, call observers.
 	StartSendRequestContextKey = &contextKey{"start-send-request"}
 	// TagContextKey is reserved for service tags (map[string]interface{}),
 	// set by plugins; the server itself does not set it.

@@ -120,6 +120,7 @@ type job struct {
 	req   *protocol.Message
 	gate  *methodGate // the method's admission limit the request holds; nil: none
 	m     *method     // the method the reader looked up for req's route (inline runs); nil: look it up
+	at    time.Time   // when req was read (conn.readAt); zero: take the time when it starts
 	flush bool        // flush c's write queue (req is nil)
 }
 
