@@ -88,7 +88,7 @@ type conn struct {
 	idleRead
 	brShared bool // br reads more than the connection (CONNECT with bytes behind it): never pooled
 	// readAt is when the reader took the frames it is decoding off the
-	// network (see readStamp): every request of one read gets that time,
+	// network (see readLoop): every request of one read gets that time,
 	// one clock read per read instead of per request.
 	readAt time.Time
 
