@@ -118,22 +118,19 @@ func (s *Server) requestTimeout(md map[string]string) (time.Duration, bool) {
 // writeHooks reports whether PreWriteResponse/PostWriteResponse hooks
 // may exist: they are what reads StartSendRequestContextKey.
 func (s *Server) writeHooks() bool {
-	pc, ok := s.Plugins.(*pluginContainer)
-	if !ok {
-		return true
-	}
-	h := pc.Hooks()
-	return len(h.preWriteResp)+len(h.postWriteResp) > 0
+	return s.mayHook(func(h *hooks) int { return len(h.preWriteResp) + len(h.postWriteResp) })
 }
 
 // callPlugins reports whether PreCall/PostCall hooks may exist.
 func (s *Server) callPlugins() bool {
+	return s.mayHook(func(h *hooks) int { return len(h.preCall) + len(h.postCall) })
+}
+
+// mayHook reports whether the hooks that count counts may exist: always
+// for a plugin container that is not the server's own.
+func (s *Server) mayHook(count func(*hooks) int) bool {
 	pc, ok := s.Plugins.(*pluginContainer)
-	if !ok {
-		return true
-	}
-	h := pc.Hooks()
-	return len(h.preCall)+len(h.postCall) > 0
+	return !ok || count(pc.Hooks()) > 0
 }
 
 // runJob runs a pool task: a request or a connection's flush.
