@@ -127,32 +127,30 @@ func (b *bencher) run(ctx context.Context) *benchResult {
 	f := b.f
 	warmEnd := time.Now().Add(f.warmup)
 	stopAt := warmEnd.Add(f.dur)
-	callCtx, cancel := context.WithDeadline(ctx, stopAt.Add(f.conn.timeout))
-	defer cancel()
+	// Timers, not a clock read per call, open and close the window. The
+	// calls are not children of a context of the run: each has its own
+	// deadline (see call), so none outlives the window by more than
+	// --timeout, and a shared parent would take a lock per call.
+	var over atomic.Bool
+	closer := time.AfterFunc(time.Until(stopAt), func() { over.Store(true) })
+	defer closer.Stop()
 	if f.warmup == 0 {
 		b.start.Store(warmEnd.UnixNano())
 	} else {
-		go func() {
-			t := time.NewTimer(time.Until(warmEnd))
-			defer t.Stop()
-			select {
-			case <-t.C:
-				b.start.Store(time.Now().UnixNano())
-			case <-callCtx.Done():
-			}
-		}()
+		opener := time.AfterFunc(time.Until(warmEnd), func() { b.start.Store(time.Now().UnixNano()) })
+		defer opener.Stop()
 	}
 	var issued atomic.Int64 // measured calls started
 	more := func() bool {
-		if time.Now().After(stopAt) || ctx.Err() != nil {
+		if over.Load() || ctx.Err() != nil {
 			return false
 		}
 		return f.total == 0 || b.start.Load() == 0 || issued.Add(1) <= f.total
 	}
 	if f.rate > 0 {
-		b.openLoop(callCtx, more)
+		b.openLoop(ctx, more)
 	} else {
-		b.closedLoop(callCtx, more)
+		b.closedLoop(ctx, more)
 	}
 	elapsed := time.Since(time.Unix(0, b.start.Load()))
 	h, errs := b.snapshot()
