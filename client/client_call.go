@@ -23,10 +23,13 @@ import (
 // Its size is a multiple of 64 bytes, so that the calls of different
 // callers, written by the caller and by the reader on other cores, never
 // share a cache line (objects of such a size class start on line
-// boundaries; the 224-byte class its fields need alone would not).
+// boundaries; the 224-byte class its fields need alone would not). The
+// padding comes first: were the fields ever a multiple of 64 bytes, a
+// zero-length last field would itself be padded (as in protocol's
+// messageBlock).
 type rpcCall struct {
-	callFields
 	_ [(64 - unsafe.Sizeof(callFields{})%64) % 64]byte
+	callFields
 }
 
 // callFields are rpcCall's fields, without its padding.
@@ -394,9 +397,7 @@ func sentMetadata(m *protocol.Message) map[string]string {
 		return m.Metadata
 	}
 	md := make(map[string]string, len(m.Metadata)+1)
-	for mk, mv := range m.Metadata {
-		md[mk] = mv
-	}
+	util.CopyMeta(m.Metadata, md)
 	md[k] = v
 	return md
 }
