@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync"
 	"sync/atomic"
 
 	"github.com/courier-rpc/courier/codec"
@@ -17,26 +16,28 @@ import (
 // Its parent is the connection's ctx (cancelled when the connection closes
 // or the server is closed). A deadline the client sent is its own (see
 // deadline.go): a timer exists only once someone waits on it.
+//
+// It is allocated for every request, and its bytes are most of what the
+// server allocates per call besides the payload's own decoding (which
+// sets how often the garbage collector runs): keep it within 128 bytes
+// (TestReqCtxSize; it was 152, in the 160-byte size class). Hence no
+// mutex: the lazy parts are made with compare-and-swap.
 type reqCtx struct {
 	context.Context
 	dl          lazyDeadline
+	ended       atomic.Bool // the request with a deadline ended: dl.timed is (or is made) cancelled
+	callPlugins bool        // PreCall/PostCall hooks may exist
 	s           *Server
 	conn        net.Conn
 	reqMeta     map[string]string
 	start       int64
 	sendAt      atomic.Int64
-	callPlugins bool // PreCall/PostCall hooks may exist
-	// self holds this reqCtx as a context.Context, so that reflect.Value.Call
-	// gets an argument of the exact parameter type (no per-call
-	// method-set check); set by reflectCall.
-	self context.Context
 	// res is the pooled response of an rpcx-protocol call, set while its
 	// method runs: the reply is encoded into its buffer (encodeReply).
 	// nil elsewhere (HTTP, oneway).
 	res *protocol.Message
-
-	mu      sync.Mutex
-	resMeta map[string]string
+	// resMeta is the map of share.ResMetaDataKey, made when first asked for.
+	resMeta atomic.Pointer[map[string]string]
 }
 
 // Value answers share.ReqMetaDataKey (the request metadata, valid during
@@ -60,19 +61,22 @@ func (c *reqCtx) Value(key any) any {
 }
 
 func (c *reqCtx) resMetadata() map[string]string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.resMeta == nil {
-		c.resMeta = make(map[string]string)
+	if p := c.resMeta.Load(); p != nil {
+		return *p
 	}
-	return c.resMeta
+	m := make(map[string]string)
+	if c.resMeta.CompareAndSwap(nil, &m) {
+		return m
+	}
+	return *c.resMeta.Load() // another goroutine made it first
 }
 
 // takeResMeta returns the response metadata map if a handler asked for it.
 func (c *reqCtx) takeResMeta() map[string]string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.resMeta
+	if p := c.resMeta.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // String describes the ctx.

@@ -17,13 +17,12 @@ import (
 // each), and context.Cause falls back to Err. When the request ends its
 // ctx is cancelled as before, timer or not.
 
-// lazyDeadline is the deadline part of a reqCtx. at is set before the
-// request's ctx is shared and not changed after; timed is made under the
-// reqCtx's mu.
+// lazyDeadline is the deadline part of a reqCtx (with reqCtx.ended). at
+// is set before the request's ctx is shared and not changed after; timed
+// is set once, by compare-and-swap.
 type lazyDeadline struct {
 	at    time.Time                    // zero: the request has no deadline of its own
 	timed atomic.Pointer[timedContext] // WithDeadline(parent, at), once made
-	ended atomic.Bool                  // the request ended: timed is (or is made) cancelled
 }
 
 // timedContext is a request's deadline made a context.
@@ -74,7 +73,7 @@ func (c *reqCtx) Err() error {
 // would be done by now: the deadline passed, the request ended or the
 // parent is done.
 func (c *reqCtx) deadlineSettled() bool {
-	return c.dl.ended.Load() || !time.Now().Before(c.dl.at) || c.Context.Err() != nil
+	return c.ended.Load() || !time.Now().Before(c.dl.at) || c.Context.Err() != nil
 }
 
 // AfterFunc runs f in its own goroutine once the ctx is done and returns
@@ -87,38 +86,37 @@ func (c *reqCtx) AfterFunc(f func()) func() bool {
 	return context.AfterFunc(c.timedCtx(), f)
 }
 
-// timedCtx returns the deadline's context, making it on first use.
+// timedCtx returns the deadline's context, making it on first use. Two
+// goroutines may make one at once: the one stored first is kept, the
+// other cancelled. ended is read after the store and endDeadline reads
+// timed after setting ended, so one of them cancels the timer whichever
+// runs first (both may: cancelling twice is harmless).
 func (c *reqCtx) timedCtx() context.Context {
 	if t := c.dl.timed.Load(); t != nil {
 		return t.ctx
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := c.dl.timed.Load()
-	if t == nil {
-		t = new(timedContext)
-		t.ctx, t.cancel = context.WithDeadline(c.Context, c.dl.at)
-		if c.dl.ended.Load() { // endDeadline ran before: see there
-			t.cancel()
-		}
-		c.dl.timed.Store(t)
+	t := new(timedContext)
+	t.ctx, t.cancel = context.WithDeadline(c.Context, c.dl.at)
+	if !c.dl.timed.CompareAndSwap(nil, t) {
+		t.cancel()
+		return c.dl.timed.Load().ctx
+	}
+	if c.ended.Load() { // endDeadline ran before: see there
+		t.cancel()
 	}
 	return t.ctx
 }
 
 // endDeadline cancels a request's ctx when its deadline was its own: the
 // request is over, whoever still holds the ctx sees it done. ended is set
-// before mu is taken, so a timedCtx that makes the timer after this
+// before timed is read, so a timedCtx that makes the timer after this
 // cancels it itself.
 func (c *reqCtx) endDeadline() {
 	if c.dl.at.IsZero() {
 		return
 	}
-	c.dl.ended.Store(true)
-	c.mu.Lock()
-	t := c.dl.timed.Load()
-	c.mu.Unlock()
-	if t != nil {
+	c.ended.Store(true)
+	if t := c.dl.timed.Load(); t != nil {
 		t.cancel()
 	}
 }

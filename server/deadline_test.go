@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/courier-rpc/courier/share"
 )
 
 // newDeadlineCtx is a request ctx with its own deadline d from now.
@@ -190,4 +192,64 @@ func TestNoDeadline(t *testing.T) {
 	rc.AfterFunc(func() { close(fired) })
 	cancel()
 	within(t, fired, "AfterFunc did not run on the parent's cancel")
+}
+
+// Goroutines that wait on a request's ctx while it ends all get the one
+// timer's channel, and it is closed: made by compare-and-swap, without a
+// mutex, no second timer wins and the end is never missed.
+func TestDeadlineTimerRaces(t *testing.T) {
+	for round := 0; round < 200; round++ {
+		rc := newDeadlineCtx(context.Background(), time.Hour)
+		var wg sync.WaitGroup
+		chans := make([]<-chan struct{}, 4)
+		for i := range chans {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				chans[i] = rc.Done()
+			}()
+		}
+		if round%2 == 0 {
+			rc.endDeadline() // before, during or after the waiters make the timer
+		}
+		wg.Wait()
+		if round%2 == 1 {
+			rc.endDeadline()
+		}
+		for i, ch := range chans {
+			if ch != chans[0] {
+				t.Fatalf("round %d: waiter %d got another channel", round, i)
+			}
+			within(t, ch, "the request ended but its ctx is not done")
+		}
+		wantEnded(t, rc, context.Canceled)
+	}
+}
+
+// Handlers that ask for the response metadata map at once get the same map.
+func TestResMetadataOneMap(t *testing.T) {
+	rc := &reqCtx{Context: context.Background()}
+	var wg sync.WaitGroup
+	maps := make([]map[string]string, 8)
+	for i := range maps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := rc.Value(share.ResMetaDataKey).(map[string]string)
+			maps[i] = m
+		}()
+	}
+	wg.Wait()
+	maps[0]["k"] = "v"
+	for i, m := range maps {
+		if m["k"] != "v" {
+			t.Fatalf("caller %d got another map", i)
+		}
+	}
+	if got := rc.takeResMeta()["k"]; got != "v" {
+		t.Fatalf("takeResMeta lost the entry: %q", got)
+	}
+	if (&reqCtx{}).takeResMeta() != nil {
+		t.Fatal("takeResMeta made a map nobody asked for")
+	}
 }

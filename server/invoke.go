@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/courier-rpc/courier/codec"
 	"github.com/courier-rpc/courier/protocol"
@@ -96,6 +98,12 @@ func invokeCall[A, R any, V callValues[A, R]](v V, ctx *reqCtx, cd codec.Codec, 
 // arguments by value) and replyv (a pointer to a fresh reply).
 type methodCall func(ctx *reqCtx, argv, replyv reflect.Value) error
 
+// ctxSlots hold a request's ctx as a context.Context while reflectCall
+// calls with it, so that reflect.Value.Call gets an argument of the exact
+// parameter type (no per-call method-set check, no allocation). Call
+// copies the argument: the slot is free again when it returns.
+var ctxSlots = sync.Pool{New: func() any { return new(context.Context) }}
+
 // reflectCall calls fn through reflect.Value.Call; rcvr is invalid for
 // functions. It serves every shape directMethodCall cannot.
 func reflectCall(fn, rcvr reflect.Value, argType reflect.Type) methodCall {
@@ -112,11 +120,12 @@ func reflectCall(fn, rcvr reflect.Value, argType reflect.Type) methodCall {
 			in[0] = rcvr
 			n = 1
 		}
-		if ctx.self == nil {
-			ctx.self = ctx
-		}
-		in[n], in[n+1], in[n+2] = reflect.ValueOf(&ctx.self).Elem(), a, replyv
+		slot := ctxSlots.Get().(*context.Context)
+		*slot = ctx
+		in[n], in[n+1], in[n+2] = reflect.ValueOf(slot).Elem(), a, replyv
 		out := fn.Call(in[:n+3])
+		*slot = nil
+		ctxSlots.Put(slot)
 		err, _ := out[0].Interface().(error)
 		return err
 	}

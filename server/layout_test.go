@@ -28,3 +28,11 @@ func TestServerHotCountersOnOwnLines(t *testing.T) {
 		t.Errorf("%v within 64 bytes of the per-request counters", near)
 	}
 }
+
+// reqCtx is allocated for every request; its size class sets how many of
+// the server's bytes per call are its own (see reqCtx).
+func TestReqCtxSize(t *testing.T) {
+	if n := unsafe.Sizeof(reqCtx{}); n > 128 {
+		t.Errorf("reqCtx is %d bytes, want at most 128", n)
+	}
+}
