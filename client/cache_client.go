@@ -182,6 +182,11 @@ func (c *connCache) fastGet(key string) RPCClient {
 	if e == nil {
 		return nil
 	}
+	return fastClientOf(e)
+}
+
+// fastClientOf is fastGet for an entry already looked up.
+func fastClientOf(e *connEntry) RPCClient {
 	f := e.fast.Load()
 	if f == nil || f.builders != builders.Load() || !healthy(f.client) {
 		return nil
@@ -208,11 +213,18 @@ func (c *connCache) breaker(key string) Breaker {
 // usable reports why key should not be selected now: its breaker is open
 // or it is waiting out a reconnect backoff. nil means usable.
 func (c *connCache) usable(key string) error {
+	_, err := c.usableEntry(key)
+	return err
+}
+
+// usableEntry is usable that also returns key's entry when it is connected
+// (nil otherwise).
+func (c *connCache) usableEntry(key string) (*connEntry, error) {
 	if e := c.liveEntry(key); e != nil && e.fast.Load() != nil { // connected: no backoff
 		if b := e.breaker; b != nil && !b.Ready() {
-			return fmt.Errorf("%w: %s", ErrBreakerOpen, key)
+			return nil, fmt.Errorf("%w: %s", ErrBreakerOpen, key)
 		}
-		return nil
+		return e, nil
 	}
 	c.mu.RLock()
 	e := c.entries[key]
@@ -226,9 +238,9 @@ func (c *connCache) usable(key string) error {
 	}
 	c.mu.RUnlock()
 	if b != nil && !b.Ready() {
-		return fmt.Errorf("%w: %s", ErrBreakerOpen, key)
+		return nil, fmt.Errorf("%w: %s", ErrBreakerOpen, key)
 	}
-	return backoff
+	return nil, backoff
 }
 
 // get returns a healthy client of key, dialing if needed. Callers that

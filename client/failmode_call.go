@@ -30,16 +30,24 @@ type attemptCall struct {
 // server, with ErrBreakerOpen or ErrServerUnavailable when none is usable,
 // and with errAllTried when the usable ones are all excluded.
 func (x *xClient) pick(ctx context.Context, serviceMethod string, args interface{}, exclude map[string]bool) (string, error) {
+	k, _, err := x.pickEntry(ctx, serviceMethod, args, exclude)
+	return k, err
+}
+
+// pickEntry is pick that also returns the connection cache's entry of the
+// server when the selector's choice was found connected (nil otherwise),
+// so that the caller need not look it up a second time.
+func (x *xClient) pickEntry(ctx context.Context, serviceMethod string, args interface{}, exclude map[string]bool) (string, *connEntry, error) {
 	servers, sel, closed := x.snapshot()
 	if closed {
-		return "", ErrXClientShutdown
+		return "", nil, ErrXClientShutdown
 	}
 	if sel == nil {
-		return "", fmt.Errorf("%w: no selector for select mode %v (call SetSelector)", ErrXClientNoServer, x.selectMode)
+		return "", nil, fmt.Errorf("%w: no selector for select mode %v (call SetSelector)", ErrXClientNoServer, x.selectMode)
 	}
 	if p := x.sticky.Load(); x.option.Sticky && p != nil && *p != "" && !exclude[*p] && x.cache.usable(*p) == nil {
 		if _, ok := servers[*p]; ok {
-			return *p, nil
+			return *p, nil, nil
 		}
 	}
 	wrapped := x.selectWrap(sel)
@@ -53,15 +61,15 @@ func (x *xClient) pick(ctx context.Context, serviceMethod string, args interface
 			k = sel.Select(ctx, x.servicePath, serviceMethod, args)
 		}
 		if k == "" {
-			return "", x.errNoServer()
+			return "", nil, x.errNoServer()
 		}
 		if exclude[k] {
 			excluded = true
 			continue
 		}
-		err := x.cache.usable(k)
+		e, err := x.cache.usableEntry(k)
 		if err == nil && !x.outliers.ejected(k) {
-			return k, nil
+			return k, e, nil
 		}
 		blocked = err
 	}
@@ -76,17 +84,17 @@ func (x *xClient) pick(ctx context.Context, serviceMethod string, args interface
 				continue
 			}
 			if ejectedToo || !x.outliers.ejected(k) {
-				return k, nil
+				return k, nil, nil
 			}
 		}
 	}
 	switch {
 	case blocked != nil:
-		return "", blocked
+		return "", nil, blocked
 	case excluded:
-		return "", errAllTried
+		return "", nil, errAllTried
 	}
-	return "", x.errNoServer()
+	return "", nil, x.errNoServer()
 }
 
 // countsAsFailure reports whether err should count against a server's
@@ -173,14 +181,17 @@ func (x *xClient) attemptDone(ctx context.Context, key string, a attemptStart, e
 // Otherwise c is nil and key is the server picked ("" when picking failed:
 // retryLoop picks again and reports why).
 func (x *xClient) directClient(ctx context.Context, serviceMethod string, args interface{}) (key string, c *Client) {
-	key, err := x.pick(ctx, serviceMethod, args, nil)
+	key, e, err := x.pickEntry(ctx, serviceMethod, args, nil)
 	if err != nil {
 		return "", nil
 	}
 	if x.cache.genBreaker != nil {
 		return key, nil
 	}
-	return key, untraced(x.cache.fastGet(key))
+	if e == nil {
+		return key, untraced(x.cache.fastGet(key))
+	}
+	return key, untraced(fastClientOf(e))
 }
 
 // untraced returns cl when it is this package's Client without trace
