@@ -63,6 +63,7 @@ type conn struct {
 	cancel context.CancelFunc
 	sem    chan struct{} // slots of the requests in flight (readLoop takes, releaseSlot gives back)
 	since  int64         // when the connection was accepted, Unix ns (read-only)
+	src    reqSource     // ctx, s and nc for the ctx of its requests (read-only)
 
 	lastST   atomic.Uint32                 // serialize type of the last request
 	notifies atomic.Int32                  // queued notifications
@@ -104,7 +105,7 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(context.WithValue(s.baseCtx, RemoteConnContextKey, nc))
-	return &conn{
+	c := &conn{
 		s:      s,
 		since:  time.Now().UnixNano(),
 		nc:     nc,
@@ -113,6 +114,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 		cancel: cancel,
 		sem:    make(chan struct{}, s.maxConnRequests),
 	}
+	c.src = reqSource{ctx: ctx, s: s, nc: nc}
+	return c
 }
 
 // stopChan returns the channel close closes, making it on first use (most

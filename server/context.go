@@ -17,28 +17,61 @@ import (
 // or the server is closed). A deadline the client sent is its own (see
 // deadline.go): a timer exists only once someone waits on it.
 //
-// It is allocated for every request, and its bytes are most of what the
-// server allocates per call besides the payload's own decoding (which
-// sets how often the garbage collector runs): keep it within 128 bytes
-// (TestReqCtxSize; it was 152, in the 160-byte size class). Hence no
-// mutex: the lazy parts are made with compare-and-swap.
+// It is allocated for every request, and its bytes were most of what the
+// server allocated per call besides the payload's own decoding, which sets
+// how often the garbage collector runs (a quarter of the server's CPU at
+// c=1000): what every request has in common with the others of its
+// connection is in reqSource, what few requests need in reqMore, made when
+// first needed, so that it stays within 48 bytes (TestReqCtxSize; it was
+// 152, in the 160-byte size class).
 type reqCtx struct {
-	context.Context
-	dl          lazyDeadline
-	ended       atomic.Bool // the request with a deadline ended: dl.timed is (or is made) cancelled
-	callPlugins bool        // PreCall/PostCall hooks may exist
-	s           *Server
-	conn        net.Conn
-	reqMeta     map[string]string
-	start       int64
-	sendAt      atomic.Int64
+	src     *reqSource
+	reqMeta map[string]string
+	start   int64
 	// res is the pooled response of an rpcx-protocol call, set while its
 	// method runs: the reply is encoded into its buffer (encodeReply).
 	// nil elsewhere (HTTP, oneway).
-	res *protocol.Message
-	// resMeta is the map of share.ResMetaDataKey, made when first asked for.
+	res         *protocol.Message
+	more        atomic.Pointer[reqMore]
+	callPlugins bool // PreCall/PostCall hooks may exist
+}
+
+// reqSource is what the requests of one connection share: their ctx's
+// parent, the server and the connection. A connection's is part of its
+// conn; an HTTP invocation, and a call whose parent is what the observers'
+// StartCall returned, get their own.
+type reqSource struct {
+	ctx context.Context
+	s   *Server
+	nc  net.Conn
+}
+
+// reqMore is the part of a reqCtx few requests need: a deadline of their
+// own (set before the ctx is shared), the send time (when write plugins or
+// observers can read it) and response metadata (when a handler asks).
+type reqMore struct {
+	dl      lazyDeadline
+	ended   atomic.Bool // the request with a deadline ended: dl.timed is (or is made) cancelled
+	sendAt  atomic.Int64
 	resMeta atomic.Pointer[map[string]string]
 }
+
+// extra returns c's reqMore, making it on first use (by compare-and-swap:
+// a handler's goroutines may ask at once).
+func (c *reqCtx) extra() *reqMore {
+	if m := c.more.Load(); m != nil {
+		return m
+	}
+	m := new(reqMore)
+	if c.more.CompareAndSwap(nil, m) {
+		return m
+	}
+	return c.more.Load()
+}
+
+// setSendAt records when the response was handed over to be written
+// (StartSendRequestContextKey).
+func (c *reqCtx) setSendAt(ns int64) { c.extra().sendAt.Store(ns) }
 
 // Value answers share.ReqMetaDataKey (the request metadata, valid during
 // the call), share.ResMetaDataKey (a map whose entries become response
@@ -51,30 +84,36 @@ func (c *reqCtx) Value(key any) any {
 	case share.ResMetaDataKey:
 		return c.resMetadata()
 	case RemoteConnContextKey:
-		return c.conn
+		return c.src.nc
 	case StartRequestContextKey:
 		return c.start
 	case StartSendRequestContextKey:
-		return c.sendAt.Load()
+		if m := c.more.Load(); m != nil {
+			return m.sendAt.Load()
+		}
+		return int64(0)
 	}
-	return c.Context.Value(key)
+	return c.src.ctx.Value(key)
 }
 
 func (c *reqCtx) resMetadata() map[string]string {
-	if p := c.resMeta.Load(); p != nil {
+	x := c.extra()
+	if p := x.resMeta.Load(); p != nil {
 		return *p
 	}
 	m := make(map[string]string)
-	if c.resMeta.CompareAndSwap(nil, &m) {
+	if x.resMeta.CompareAndSwap(nil, &m) {
 		return m
 	}
-	return *c.resMeta.Load() // another goroutine made it first
+	return *x.resMeta.Load() // another goroutine made it first
 }
 
 // takeResMeta returns the response metadata map if a handler asked for it.
 func (c *reqCtx) takeResMeta() map[string]string {
-	if p := c.resMeta.Load(); p != nil {
-		return *p
+	if m := c.more.Load(); m != nil {
+		if p := m.resMeta.Load(); p != nil {
+			return *p
+		}
 	}
 	return nil
 }
@@ -214,7 +253,7 @@ func (ctx *Context) send(res *protocol.Message, err error) error {
 	first := ctx.written.CompareAndSwap(false, true)
 	info := requestInfo(ctx.req)
 	if rc != nil {
-		rc.sendAt.Store(nowNano())
+		rc.setSendAt(nowNano())
 		_ = ctx.s.Plugins.DoPreWriteResponse(rc, info, res, err)
 	}
 	ctx.c.enqueue(outItem{msg: res, req: info, ctx: rc, kind: itemResponse, done: first})

@@ -52,7 +52,7 @@ func (d *dataServer) tokenValue(ctx context.Context, method string, val any) any
 	md, _ := ctx.Value(share.ReqMetaDataKey).(map[string]string)
 	ot := observedToken{val: val, method: method + ".data", meta: maps.Clone(md)}
 	if rc, ok := ctx.(*reqCtx); ok { // its parent is what StartCall returned, nothing of the request's own
-		ot.parent = context.WithoutCancel(rc.Context)
+		ot.parent = context.WithoutCancel(rc.src.ctx)
 	}
 	return ot
 }

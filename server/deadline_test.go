@@ -13,13 +13,14 @@ import (
 
 // newDeadlineCtx is a request ctx with its own deadline d from now.
 func newDeadlineCtx(parent context.Context, d time.Duration) *reqCtx {
-	rc := &reqCtx{Context: parent}
+	rc := &reqCtx{src: &reqSource{ctx: parent}}
 	rc.setDeadline(time.Now().Add(d))
 	return rc
 }
 
 func timerMade(rc *reqCtx) bool {
-	return rc.dl.timed.Load() != nil
+	m := rc.more.Load()
+	return m != nil && m.dl.timed.Load() != nil
 }
 
 // wantEnded checks that ctx's Err is want and its Done is closed now.
@@ -177,7 +178,7 @@ func TestDeadlineParent(t *testing.T) {
 // Without a deadline of its own the request ctx is its parent's.
 func TestNoDeadline(t *testing.T) {
 	parent, cancel := context.WithCancel(context.Background())
-	rc := &reqCtx{Context: parent}
+	rc := &reqCtx{src: &reqSource{ctx: parent}}
 	if _, ok := rc.Deadline(); ok {
 		t.Fatal("deadline without one")
 	}
@@ -228,7 +229,7 @@ func TestDeadlineTimerRaces(t *testing.T) {
 
 // Handlers that ask for the response metadata map at once get the same map.
 func TestResMetadataOneMap(t *testing.T) {
-	rc := &reqCtx{Context: context.Background()}
+	rc := &reqCtx{src: &reqSource{ctx: context.Background()}}
 	var wg sync.WaitGroup
 	maps := make([]map[string]string, 8)
 	for i := range maps {

@@ -266,14 +266,14 @@ func (s *Server) writeHTTPResult(w http.ResponseWriter, res *protocol.Message) {
 // (also for oneway requests), its ctx and the handler error.
 func (s *Server) handleSync(parent context.Context, nc net.Conn, req *protocol.Message) (*protocol.Message, *reqCtx, error) {
 	now := time.Now()
-	rc := &reqCtx{Context: parent, s: s, conn: nc, reqMeta: req.Metadata, start: now.UnixNano(), callPlugins: s.callPlugins()}
+	rc := &reqCtx{src: &reqSource{ctx: parent, s: s, nc: nc}, reqMeta: req.Metadata, start: now.UnixNano(), callPlugins: s.callPlugins()}
 	if d, ok := s.requestTimeout(req.Metadata); ok {
 		rc.setDeadline(now.Add(d))
 		defer rc.endDeadline()
 	}
 	obs := s.observers()
 	if obs != nil {
-		rc.Context = startCall(obs, rc.Context, nc, req)
+		rc.src.ctx = startCall(obs, rc.src.ctx, nc, req) // rc.src is this call's own
 	}
 	var res *protocol.Message
 	payload, h, err := s.call(rc, req, nil)
@@ -300,7 +300,7 @@ func (s *Server) handleSync(parent context.Context, nc net.Conn, req *protocol.M
 			endCall(obs, rc, req, res, err)
 		}
 	}
-	rc.sendAt.Store(nowNano())
+	rc.setSendAt(nowNano())
 	_ = s.Plugins.DoPreWriteResponse(rc, req, res, err)
 	return res, rc, err
 }

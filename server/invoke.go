@@ -53,7 +53,7 @@ type callValues[A, R any] interface {
 
 // invokeCall runs the one invoke sequence of a method with values v.
 func invokeCall[A, R any, V callValues[A, R]](v V, ctx *reqCtx, cd codec.Codec, req *protocol.Message) ([]byte, error) {
-	s := ctx.s
+	s := ctx.src.s
 	args := v.newArgs(s)
 	if len(req.Payload) > 0 {
 		if err := cd.Decode(req.Payload, v.argsAny(args)); err != nil {

@@ -30,7 +30,7 @@ func BenchmarkInvoke(b *testing.B) {
 	for _, path := range []string{"Arith", "Typed"} {
 		b.Run(path, func(b *testing.B) {
 			m := s.loadRegistry().lookup(path, "Mul")
-			rc := &reqCtx{Context: context.Background(), s: s}
+			rc := &reqCtx{src: &reqSource{ctx: context.Background(), s: s}}
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := m.invoke(rc, cd, req); err != nil {

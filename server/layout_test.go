@@ -32,7 +32,7 @@ func TestServerHotCountersOnOwnLines(t *testing.T) {
 // reqCtx is allocated for every request; its size class sets how many of
 // the server's bytes per call are its own (see reqCtx).
 func TestReqCtxSize(t *testing.T) {
-	if n := unsafe.Sizeof(reqCtx{}); n > 128 {
-		t.Errorf("reqCtx is %d bytes, want at most 128", n)
+	if n := unsafe.Sizeof(reqCtx{}); n > 48 {
+		t.Errorf("reqCtx is %d bytes, want at most 48", n)
 	}
 }

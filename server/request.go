@@ -149,7 +149,7 @@ func (s *Server) serveRequest(j job) {
 	if now.IsZero() || s.adm != nil { // admission times the run itself, from its start
 		now = time.Now()
 	}
-	rc := &reqCtx{Context: c.ctx, s: s, conn: c.nc, reqMeta: req.Metadata, start: now.UnixNano(), callPlugins: s.callPlugins()}
+	rc := &reqCtx{src: &c.src, reqMeta: req.Metadata, start: now.UnixNano(), callPlugins: s.callPlugins()}
 	if d, ok := s.requestTimeout(req.Metadata); ok {
 		rc.setDeadline(now.Add(d))
 		defer rc.endDeadline()
@@ -162,7 +162,7 @@ func (s *Server) serveRequest(j job) {
 	}
 	obs := s.observers()
 	if obs != nil {
-		rc.Context = startCall(obs, rc.Context, c.nc, req)
+		rc.src = &reqSource{ctx: startCall(obs, c.ctx, c.nc, req), s: s, nc: c.nc}
 	}
 	payload, h, err := s.call(rc, req, j.m)
 	res := rc.res
@@ -207,7 +207,7 @@ func (s *Server) serveRequest(j job) {
 		// The wall clock at the start plus the monotonic time since: one
 		// clock read instead of time.Now's two (about 100 ns each on the
 		// reference VM), and none when nothing after here reads it.
-		rc.sendAt.Store(rc.start + int64(time.Since(now)))
+		rc.setSendAt(rc.start + int64(time.Since(now)))
 	}
 	_ = s.Plugins.DoPreWriteResponse(rc, req, res, err)
 	c.enqueue(outItem{msg: res, req: req, ctx: rc, kind: itemResponse, done: true})
